@@ -1,0 +1,24 @@
+"""Pruning Playground's logic: data, models, training, scoring, pruning, metrics, figures.
+
+UI-free on purpose (no streamlit import anywhere in this package): the Streamlit pages, the
+command line (``python -m pruning``) and the tests all call the same functions.
+"""
+from .config import DataConfig, ExperimentConfig, ModelConfig, PruneConfig, TrainConfig
+from .data import DATASETS, DataBundle, load_dataset
+from .errors import DatasetUnavailable, PruningError
+from .loop import ExperimentResult, run_experiment, run_prune_rounds, train_dense
+from .masks import apply_masks
+from .models import build_model, prunable_names
+from .schedules import SCHEDULES, schedule_targets
+from .scorers import SCORERS, ScoreContext, score
+from .selection import Selection, select_by_sparsity, select_by_threshold
+from .training import evaluate, evaluate_all, train
+
+__all__ = [
+    "DataConfig", "ExperimentConfig", "ModelConfig", "PruneConfig", "TrainConfig",
+    "DATASETS", "DataBundle", "load_dataset", "DatasetUnavailable", "PruningError",
+    "ExperimentResult", "run_experiment", "run_prune_rounds", "train_dense", "apply_masks",
+    "build_model", "prunable_names", "SCHEDULES", "schedule_targets", "SCORERS",
+    "ScoreContext", "score", "Selection", "select_by_sparsity", "select_by_threshold",
+    "evaluate", "evaluate_all", "train",
+]
