@@ -15,7 +15,7 @@ snapshot (weights + masks) of each round.
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
 import pandas as pd
@@ -136,7 +136,8 @@ def run_prune_rounds(model: nn.Module, data: DataBundle, prune: PruneConfig,
     total_params = count_parameters(model)
     snapshots = [_snapshot(model, names, masks, 0)]
     rows, histories = [], []
-    ft_cfg = finetune.__class__(**{**finetune.__dict__, "epochs": prune.finetune_epochs})
+    ft_cfg = replace(finetune, epochs=prune.finetune_epochs,
+                     batch_size=prune.finetune_batch_size or finetune.batch_size)
     for r, target in enumerate(targets, start=1):
         if progress:
             progress("prune", (r - 1) / len(targets), f"round {r}/{len(targets)}: scoring")
