@@ -1,0 +1,14 @@
+"""Pruning Playground — entry point: page navigation and the settings every page shares."""
+import streamlit as st
+
+from pages._shared import render_settings_sidebar
+
+st.set_page_config(page_title="Pruning Playground", page_icon="✂️", layout="wide")
+
+PAGES = [
+    st.Page("pages/home.py", title="Home", icon="🏠", default=True),
+]
+
+nav = st.navigation(PAGES)
+render_settings_sidebar()
+nav.run()

@@ -1,0 +1,209 @@
+"""Plotly figures, built here (not in the pages) so tests can read their data.
+
+Conventions, chosen for a projector and for colour-blind viewers:
+  * weights use a diverging blue–white–red scale centred on 0 (``RdBu`` reversed: blue
+    negative, red positive), symmetric limits;
+  * pruned weights are drawn in one distinct colour (``PRUNED_COLOUR``, amber), never a
+    shade of the weight scale, so "zeroed" cannot be confused with "small";
+  * large fonts (``FONT_SIZE``).
+Heatmap data are float32 numpy arrays (fast to serialise; lists are ~25× slower).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import torch
+
+PRUNED_COLOUR = "#f5a623"      # amber: outside the blue–red weight scale
+WEIGHT_SCALE = "RdBu_r"
+FONT_SIZE = 16
+SPLIT_COLOURS = {"train": "#1f77b4", "val": "#7f7f7f", "test": "#d62728"}
+SPLIT_LABELS = {"train": "train", "val": "validation", "test": "test"}
+
+
+def _layout(fig: go.Figure, title: str, height: int = 420) -> go.Figure:
+    fig.update_layout(title=dict(text=title, x=0.0, font=dict(size=FONT_SIZE + 2)),
+                      font=dict(size=FONT_SIZE), height=height,
+                      margin=dict(l=60, r=20, t=60, b=50), template="plotly_white")
+    return fig
+
+
+def as_matrix(weight: torch.Tensor | np.ndarray) -> np.ndarray:
+    """A 2-D float32 view: Linear (out, in) as is; Conv (out, in, kh, kw) -> (out, in·kh·kw)."""
+    w = weight.detach().cpu().numpy() if torch.is_tensor(weight) else np.asarray(weight)
+    w = w.astype(np.float32, copy=False)
+    if w.ndim == 1:
+        return w[None, :]
+    return w.reshape(w.shape[0], -1)
+
+
+def weight_heatmap(weight, mask=None, title: str = "weights", zmax: float | None = None,
+                   height: int = 420) -> go.Figure:
+    """Heatmap of a weight matrix (rows = output units, columns = inputs).
+
+    Two traces: trace 0 = the mask layer (pruned cells in ``PRUNED_COLOUR``, kept cells
+    transparent); trace 1 = the weights, NaN where pruned. ``fig.data[1].z`` is the weight
+    data (NaN = pruned), ``fig.data[0].z`` is 1 where pruned, NaN elsewhere.
+    """
+    w = as_matrix(weight)
+    pruned = np.zeros_like(w, dtype=bool) if mask is None else ~as_matrix(mask).astype(bool)
+    z = np.where(pruned, np.nan, w).astype(np.float32)
+    kept = w[~pruned]
+    if zmax is None:
+        zmax = float(np.abs(kept).max()) if kept.size else 1.0
+        zmax = zmax or 1.0
+    pruned_layer = np.where(pruned, 1.0, np.nan).astype(np.float32)
+    fig = go.Figure([
+        go.Heatmap(z=pruned_layer, colorscale=[[0, PRUNED_COLOUR], [1, PRUNED_COLOUR]],
+                   showscale=False, hoverinfo="skip", name="pruned"),
+        go.Heatmap(z=z, colorscale=WEIGHT_SCALE, zmid=0, zmin=-zmax, zmax=zmax,
+                   colorbar=dict(title="w"), name="weights",
+                   hovertemplate="out %{y}, in %{x}<br>w = %{z:.4f}<extra></extra>"),
+    ])
+    n_pruned, n = int(pruned.sum()), pruned.size
+    fig.update_yaxes(autorange="reversed", title="output unit")
+    fig.update_xaxes(title="input")
+    fig.add_annotation(text=f"<b>{n_pruned:,}</b> of {n:,} pruned ({100 * n_pruned / n:.1f} %)"
+                       f" — pruned cells in amber", xref="paper", yref="paper", x=0, y=1.0,
+                       yanchor="bottom", showarrow=False, font=dict(size=FONT_SIZE - 2))
+    return _layout(fig, title, height)
+
+
+def score_histogram(scores, threshold: float | None = None, title: str = "scores",
+                    log_x: bool = False, nbins: int = 60, height: int = 380) -> go.Figure:
+    """Histogram of scores with the threshold line; the pruned region (< t) is shaded.
+
+    ``scores`` is a tensor, array or dict of them (all concatenated). With ``log_x`` the
+    histogram is of log10(score) so that magnitudes spanning decades stay readable.
+    """
+    if isinstance(scores, dict):
+        scores = torch.cat([torch.as_tensor(s).flatten() for s in scores.values()])
+    s = torch.as_tensor(scores).detach().flatten().cpu().numpy().astype(np.float32)
+    x, t = s, threshold
+    xlabel = "score"
+    if log_x:
+        floor = max(float(s[s > 0].min()) if (s > 0).any() else 1e-8, 1e-12)
+        x = np.log10(np.maximum(s, floor))
+        t = None if threshold is None else math.log10(max(threshold, floor))
+        xlabel = "log10(score)"
+    fig = go.Figure(go.Histogram(x=x, nbinsx=nbins, marker_color="#4c72b0", name="scores"))
+    if t is not None:
+        n_below = int((s < threshold).sum())
+        lo = float(min(x.min(), t)) if x.size else t
+        fig.add_vrect(x0=lo, x1=t, fillcolor=PRUNED_COLOUR, opacity=0.25, line_width=0,
+                      annotation_text=f"pruned: {n_below:,}", annotation_position="top left")
+        fig.add_vline(x=t, line=dict(color="black", width=3, dash="dash"),
+                      annotation_text=f"threshold {threshold:.4g}",
+                      annotation_position="top right")
+    fig.update_xaxes(title=xlabel)
+    fig.update_yaxes(title="number of weights")
+    return _layout(fig, title, height)
+
+
+def training_curves(history: pd.DataFrame, metric: str = "acc", title: str | None = None,
+                    height: int = 380) -> go.Figure:
+    """Train / validation / test ``acc`` or ``loss`` against epoch (one line per split)."""
+    fig = go.Figure()
+    for split in ("train", "val", "test"):
+        col = f"{split}_{metric}"
+        if col in history:
+            y = history[col] * (100 if metric == "acc" else 1)
+            fig.add_trace(go.Scatter(x=history["epoch"], y=y, mode="lines+markers",
+                                     name=SPLIT_LABELS[split],
+                                     line=dict(color=SPLIT_COLOURS[split], width=3)))
+    fig.update_xaxes(title="epoch")
+    fig.update_yaxes(title="accuracy (%)" if metric == "acc" else "cross-entropy loss")
+    return _layout(fig, title or ("accuracy" if metric == "acc" else "loss"), height)
+
+
+def accuracy_vs_sparsity(rounds: pd.DataFrame, dense: dict | None = None,
+                         baseline: pd.DataFrame | None = None, baseline_name: str = "random",
+                         title: str = "accuracy vs sparsity", height: int = 420) -> go.Figure:
+    """Test and train accuracy against reached sparsity: right after pruning (dotted) and
+    after fine-tuning (solid). ``dense`` adds the 0 % point; ``baseline`` (another rounds
+    table, e.g. random pruning) is drawn in grey on the same axes."""
+    fig = go.Figure()
+
+    def add(df, label, colour_train, colour_test, dash_after="solid", width=3):
+        x = 100 * df["sparsity"]
+        if dense is not None:
+            x = pd.concat([pd.Series([0.0]), x], ignore_index=True)
+        for split, colour in (("train", colour_train), ("test", colour_test)):
+            for suffix, dash, name in (("_pruned", "dot", "right after pruning"),
+                                       ("", dash_after, "after fine-tuning")):
+                y = 100 * df[f"{split}_acc{suffix}"]
+                if dense is not None:
+                    y = pd.concat([pd.Series([100 * dense[f"{split}_acc"]]), y], ignore_index=True)
+                fig.add_trace(go.Scatter(x=x, y=y, mode="lines+markers",
+                                         name=f"{label}{split}, {name}",
+                                         line=dict(color=colour, dash=dash, width=width)))
+
+    add(rounds, "", SPLIT_COLOURS["train"], SPLIT_COLOURS["test"])
+    if baseline is not None and len(baseline):
+        add(baseline, f"{baseline_name}: ", "#9ecae1", "#bdbdbd", width=2)
+    fig.update_xaxes(title="weights pruned (%)", range=[-2, 102])
+    fig.update_yaxes(title="accuracy (%)")
+    return _layout(fig, title, height)
+
+
+def images_grid(images: np.ndarray, titles: list[str] | None = None, cols: int = 8,
+                title: str = "", symmetric: bool = False, height: int | None = None,
+                masks: np.ndarray | None = None) -> go.Figure:
+    """Small images (N, H, W) in a grid, one heatmap.
+
+    ``symmetric`` uses the diverging weight scale around 0 (for incoming-weight pictures);
+    otherwise greys (for data samples). With ``masks`` (N, H, W bool, True = kept) pruned
+    pixels are drawn in ``PRUNED_COLOUR``.
+    """
+    images = np.asarray(images, dtype=np.float32)
+    n, h, w = images.shape
+    cols = max(1, min(cols, n))
+    rows = math.ceil(n / cols)
+    pad = 1
+    canvas = np.full((rows * (h + pad) - pad, cols * (w + pad) - pad), np.nan, np.float32)
+    pruned = np.full_like(canvas, np.nan)
+    for i in range(n):
+        r, c = divmod(i, cols)
+        canvas[r * (h + pad): r * (h + pad) + h, c * (w + pad): c * (w + pad) + w] = images[i]
+        if masks is not None:
+            cell = np.where(~np.asarray(masks[i], bool), 1.0, np.nan)
+            pruned[r * (h + pad): r * (h + pad) + h, c * (w + pad): c * (w + pad) + w] = cell
+            canvas[r * (h + pad): r * (h + pad) + h, c * (w + pad): c * (w + pad) + w][
+                ~np.asarray(masks[i], bool)] = np.nan
+    traces = []
+    if masks is not None:
+        traces.append(go.Heatmap(z=pruned, colorscale=[[0, PRUNED_COLOUR], [1, PRUNED_COLOUR]],
+                                 showscale=False, hoverinfo="skip", name="pruned"))
+    if symmetric:
+        m = float(np.nanmax(np.abs(canvas))) if np.isfinite(canvas).any() else 1.0
+        traces.append(go.Heatmap(z=canvas, colorscale=WEIGHT_SCALE, zmid=0, zmin=-m, zmax=m,
+                                 showscale=True, name="weights"))
+    else:
+        traces.append(go.Heatmap(z=canvas, colorscale="Greys", showscale=False, name="pixels"))
+    fig = go.Figure(traces)
+    fig.update_yaxes(autorange="reversed", showticklabels=False, scaleanchor="x")
+    fig.update_xaxes(showticklabels=False)
+    if titles:
+        for i, t in enumerate(titles[:n]):
+            r, c = divmod(i, cols)
+            fig.add_annotation(x=c * (w + pad) + (w - 1) / 2, y=r * (h + pad) - 0.6, text=t,
+                               showarrow=False, yanchor="bottom", font=dict(size=FONT_SIZE - 4))
+    return _layout(fig, title, height or 120 + rows * 110)
+
+
+def confusion_matrix_figure(y_true, y_pred, class_names, title="confusion matrix (test)",
+                            height: int = 460) -> go.Figure:
+    y_true = np.asarray(y_true)
+    y_pred = np.asarray(y_pred)
+    k = len(class_names)
+    cm = np.zeros((k, k), dtype=np.int64)
+    np.add.at(cm, (y_true, y_pred), 1)
+    fig = go.Figure(go.Heatmap(z=cm, x=list(class_names), y=list(class_names), colorscale="Blues",
+                               text=cm, texttemplate="%{text}",
+                               hovertemplate="true %{y}, predicted %{x}: %{z}<extra></extra>"))
+    fig.update_xaxes(title="predicted", type="category")
+    fig.update_yaxes(title="true", autorange="reversed", type="category")
+    return _layout(fig, title, height)
