@@ -9,6 +9,8 @@ Isolation rules (many students share one server):
 """
 from __future__ import annotations
 
+import logging
+
 import streamlit as st
 import torch
 
@@ -16,6 +18,15 @@ from pruning.config import DataConfig, ModelConfig, TrainConfig
 from pruning.data import DATASETS, TOY_2D, DataBundle, load_dataset
 from pruning.errors import PruningError
 from pruning.workspace import TrainedModel, Workspace, train_model
+
+# The server log says when shared work really runs (not served from a cache): the load test
+# counts these lines to show the default model is trained once for a whole class.
+_log = logging.getLogger("pruning_playground")
+if not _log.handlers:
+    _handler = logging.StreamHandler()
+    _handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    _log.addHandler(_handler)
+    _log.setLevel(logging.INFO)
 
 # One student's training must not starve the others: torch's intra-op threads are
 # process-wide, so cap them once for the whole server.
@@ -129,6 +140,7 @@ def get_data(cfg: DataConfig) -> DataBundle:
 
 @st.cache_resource(show_spinner=False, max_entries=8)
 def _cached_default_model(_d: DataConfig, _m: ModelConfig, _t: TrainConfig, key: str) -> TrainedModel:
+    _log.info("training shared default model %s", key)
     return train_model(_d, _m, _t, data=get_data(_d))
 
 
