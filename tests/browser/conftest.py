@@ -1,0 +1,84 @@
+"""Fixtures for the browser tests: one Streamlit server and one Chromium per test session,
+a fresh browser context (= a fresh Streamlit session) per test.
+
+These tests never skip: when Chromium or the server cannot start, every browser test fails
+with the reason (in CI, ``CI=true``, and locally alike), so a green run means a browser
+really drove the app.
+"""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.browser import kit
+
+
+@pytest.fixture(scope="session")
+def server():
+    """The app under ``streamlit run``, headless on a free loopback port."""
+    srv = kit.start_server()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="session")
+def base_url(server) -> str:
+    return server.url
+
+
+@pytest.fixture(scope="session")
+def playwright_driver():
+    from playwright.sync_api import sync_playwright
+
+    pw = sync_playwright().start()
+    yield pw
+    pw.stop()
+
+
+@pytest.fixture(scope="session")
+def browser(playwright_driver):
+    try:
+        b = kit.launch_chromium(playwright_driver)
+    except Exception as exc:  # fail loudly: a skipped browser suite would look green
+        pytest.fail(f"Chromium could not start ({kit.CHROMIUM}): {exc}", pytrace=False)
+    yield b
+    b.close()
+
+
+@pytest.fixture
+def new_session(browser, request):
+    """Factory: ``context, page = new_session()`` opens a fresh, isolated browser session.
+    Pages of a failed test are screenshotted to test-artifacts/failures/."""
+    opened = []
+
+    def make(viewport=(1400, 1000)):
+        context, page = kit.new_session(browser, viewport)
+        opened.append((context, page))
+        return context, page
+
+    yield make
+    failed = getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed
+    for i, (context, page) in enumerate(opened):
+        if failed:
+            out = kit.ARTIFACTS / "failures"
+            out.mkdir(parents=True, exist_ok=True)
+            name = re.sub(r"[^\w.-]+", "_", request.node.nodeid)[-120:]
+            try:
+                page.screenshot(path=str(out / f"{name}-{i}.png"), full_page=True)
+            except Exception:
+                pass
+        context.close()
+
+
+@pytest.fixture
+def page(new_session):
+    """One fresh browser session's page."""
+    return new_session()[1]
+
+
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    rep = outcome.get_result()
+    setattr(item, f"rep_{rep.when}", rep)

@@ -1,0 +1,324 @@
+"""Plumbing for the browser tests and the load test: a real ``streamlit run`` server on a free
+loopback port, Debian's Chromium driven by Playwright, and helpers that read what a student
+actually sees (script state, error boxes, rendered Plotly charts, metrics).
+
+Kept free of pytest so ``tests/load/load_test.py`` can use the same server and browser code.
+
+Synchronisation rule: Streamlit reruns the script after every widget change. The root element
+``[data-testid=stApp]`` carries ``data-test-script-state`` (``initial``, ``running``,
+``rerunRequested``, ``notRunning`` …); a page is "done" when it says ``notRunning`` and stays
+so for a short settle time (a rerun can start a few milliseconds after a click).
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts"
+SCREENSHOTS = ARTIFACTS / "screenshots"
+DOCS_SCREENSHOTS = ROOT / "docs" / "screenshots"
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+
+#: the log line ``pages/_shared.py`` writes each time the shared default model is really
+#: trained (not served from the cache); the load test counts it.
+DEFAULT_TRAINING_LOG = "training shared default model"
+
+APP_DONE = "[data-testid='stApp'][data-test-script-state='notRunning']"
+
+
+# ----------------------------------------------------------------------------- server
+def free_port() -> int:
+    """A TCP port that was free on 127.0.0.1 a moment ago (the OS picks it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class StreamlitServer:
+    """One ``streamlit run app.py`` process on loopback. ``url`` ends without a slash."""
+
+    port: int
+    process: subprocess.Popen
+    log_path: Path
+    _log_file: object = field(repr=False, default=None)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def rss_kib(self) -> int:
+        """Resident memory of the server process now (VmRSS from /proc, in KiB)."""
+        return _proc_status_kib(self.pid, "VmRSS")
+
+    def peak_rss_kib(self) -> int:
+        """Peak resident memory of the server process so far (VmHWM, in KiB)."""
+        return _proc_status_kib(self.pid, "VmHWM")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+        if self._log_file:
+            self._log_file.close()
+
+
+def _proc_status_kib(pid: int, key: str) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(key + ":"):
+            return int(line.split()[1])
+    raise RuntimeError(f"{key} not in /proc/{pid}/status")
+
+
+def start_server(log_name: str = "streamlit-server", timeout: float = 60.0,
+                 extra_args: tuple[str, ...] = ()) -> StreamlitServer:
+    """Start the app headless on a free loopback port and wait for ``/_stcore/health``.
+
+    The file watcher is off: other people editing files must not rerun a test's session.
+    Raises RuntimeError (with the server's log) when the server does not answer in time.
+    """
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    log_path = ARTIFACTS / f"{log_name}-{port}.log"
+    log_file = open(log_path, "w")
+    env = dict(os.environ, PYTHONUNBUFFERED="1", STREAMLIT_BROWSER_GATHER_USAGE_STATS="false")
+    cmd = [sys.executable, "-m", "streamlit", "run", "app.py",
+           "--server.headless", "true", "--server.port", str(port),
+           "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
+           "--server.fileWatcherType", "none", *extra_args]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log_file, stderr=subprocess.STDOUT, env=env)
+    server = StreamlitServer(port, proc, log_path, log_file)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            server.stop()
+            raise RuntimeError(f"streamlit exited with code {proc.returncode}:\n{server.log_text()}")
+        try:
+            with urllib.request.urlopen(f"{server.url}/_stcore/health", timeout=2) as r:
+                if r.status == 200 and r.read().decode().strip() == "ok":
+                    return server
+        except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
+            pass
+        time.sleep(0.25)
+    server.stop()
+    raise RuntimeError(f"streamlit did not answer /_stcore/health within {timeout:.0f} s:\n"
+                       f"{server.log_text()}")
+
+
+# ----------------------------------------------------------------------------- browser
+def launch_chromium(playwright):
+    """Debian's Chromium, headless. Raises (never skips) when it cannot start."""
+    if not Path(CHROMIUM).exists():
+        raise RuntimeError(f"Chromium not found at {CHROMIUM}; run scripts/ensure_chromium.sh")
+    return playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+
+
+def new_session(browser, viewport=(1400, 1000)):
+    """A fresh browser context (= a fresh Streamlit session, own cookies) and its page."""
+    context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]},
+                                  accept_downloads=True)
+    context.set_default_timeout(30_000)
+    return context, context.new_page()
+
+
+def wait_for_app(page, timeout: float = 120.0, settle: float = 0.4) -> None:
+    """Wait until the script is not running, and still is not after ``settle`` seconds.
+
+    A rerun can begin a moment after a click, so a single look could catch the old state;
+    looking again after the settle time catches a rerun that started in between.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        remaining = max(deadline - time.monotonic(), 0.1)
+        page.wait_for_selector(APP_DONE, state="attached", timeout=remaining * 1000)
+        page.wait_for_timeout(settle * 1000)
+        if page.locator(APP_DONE).count() == 1 and not _spinner_visible(page):
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the app kept running for {timeout:.0f} s")
+
+
+def _spinner_visible(page) -> bool:
+    return page.locator("[data-testid='stSpinner']").count() > 0
+
+
+def open_app(page, base_url: str, path: str = "", query: str = "", timeout: float = 120.0) -> None:
+    """Navigate to ``base_url/path?query`` and wait for the first run to finish."""
+    url = f"{base_url}/{path.lstrip('/')}"
+    if query:
+        url += "?" + query.lstrip("?")
+    page.goto(url)
+    page.wait_for_selector("[data-testid='stApp']", state="attached")
+    wait_for_app(page, timeout=timeout)
+
+
+def expand_navigation(page) -> None:
+    """Long page lists are folded behind a "View more" button; unfold them."""
+    more = page.locator("[data-testid='stSidebarNavViewButton']")
+    if more.count() and "more" in more.first.inner_text().lower():
+        more.first.click()
+
+
+def nav_links(page) -> list[tuple[str, str]]:
+    """(title, href) of every page in the sidebar navigation, in order."""
+    expand_navigation(page)
+    links = page.locator("[data-testid='stSidebarNav'] a")
+    return [(a.inner_text().strip(), a.get_attribute("href") or "") for a in links.all()]
+
+
+def go_to_page(page, title: str, timeout: float = 120.0) -> None:
+    """Click a page's link in the sidebar navigation (as a student would: the session and
+    its trained model survive, unlike a reload)."""
+    expand_navigation(page)
+    nav = page.locator("[data-testid='stSidebarNav']")
+    nav.get_by_role("link", name=re.compile(re.escape(title))).first.click()
+    wait_for_app(page, timeout=timeout)
+
+
+def exception_texts(page) -> list[str]:
+    """The text of every Streamlit exception box (tracebacks) on the page."""
+    return [t.strip() for t in page.locator("[data-testid='stException']").all_inner_texts()]
+
+
+def assert_no_exception(page, where: str = "") -> None:
+    boxes = exception_texts(page)
+    assert not boxes, f"exception box on {where or page.url}:\n" + "\n---\n".join(boxes)
+
+
+def error_texts(page) -> list[str]:
+    """Texts of st.error boxes (clear messages, not tracebacks)."""
+    return [t.strip() for t in
+            page.locator("[data-testid='stAlertContentError']").all_inner_texts()]
+
+
+def alert_texts(page) -> list[str]:
+    """Texts of every st.error / st.warning / st.info / st.success box and toast."""
+    sel = ("[data-testid='stAlert'], [data-testid='stToast']")
+    return [t.strip() for t in page.locator(sel).all_inner_texts()]
+
+
+# Counts, for each Plotly chart, the traces in its data and the drawn SVG/canvas marks.
+# Drawn marks: trace groups (scatter, bar, …), heatmap images, or a WebGL canvas.
+_PLOTLY_PROBE = """
+() => Array.from(document.querySelectorAll("[data-testid='stPlotlyChart']")).map(el => {
+  const plot = el.querySelector('.js-plotly-plot');
+  const svg = el.querySelector('svg.main-svg');
+  const data = (plot && plot.data) || [];
+  const points = data.map(t => {
+    for (const k of ['z', 'y', 'x', 'values', 'r', 'dimensions', 'cells']) {
+      const v = t[k];
+      if (v && typeof v.length === 'number' && v.length > 0) return v.length;
+      if (v && v.bdata) return 1;  // typed-array payload (base64): non-empty
+    }
+    return 0;
+  });
+  const drawn = el.querySelectorAll(
+      'svg.main-svg g.trace, svg.main-svg g.hm image, svg.main-svg g.heatmaplayer image, '
+    + 'svg.main-svg g.imagelayer image, svg.main-svg g.slice, canvas').length;
+  return {svg: !!svg, traces: data.length, points: points, drawn: drawn,
+          width: el.getBoundingClientRect().width,
+          title: (el.querySelector('.gtitle') || {}).textContent || ''};
+})
+"""
+
+
+def plotly_charts(page) -> list[dict]:
+    """For each Plotly chart on the page: svg present, #traces, #points per trace, #drawn marks."""
+    return page.evaluate(_PLOTLY_PROBE)
+
+
+def assert_charts_rendered(page, minimum: int = 1, where: str = "") -> list[dict]:
+    """Every Plotly chart drew an SVG with at least one non-empty data trace; at least
+    ``minimum`` charts are on the page."""
+    page.wait_for_timeout(200)  # Plotly draws asynchronously after React mounts it
+    charts = plotly_charts(page)
+    if minimum:
+        deadline = time.monotonic() + 10
+        while (len(charts) < minimum or not all(c["svg"] and c["drawn"] for c in charts)) \
+                and time.monotonic() < deadline:
+            page.wait_for_timeout(250)
+            charts = plotly_charts(page)
+    where = where or page.url
+    assert len(charts) >= minimum, f"expected ≥ {minimum} Plotly chart(s) on {where}, found {len(charts)}"
+    for i, c in enumerate(charts):
+        assert c["svg"], f"chart {i} ({c['title']!r}) on {where} has no svg.main-svg"
+        assert c["traces"] > 0 and max(c["points"]) > 0, \
+            f"chart {i} ({c['title']!r}) on {where} has no data: {c}"
+        assert c["drawn"] > 0, f"chart {i} ({c['title']!r}) on {where} drew nothing: {c}"
+    return charts
+
+
+def chart_data(page, index: int = 0) -> list[dict]:
+    """The data traces of the ``index``-th Plotly chart as the browser holds them (JSON)."""
+    return page.evaluate(
+        """(i) => {
+          const el = document.querySelectorAll("[data-testid='stPlotlyChart'] .js-plotly-plot")[i];
+          return el ? JSON.parse(JSON.stringify(el.data)) : null;
+        }""", index)
+
+
+def metric_value(page, label: str) -> str:
+    """The displayed value of the ``st.metric`` whose label contains ``label``."""
+    metric = page.locator("[data-testid='stMetric']").filter(
+        has=page.locator("[data-testid='stMetricLabel']", has_text=label)).first
+    return metric.locator("[data-testid='stMetricValue']").inner_text().strip()
+
+
+def metrics(page) -> dict[str, str]:
+    """Every ``st.metric`` on the page: label -> value text."""
+    out = {}
+    for m in page.locator("[data-testid='stMetric']").all():
+        label = m.locator("[data-testid='stMetricLabel']").inner_text().strip()
+        out[label] = m.locator("[data-testid='stMetricValue']").inner_text().strip()
+    return out
+
+
+def number_in(text: str) -> float:
+    """The first number in ``text`` ("93.1 %" -> 93.1, "1,234" -> 1234)."""
+    m = re.search(r"[-+−]?\d[\d,]*(?:\.\d+)?", text)
+    if not m:
+        raise ValueError(f"no number in {text!r}")
+    return float(m.group(0).replace(",", "").replace("−", "-"))
+
+
+def screenshot(page, name: str) -> Path:
+    """Full-page screenshot into test-artifacts/screenshots/<name>.png; also refreshes
+    docs/screenshots/<name>.png when REFRESH_DOCS_SCREENSHOTS=1 (see scripts/)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    if os.environ.get("REFRESH_DOCS_SCREENSHOTS") == "1":
+        DOCS_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        # The README shows the first screen (not the whole scroll) to keep the PNGs small.
+        page.screenshot(path=str(DOCS_SCREENSHOTS / f"{name}.png"), full_page=False)
+    return path
+
+
+def dump_json(name: str, payload) -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / name
+    path.write_text(json.dumps(payload, indent=2, default=str))
+    return path
