@@ -1,0 +1,139 @@
+"""Shareable links: settings round-trip through query parameters; hostile values are ignored
+with a notice (never an exception)."""
+from dataclasses import replace
+
+import pytest
+
+from pruning.url_state import (MAX_ROUNDS, MAX_SHOWN, PARAM_NAMES, AppSettings,
+                               encode_settings, parse_query_params, validate_settings)
+
+NON_DEFAULT = AppSettings(dataset="moons", model="mlp", hidden=(64, 32, 16), seed=1234,
+                          scorer="taylor", scope="layer", sparsity=0.735, threshold=None,
+                          schedule="gradual", rounds=7, classroom=True)
+
+
+@pytest.mark.parametrize("settings", [
+    AppSettings(),
+    NON_DEFAULT,
+    replace(NON_DEFAULT, sparsity=None, threshold=0.0123456789, model="cnn", dataset="digits"),
+    replace(NON_DEFAULT, sparsity=1.0, scorer="random", schedule="oneshot", rounds=1),
+    replace(NON_DEFAULT, sparsity=0.1 + 0.2),   # a float with a long decimal expansion
+])
+def test_a_link_round_trips_the_settings(settings):
+    params = encode_settings(settings)
+    assert all(isinstance(k, str) and isinstance(v, str) for k, v in params.items())
+    parsed, notices = parse_query_params(params)
+    assert notices == []
+    assert parsed == settings
+
+
+def test_a_link_overrides_only_what_it_names():
+    parsed, notices = parse_query_params({"seed": "7", "threshold": "0.05"})
+    assert notices == []
+    assert parsed == replace(AppSettings(), seed=7, threshold=0.05, sparsity=None)
+
+
+def test_classroom_flag_spellings():
+    assert parse_query_params({"classroom": "1"})[0].classroom is True
+    assert parse_query_params({"classroom": "true"})[0].classroom is True
+    assert parse_query_params({"classroom": "0"})[0].classroom is False
+    s, notices = parse_query_params({"classroom": "maybe"})
+    assert s.classroom is False and len(notices) == 1 and "classroom" in notices[0]
+    assert "classroom" not in encode_settings(AppSettings())
+    assert encode_settings(AppSettings(classroom=True))["classroom"] == "1"
+
+
+HOSTILE = [
+    ("dataset", "../../etc/passwd", "file path"),
+    ("dataset", "..\\..\\windows\\win.ini", "file path"),
+    ("dataset", "~root", "file path"),
+    ("dataset", "imagenet", "choose one of"),
+    ("model", "<script>alert(1)</script>", "file path"),   # contains "/"
+    ("model", "<img src=x onerror=alert(1)>", "choose one of"),
+    ("scorer", "[click](javascript:alert(1))", "choose one of"),
+    ("seed", "-1", "whole number"),
+    ("seed", "1.5", "whole number"),
+    ("seed", "99999999999999999999", "whole number"),
+    ("seed", "½", "whole number"),
+    ("seed", "١٢", "whole number"),          # Arabic-Indic digits: int() would accept them
+    ("rounds", "0", "whole number"),
+    ("rounds", str(MAX_ROUNDS + 1), "whole number"),
+    ("sparsity", "1.5", "from 0 to 1"),
+    ("sparsity", "90", "from 0 to 1"),
+    ("sparsity", "nan", "from 0 to 1"),
+    ("sparsity", "-0.1", "from 0 to 1"),
+    ("threshold", "inf", "number"),
+    ("threshold", "1e400", "number"),
+    ("threshold", "-1", "number"),
+    ("hidden", "300,,100", "comma"),
+    ("hidden", "0", "from 1"),
+    ("hidden", "5000", "from 1"),
+    ("hidden", "1,2,3,4,5,6,7", "comma"),
+    ("hidden", "3e2", "comma"),
+    ("scope", "", "empty"),
+    ("schedule", "iterative\x00", "control characters"),
+    ("schedule", "x" * 10_000, "characters long"),
+]
+
+
+@pytest.mark.parametrize("name,value,reason", HOSTILE)
+def test_hostile_values_are_ignored_with_a_notice(name, value, reason):
+    parsed, notices = parse_query_params({name: value})
+    assert parsed == AppSettings()            # nothing changed
+    assert len(notices) == 1
+    assert reason in notices[0]
+    assert f"`{name}`" in notices[0]
+
+
+def test_notices_quote_bad_values_short_and_inert():
+    _, notices = parse_query_params({"dataset": "`" * 5000, "x" * 500: "1"})
+    for n in notices:
+        assert len(n) < 400
+        # every quoted piece is one code span: backticks in the value were replaced
+        assert n.count("`") % 2 == 0
+    assert any("characters long" in n for n in notices)
+    quoted = notices[0].split("`")[3]
+    assert len(quoted) <= MAX_SHOWN + 1
+
+
+def test_unknown_names_are_listed_and_valid_ones_still_apply():
+    parsed, notices = parse_query_params({"seed": "3", "foo": "1", "__class__": "x",
+                                          "../../etc/passwd": "1"})
+    assert parsed.seed == 3
+    assert len(notices) == 1
+    assert "`foo`" in notices[0] and "`__class__`" in notices[0]
+    for name in PARAM_NAMES:
+        assert name in notices[0]      # tells the user what the app does read
+
+
+def test_many_parameters_are_capped():
+    params = {f"p{i}": "1" for i in range(500)}
+    _, notices = parse_query_params(params)
+    assert any("only the first" in n for n in notices)
+    assert sum(n.count("`p") for n in notices) <= 5    # the unknown list is summarised
+
+
+def test_repeated_names_use_the_last_value_and_lists_are_accepted():
+    parsed, notices = parse_query_params({"seed": ["1", "2"], "scorer": ["random"]})
+    assert notices == []
+    assert (parsed.seed, parsed.scorer) == (2, "random")
+
+
+def test_both_sparsity_and_threshold_keep_the_sparsity_with_a_notice():
+    parsed, notices = parse_query_params({"sparsity": "0.5", "threshold": "0.1"})
+    assert (parsed.sparsity, parsed.threshold) == (0.5, None)
+    assert len(notices) == 1 and "both" in notices[0]
+
+
+def test_non_string_garbage_never_raises():
+    for params in ({"seed": None}, {"seed": 3}, {1: 2}, {"hidden": ["", ""]}, {"rounds": []},
+                   None, "seed=1", {"dataset": object()}):
+        parsed, notices = parse_query_params(params)
+        assert isinstance(parsed, AppSettings)
+        assert isinstance(notices, list)
+
+
+def test_validate_settings_flags_a_bad_object():
+    assert validate_settings(AppSettings()) == []
+    assert validate_settings(replace(AppSettings(), sparsity=None, threshold=None))
+    assert validate_settings(replace(AppSettings(), rounds=999))
