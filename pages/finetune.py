@@ -1,0 +1,145 @@
+"""Fine-tune: retrain the kept pruned model with its pruned weights held at exactly zero."""
+import pandas as pd
+import streamlit as st
+
+from pages._prune_common import ensure_default_pruned, model_caption, trained_data
+from pages._shared import show_error, workspace
+from pruning.config import TrainConfig
+from pruning.errors import PruningError
+from pruning.figures import weight_heatmap
+from pruning.interactive import describe_prune_config, nonzero_at_pruned
+from pruning.masks import count_kept, count_total, sparsity
+from pruning.prune_figures import recovery_curves
+from pruning.prune_notes import finetune_note, pct, zero_check_note
+from pruning.workspace import finetune_pruned
+
+LEARNING_RATES = [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1]
+
+st.title("🔧 Fine-tune")
+st.markdown("Pruning usually costs accuracy. **Fine-tuning** trains the surviving weights a little "
+            "more while every pruned weight stays **exactly zero**, so the network can make up "
+            "for what it lost.")
+
+ws = workspace()
+if ws.pruned is None or ws.trained is None:
+    st.info("No pruned model in this session yet. Keep one on the **Prune** page, or start from "
+            "the model pruned to 90 % with global magnitude scores.")
+    c1, c2 = st.columns([1, 2])
+    if c1.button("Prune the model to 90 % (global magnitude)", type="primary",
+                 key="ft_default_prune",
+                 help="Uses your trained model (or trains the default one for the sidebar "
+                      "settings), removes the 90 % of weights with the smallest |w|, and keeps "
+                      "the result here."):
+        try:
+            ensure_default_pruned(0.9)
+        except PruningError as exc:
+            show_error(exc)
+            st.stop()
+        st.rerun()
+    c2.page_link("pages/prune.py", label="Choose the pruning yourself on the Prune page", icon="✂️")
+    st.stop()
+
+trained, pruned = ws.trained, ws.pruned
+data = trained_data(trained)
+model_caption(trained)
+pruned_sparsity = sparsity(pruned.masks)
+st.markdown(f"**Pruned model:** {describe_prune_config(pruned.prune_config)} — "
+            f"{pct(pruned_sparsity)} of the prunable weights are zero; test accuracy "
+            f"{pct(pruned.metrics['test_acc'])} (dense: {pct(trained.metrics['test_acc'])}).")
+
+# ----------------------------------------------------------------------------- controls
+c1, c2, c3, c4, c5 = st.columns(5)
+epochs = c1.number_input("Epochs", min_value=0, max_value=200, value=10, step=1, key="ft_epochs",
+                         help="Passes over the training data. Each pass updates only the weights "
+                              "that survived pruning.")
+lr = c2.select_slider("Learning rate", LEARNING_RATES, value=1e-3, key="ft_lr",
+                      format_func=lambda v: f"{v:g}",
+                      help="Step size of each update. Too large and the survivors are thrown "
+                           "far from their trained values; too small and nothing recovers.")
+optimizer = c3.radio("Optimizer", ["adam", "sgd"], key="ft_optimizer", horizontal=True,
+                     format_func={"adam": "Adam", "sgd": "SGD + momentum"}.get,
+                     help="Adam adapts the step per weight and works with 0.001. SGD with "
+                          "momentum usually wants a larger rate, e.g. 0.01–0.05.")
+momentum = c4.slider("Momentum (SGD)", 0.0, 0.99, 0.9, 0.01, key="ft_momentum",
+                     disabled=optimizer != "sgd",
+                     help="How much of the previous update SGD keeps adding. Pruned positions "
+                          "get their momentum zeroed too.")
+batch = c5.selectbox("Batch size", [16, 32, 64, 128], index=1, key="ft_batch",
+                     help="Examples per update: smaller batches give more, noisier updates.")
+
+run = st.button("Fine-tune", type="primary", key="ft_run",
+                help="Starts from the pruned model kept on the Prune page (your dense model is "
+                     "not changed).")
+live = st.empty()
+if run:
+    cfg = TrainConfig(epochs=int(epochs), batch_size=int(batch), lr=float(lr), optimizer=optimizer,
+                      momentum=float(momentum), seed=trained.train_config.seed)
+    bar = st.progress(0.0, text="Fine-tuning…")
+    rows = []
+
+    def progress(epoch, total, row):
+        rows.append(row)
+        bar.progress(epoch / max(total, 1), text=f"Fine-tuning: epoch {epoch}/{total}")
+        live.plotly_chart(recovery_curves(pd.DataFrame(rows), trained.metrics,
+                                          title="recovery while fine-tuning (live)"),
+                          key=f"ft_live_{epoch}")
+
+    try:
+        ws.finetuned = finetune_pruned(trained, pruned, data, cfg, progress=progress)
+    except PruningError as exc:
+        show_error(exc)
+    bar.empty()
+    live.empty()
+
+ft = ws.finetuned
+if ft is None:
+    st.caption("Press **Fine-tune** to start. With the defaults this takes a few seconds on digits.")
+    st.stop()
+
+# ----------------------------------------------------------------------------- results
+ft_epochs = int(ft.history["epoch"].max())
+m = st.columns(6)
+for i, split in enumerate(("test", "train")):
+    d, p, f = (trained.metrics[f"{split}_acc"], pruned.metrics[f"{split}_acc"],
+               ft.metrics[f"{split}_acc"])
+    m[3 * i].metric(f"Dense {split} accuracy", pct(d), help="Before pruning.")
+    m[3 * i + 1].metric(f"Pruned {split} accuracy", pct(p), delta=f"{100 * (p - d):+.1f} points vs dense",
+                        help="Right after pruning, before fine-tuning.")
+    m[3 * i + 2].metric(f"Fine-tuned {split} accuracy", pct(f),
+                        delta=f"{100 * (f - p):+.1f} points vs pruned",
+                        help=f"After {ft_epochs} epochs of fine-tuning.")
+st.markdown("👀 " + finetune_note(trained.metrics, pruned.metrics, ft.metrics, pruned_sparsity,
+                                  ft_epochs))
+
+bad = nonzero_at_pruned(ft.state, ft.masks)
+n_bad = sum(bad.values())
+z1, z2 = st.columns([1, 3])
+z1.metric("Non-zero weights at pruned positions", f"{n_bad:,}",
+          help="Counted in the fine-tuned weights wherever the mask says 'pruned'. Must be 0.")
+n_masked = count_total(ft.masks) - count_kept(ft.masks)
+(z2.success if n_bad == 0 else z2.error)(zero_check_note(n_bad, n_masked))
+
+st.plotly_chart(recovery_curves(ft.history, trained.metrics), key="ft_curves")
+st.download_button("Download the fine-tuning history (CSV)", ft.history.to_csv(index=False),
+                   "finetune_history.csv", "text/csv", key="ft_history_csv",
+                   help="One row per epoch: loss and accuracy on train, validation and test.")
+
+st.subheader("Weights before and after fine-tuning")
+names = list(ft.masks)
+layer = st.selectbox("Layer", names, key="ft_layer", format_func=lambda n: n.removesuffix(".weight"),
+                     help="Which layer's weight matrix to show.")
+w_before, w_after, mask = pruned.state[layer], ft.state[layer], ft.masks[layer]
+zmax = float(max(w_before.abs().max(), w_after.abs().max())) or 1.0
+h1, h2 = st.columns(2)
+short = layer.removesuffix(".weight")
+h1.plotly_chart(weight_heatmap(w_before, mask, title=f"{short}: pruned, before fine-tuning", zmax=zmax),
+                key="ft_heatmap_before")
+h2.plotly_chart(weight_heatmap(w_after, mask, title=f"{short}: after fine-tuning", zmax=zmax),
+                key="ft_heatmap_after")
+delta = (w_after - w_before)[mask]
+if delta.numel():
+    st.markdown(f"👀 Same amber cells in both: fine-tuning moved only the {delta.numel():,} "
+                f"surviving weights of this layer (mean |change| {float(delta.abs().mean()):.4f}, "
+                f"largest {float(delta.abs().max()):.4f}; same colour scale on both sides).")
+else:
+    st.markdown("👀 Every weight of this layer is pruned: there is nothing left to fine-tune here.")

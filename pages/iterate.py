@@ -1,0 +1,139 @@
+"""Iterate: prune + fine-tune in rounds on a schedule, and replay the weights round by round."""
+import pandas as pd
+import streamlit as st
+
+from pages._prune_common import model_caption, trained_data
+from pages._shared import require_trained_model, show_error, workspace
+from pruning.config import PruneConfig, TrainConfig
+from pruning.errors import PruningError
+from pruning.figures import accuracy_vs_sparsity, weight_heatmap
+from pruning.iteration import run_iterate
+from pruning.prune_notes import iterate_note, pct, replay_note
+from pruning.schedules import SCHEDULES, schedule_targets
+from pruning.scorers import DESCRIPTIONS, SCORERS
+from pruning.selection import SCOPES
+
+SCHEDULE_HELP = {
+    "oneshot": "One-shot: remove everything in one round, then fine-tune once.",
+    "iterative": "Iterative: every round removes the same share of the weights still alive "
+                 "(e.g. 5 rounds to 90 %: about 37 % of the survivors each time).",
+    "gradual": "Gradual (Zhu & Gupta): a cubic ramp that prunes a lot early and gently at the end.",
+}
+
+st.title("🔁 Iterate")
+st.markdown("Pruning a little, fine-tuning, and pruning again usually keeps more accuracy than "
+            "pruning everything at once. Pick a schedule, run the rounds, and watch the weights "
+            "disappear round by round.")
+
+trained = require_trained_model()
+if trained is None:
+    st.stop()
+ws = workspace()
+model_caption(trained)
+data = trained_data(trained)
+seed = trained.train_config.seed
+
+# ----------------------------------------------------------------------------- controls
+c1, c2, c3, c4 = st.columns(4)
+schedule = c1.radio("Schedule", list(SCHEDULES), key="it_schedule", index=1, horizontal=True,
+                    format_func={"oneshot": "One-shot", "iterative": "Iterative",
+                                 "gradual": "Gradual"}.get,
+                    help=" ".join(SCHEDULE_HELP.values()))
+rounds = c2.slider("Rounds", 1, 10, 5, key="it_rounds", disabled=schedule == "oneshot",
+                   help="How many prune + fine-tune rounds (one-shot always uses one).")
+final = c3.slider("Final sparsity (% removed)", 0.0, 100.0, 90.0, 0.5, key="it_sparsity",
+                  format="%.1f %%", help="Share of the prunable weights removed after the last round.") / 100
+ft_epochs = c4.number_input("Fine-tune epochs per round", min_value=0, max_value=100, value=3,
+                            key="it_epochs",
+                            help="Training passes after each pruning step (0 = prune only).")
+d1, d2, d3, d4 = st.columns(4)
+scorer = d1.selectbox("Scorer", list(SCORERS), key="it_scorer",
+                      help="How importance is measured. " +
+                           " ".join(f"**{k}**: {v}." for k, v in DESCRIPTIONS.items()))
+scope = d2.radio("Scope", list(SCOPES), key="it_scope", index=list(SCOPES).index("global"),
+                 horizontal=True, format_func={"layer": "Per layer", "global": "Global"}.get,
+                 help="Global: one ranking over all layers. Per layer: each layer loses the same share.")
+rewind = d3.checkbox("Rewind survivors to their initial weights", key="it_rewind",
+                     help="Lottery-ticket style: after each pruning step the surviving weights go "
+                          "back to their values before training, then fine-tuning retrains them.")
+baseline = d4.checkbox("Also run random pruning as a baseline", key="it_baseline",
+                       help="The same schedule with random scores: the control every scorer must "
+                            "beat. Doubles the running time.")
+
+n_rounds = 1 if schedule == "oneshot" else int(rounds)
+prune_cfg = PruneConfig(scorer=scorer, scope=scope, sparsity=final, threshold=None,
+                        schedule=schedule, rounds=n_rounds, finetune_epochs=int(ft_epochs),
+                        rewind=rewind, include_output=True, seed=seed)
+ft_cfg = TrainConfig(seed=seed)
+try:
+    targets = schedule_targets(schedule, final, n_rounds)
+    st.caption("Target after each round: " + " → ".join(pct(t) for t in targets)
+               + f". {SCHEDULE_HELP[schedule]}")
+except PruningError as exc:
+    show_error(exc)
+
+if st.button("Run the rounds", type="primary", key="it_run",
+             help="Works on a fresh copy of your trained model; the model itself is not changed."):
+    bar = st.progress(0.0, text="Starting…")
+
+    def progress(stage, frac, msg):
+        bar.progress(min(max(frac, 0.0), 1.0), text=msg)
+
+    try:
+        ws.extras["iterate"] = run_iterate(trained, data, prune_cfg, ft_cfg, baseline, progress)
+        st.session_state["it_round"] = len(ws.extras["iterate"].snapshots) - 1  # show the end
+    except PruningError as exc:
+        show_error(exc)
+    bar.empty()
+
+result = ws.extras.get("iterate")
+if result is None:
+    st.caption("Press **Run the rounds**. With the defaults this takes a few seconds on digits.")
+    st.stop()
+
+shown_cfg = result.prune_config
+if shown_cfg != prune_cfg:
+    st.info(f"Showing the last run ({shown_cfg.schedule}, {shown_cfg.rounds} round(s) to "
+            f"{pct(shown_cfg.sparsity)}, {shown_cfg.scorer}, {shown_cfg.scope}"
+            f"{', rewind' if shown_cfg.rewind else ''}); the controls have changed since. "
+            "Press **Run the rounds** to update.")
+
+# ----------------------------------------------------------------------------- results
+st.subheader("Accuracy vs sparsity")
+st.plotly_chart(accuracy_vs_sparsity(result.rounds, dense=result.dense,
+                                     baseline=result.baseline_rounds,
+                                     title=f"{shown_cfg.scorer} scores, {shown_cfg.schedule} schedule"),
+                key="it_accuracy_chart")
+st.markdown("👀 " + iterate_note(result.rounds, result.dense, result.baseline_rounds)
+            + " Dotted lines: right after pruning; solid: after fine-tuning.")
+
+st.subheader("Replay: the weights round by round")
+n = len(result.snapshots) - 1
+if st.session_state.get("it_round", n) > n:
+    st.session_state["it_round"] = n  # a shorter new run: keep the slider valid
+st.session_state.setdefault("it_round", n)
+r1, r2 = st.columns([2, 1])
+rnd = r1.slider("Round", 0, n, key="it_round",
+                help="0 is the dense model; move right to prune round by round.")
+names = result.layer_names
+layer = r2.selectbox("Layer", names, key="it_layer", format_func=lambda s: s.removesuffix(".weight"),
+                     help="Which layer's weight matrix to show.")
+snap = result.snapshots[rnd]
+zmax = max(float(s.weights[layer].abs().max()) for s in result.snapshots) or 1.0
+w = snap.weights[layer]
+st.plotly_chart(weight_heatmap(w, snap.masks[layer], zmax=zmax,
+                               title=f"{layer.removesuffix('.weight')} after round {rnd}"),
+                key="it_replay_heatmap")
+layer_sparsity = 1 - float(snap.masks[layer].float().mean())
+st.markdown("👀 " + replay_note(result.rounds, rnd, layer, layer_sparsity)
+            + " The colour scale is the same for every round.")
+
+st.subheader("Rounds")
+st.dataframe(result.rounds, hide_index=True, width="stretch")
+tables = [result.rounds.assign(run=shown_cfg.scorer)]
+if result.baseline_rounds is not None:
+    tables.append(result.baseline_rounds.assign(run="random baseline"))
+st.download_button("Download the rounds (CSV)", pd.concat(tables, ignore_index=True).to_csv(index=False),
+                   "prune_rounds.csv", "text/csv", key="it_rounds_csv",
+                   help="One row per round (and per run): target and reached sparsity, accuracies "
+                        "right after pruning and after fine-tuning, per-layer sparsity.")

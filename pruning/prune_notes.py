@@ -1,0 +1,198 @@
+""""What to notice" sentences for the Prune, Fine-tune and Iterate pages, computed from the
+numbers the pages show, so that they stay true whatever the data, model or settings.
+
+Accuracies are fractions in [0, 1] (as ``training.evaluate_all`` returns them); sentences
+print them as percentages. Every function returns Markdown text.
+"""
+from __future__ import annotations
+
+import math
+from typing import Mapping
+
+import numpy as np
+import pandas as pd
+
+#: Changes smaller than this (in accuracy points, i.e. 0.005 = 0.5 %) are called "about the same".
+SAME = 0.005
+
+
+def pct(x: float, digits: int = 1) -> str:
+    """``0.9 → "90.0 %"``; never rounds a share that is not exactly 0 or 1 to "0.0 %" or
+    "100.0 %" (99.97 % shows as "> 99.9 %"), so "all" and "none" are only said when true."""
+    if x is None or not math.isfinite(x):
+        return "n/a"
+    text = f"{100 * x:.{digits}f}"
+    unit = 10.0 ** -digits
+    if 0 < x < 1 and float(text) >= 100:
+        return f"> {100 - unit:.{digits}f} %"
+    if 0 < x < 1 and float(text) <= 0:
+        return f"< {unit:.{digits}f} %"
+    return f"{text} %"
+
+
+def _change(before: float, after: float) -> str:
+    d = after - before
+    if abs(d) < SAME:
+        return f"stayed at about {pct(after)} (from {pct(before)})"
+    verb = "rose" if d > 0 else "fell"
+    return f"{verb} from {pct(before)} to {pct(after)} ({100 * d:+.1f} points)"
+
+
+def all_pruned_note(test_acc: float, n_classes: int) -> str:
+    return (f"**Every prunable weight is zero.** The output no longer depends on the input, so "
+            f"the model gives every example the same class: test accuracy is {pct(test_acc)}, "
+            f"around chance ({pct(1 / n_classes)} for {n_classes} balanced classes).")
+
+
+def pruning_effect_note(dense: Mapping[str, float], pruned: Mapping[str, float],
+                        sparsity: float, n_classes: int, empty_layers: list[str] | None = None) -> str:
+    """What pruning did to accuracy, with special cases for 0 % and 100 % sparsity and for
+    layers that lost every weight (then the output is constant too)."""
+    if sparsity <= 0:
+        return ("**Nothing is pruned** at this setting: this is the dense model, so accuracy is "
+                "unchanged.")
+    if sparsity >= 1:
+        return all_pruned_note(pruned["test_acc"], n_classes)
+    text = (f"Pruning **{pct(sparsity)}** of the prunable weights: test accuracy "
+            f"{_change(dense['test_acc'], pruned['test_acc'])}; train accuracy "
+            f"{_change(dense['train_acc'], pruned['train_acc'])}. No retraining happened: the "
+            f"surviving weights are exactly the trained ones.")
+    if empty_layers:
+        text += (f" ⚠️ Layer {', '.join(empty_layers)} lost **every** weight, so nothing reaches "
+                 f"the output from the input: the model predicts one class for everything.")
+    return text
+
+
+def unevenness_note(per_layer: Mapping[str, float], scope: str, mode: str) -> str:
+    """Why a global ranking (or one threshold) prunes layers unevenly."""
+    if len(per_layer) < 2:
+        return ""
+    items = sorted(per_layer.items(), key=lambda kv: kv[1])
+    (lo_name, lo), (hi_name, hi) = items[0], items[-1]
+    short = lambda n: n.removesuffix(".weight")  # noqa: E731
+    if scope == "layer" and mode == "sparsity":
+        return (f"Per-layer scope: every layer loses the same share "
+                f"({pct(lo)} to {pct(hi)}, up to rounding).")
+    how = "One threshold" if mode == "threshold" else "One global ranking"
+    if hi - lo < 0.01:
+        return f"{how} happened to prune every layer about equally here ({pct(lo)}–{pct(hi)})."
+    return (f"{how} prunes layers unevenly: **{short(hi_name)}** lost {pct(hi)} of its weights, "
+            f"**{short(lo_name)}** only {pct(lo)}. Layers whose scores are smaller overall "
+            f"lose more.")
+
+
+def histogram_note(scores: np.ndarray, cutoff: float | None, mode: str, n_pruned: int) -> str:
+    """Where the line sits in the score distribution."""
+    s = np.asarray(scores, dtype=np.float64).ravel()
+    if s.size == 0:
+        return ""
+    if cutoff is None:
+        return "No line: nothing is pruned at this setting."
+    word = "threshold" if mode == "threshold" else "cut-off"
+    if mode == "threshold" and cutoff > s.max():
+        return (f"The threshold {cutoff:.4g} is above every score (the largest is "
+                f"{s.max():.4g}), so **every** weight is pruned.")
+    if mode == "threshold" and cutoff <= s.min():
+        return (f"The threshold {cutoff:.4g} is at or below every score (the smallest is "
+                f"{s.min():.4g}), so nothing is pruned.")
+    below = float((s < cutoff).mean())
+    return (f"The {word} {cutoff:.4g} lies above {pct(below)} of the scores; {n_pruned:,} weights "
+            f"fall left of the line and are pruned. Median score: {np.median(s):.4g}, "
+            f"largest: {s.max():.4g}.")
+
+
+def dead_units_note(table: pd.DataFrame) -> str:
+    """Units (rows of a weight matrix) whose every incoming weight is pruned."""
+    dead = table[table["dead_neurons"] > 0]
+    if dead.empty:
+        return "Every unit still has at least one incoming weight."
+    parts = [f"{r.layer}: {r.dead_neurons} of {r.shape.split(' × ')[0]}" for r in dead.itertuples()]
+    return ("Units with **every incoming weight pruned** (a full amber row) now output only "
+            "their bias, whatever the input — " + "; ".join(parts) + ".")
+
+
+def boundary_note(changed: float, dense_test: float, pruned_test: float) -> str:
+    if changed == 0:
+        return ("The predicted class is the same everywhere on the plotted plane: at this "
+                "setting pruning did not move the decision boundary visibly.")
+    return (f"Pruning changed the predicted class on **{pct(changed)}** of the plotted area; "
+            f"test accuracy {_change(dense_test, pruned_test)}.")
+
+
+def diagram_note(n_kept: int, n_total: int, n_cut_units: int, n_units: int) -> str:
+    text = (f"{n_kept:,} of {n_total:,} connections remain (line width = |w|, red = positive, "
+            f"blue = negative).")
+    if n_cut_units:
+        text += (f" **{n_cut_units} of {n_units} units** (amber) have lost all their incoming or "
+                 f"all their outgoing connections, so they no longer pass anything on.")
+    return text
+
+
+def finetune_note(dense: Mapping[str, float], pruned: Mapping[str, float],
+                  finetuned: Mapping[str, float], sparsity: float, epochs: int) -> str:
+    """Pruning's damage and fine-tuning's recovery, in one sentence each."""
+    d, p, f = dense["test_acc"], pruned["test_acc"], finetuned["test_acc"]
+    first = f"After pruning {pct(sparsity)} of the weights, test accuracy {_change(d, p)}."
+    if epochs == 0:
+        return first + " No fine-tuning epochs were run, so nothing changed after that."
+    second = f" Fine-tuning for {epochs} epoch{'s' if epochs != 1 else ''} "
+    if f - p >= SAME:
+        second += f"brought it back to **{pct(f)}**"
+    elif p - f >= SAME:
+        second += f"lowered it to **{pct(f)}**"
+    else:
+        second += f"left it at about **{pct(f)}**"
+    gap = f - d
+    if abs(gap) < SAME:
+        second += " — about the dense model's level."
+    elif gap < 0:
+        second += f" — {100 * -gap:.1f} points below the dense model."
+    else:
+        second += f" — {100 * gap:.1f} points above the dense model."
+    return first + second
+
+
+def zero_check_note(n_nonzero: int, n_pruned: int) -> str:
+    if n_nonzero == 0:
+        return (f"✅ All {n_pruned:,} pruned weights are still **exactly 0.0** after fine-tuning: "
+                f"their gradients and optimizer state were zeroed at every step.")
+    return (f"❌ {n_nonzero:,} of {n_pruned:,} pruned weights are no longer zero: the mask was not "
+            f"held during fine-tuning.")
+
+
+def iterate_note(rounds: pd.DataFrame, dense: Mapping[str, float],
+                 baseline: pd.DataFrame | None = None, tolerance: float = 0.01) -> str:
+    """The last round's numbers, the largest sparsity still within ``tolerance`` of the
+    dense test accuracy after fine-tuning, and the comparison with the random baseline."""
+    last = rounds.iloc[-1]
+    text = (f"At **{pct(last['sparsity'])}** sparsity, test accuracy was "
+            f"{pct(last['test_acc_pruned'])} right after pruning and {pct(last['test_acc'])} after "
+            f"fine-tuning (dense: {pct(dense['test_acc'])}).")
+    ok = rounds[rounds["test_acc"] >= dense["test_acc"] - tolerance]
+    if len(ok):
+        text += (f" The sparsest model at most {100 * tolerance:.0f} point below the dense "
+                 f"test accuracy had {pct(ok['sparsity'].max())} of its weights pruned.")
+    else:
+        text += (f" Every round ended more than {100 * tolerance:.0f} point below the dense "
+                 f"test accuracy.")
+    if baseline is not None and len(baseline):
+        b = baseline.iloc[-1]
+        d = last["test_acc"] - b["test_acc"]
+        if abs(d) < SAME:
+            text += (f" Random pruning reached about the same final test accuracy "
+                     f"({pct(b['test_acc'])}): at this sparsity the scorer did not matter.")
+        else:
+            text += (f" Random pruning to {pct(b['sparsity'])} ended at {pct(b['test_acc'])}, "
+                     f"{100 * abs(d):.1f} points {'below' if d > 0 else 'above'} the chosen scorer.")
+    return text
+
+
+def replay_note(rounds: pd.DataFrame, r: int, layer: str, layer_sparsity: float) -> str:
+    """One line for the replay slider: what round r did."""
+    if r == 0:
+        return "Round 0 is the dense trained model: nothing pruned yet."
+    row = rounds[rounds["round"] == r].iloc[0]
+    return (f"After round {r}: {pct(row['sparsity'])} of all prunable weights pruned "
+            f"({pct(layer_sparsity)} of **{layer.removesuffix('.weight')}**); test accuracy "
+            f"{pct(row['test_acc_pruned'])} right after pruning, {pct(row['test_acc'])} after "
+            f"fine-tuning.")
