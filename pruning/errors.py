@@ -38,7 +38,7 @@ def check_choice(name: str, value: str, choices) -> str:
 def check_positive_int(name: str, value, *, minimum: int = 1) -> int:
     try:
         v = int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: int(inf)
         raise PruningError(f"{name} must be a whole number, got {value!r}") from None
     if v != value and not (isinstance(value, float) and value.is_integer()):
         raise PruningError(f"{name} must be a whole number, got {value!r}")

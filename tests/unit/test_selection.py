@@ -9,7 +9,16 @@ from pruning import (DataConfig, ModelConfig, PruningError, ScoreContext, TrainC
                      apply_masks, build_model, load_dataset, prunable_names, score,
                      select_by_sparsity, select_by_threshold, train)
 from pruning.masks import count_kept, count_total, ones_masks
-from pruning.training import evaluate, evaluate_all
+from pruning.training import evaluate
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _one_torch_thread():
+    """Two cores shared with other work: one intra-op thread is much faster than two."""
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)
 
 
 def _flat(masks):

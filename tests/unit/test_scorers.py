@@ -1,0 +1,151 @@
+"""Importance scores (pruning.scorers)."""
+import pytest
+import torch
+import torch.nn.functional as F
+
+from pruning import (SCORERS, DataBundle, ModelConfig, PruningError, ScoreContext, build_model,
+                     prunable_names, score)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _one_torch_thread():
+    """Two cores shared with other work: one intra-op thread is much faster than two."""
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)
+
+
+def _tiny_bundle(n_val=10, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    X = torch.randn(12, 4, generator=g)
+    y = torch.randint(0, 3, (12,), generator=g)
+    Xv = torch.randn(n_val, 4, generator=g)
+    yv = torch.randint(0, 3, (n_val,), generator=g)
+    return DataBundle(name="tiny", X_train=X, y_train=y, X_val=Xv, y_val=yv,
+                      X_test=Xv.clone(), y_test=yv.clone(), n_classes=3,
+                      class_names=("a", "b", "c"), image_shape=None, y_train_clean=y.clone())
+
+
+@pytest.fixture
+def model():
+    return build_model(ModelConfig(hidden=(5,)), 4, 3, seed=0)
+
+
+@pytest.fixture
+def names(model):
+    return prunable_names(model, include_output=True, include_bias=True)
+
+
+def test_magnitude_is_abs_w(model, names):
+    s = score("magnitude", ScoreContext(model, names))
+    params = dict(model.named_parameters())
+    assert set(s) == set(names)
+    for n in names:
+        assert torch.equal(s[n], params[n].detach().abs())
+    # scores are copies: changing them does not touch the model
+    before = params[names[0]].detach().clone()
+    s[names[0]].zero_()
+    assert torch.equal(params[names[0]].detach(), before)
+
+
+def test_random_is_seeded(model, names):
+    a = score("random", ScoreContext(model, names, seed=7))
+    b = score("random", ScoreContext(model, names, seed=7))
+    c = score("random", ScoreContext(model, names, seed=8))
+    params = dict(model.named_parameters())
+    for n in names:
+        assert a[n].shape == params[n].shape
+        assert torch.equal(a[n], b[n])
+        assert ((a[n] >= 0) & (a[n] < 1)).all()
+    assert any(not torch.equal(a[n], c[n]) for n in names)
+
+
+def test_random_does_not_depend_on_global_rng(model, names):
+    torch.manual_seed(1)
+    a = score("random", ScoreContext(model, names, seed=3))
+    torch.manual_seed(2)
+    b = score("random", ScoreContext(model, names, seed=3))
+    assert all(torch.equal(a[n], b[n]) for n in names)
+
+
+@pytest.mark.parametrize("batch_size,n_val", [(4, 10), (256, 10), (3, 9), (1, 5)])
+def test_taylor_matches_hand_computation(model, names, batch_size, n_val):
+    data = _tiny_bundle(n_val=n_val)
+    got = score("taylor", ScoreContext(model, names, data, batch_size=batch_size))
+
+    params = dict(model.named_parameters())
+    plist = [params[n] for n in names]
+    acc = [torch.zeros_like(p) for p in plist]
+    batches = 0
+    for i in range(0, n_val, batch_size):
+        loss = F.cross_entropy(model(data.X_val[i:i + batch_size]), data.y_val[i:i + batch_size])
+        grads = torch.autograd.grad(loss, plist)
+        for a, p, g in zip(acc, plist, grads):
+            a += (p.detach() * g).abs()
+        batches += 1
+    assert batches == -(-n_val // batch_size)
+    for n, a in zip(names, acc):
+        expected = a / batches
+        assert torch.allclose(got[n], expected, rtol=1e-6, atol=1e-9)
+        assert (got[n] >= 0).all()
+    assert any(float(v.sum()) > 0 for v in got.values())
+
+
+def test_taylor_leaves_model_untouched(model, names):
+    model.train()
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    score("taylor", ScoreContext(model, names, _tiny_bundle()))
+    assert model.training
+    assert all(p.grad is None for p in model.parameters())
+    assert all(torch.equal(state[k], v) for k, v in model.state_dict().items())
+
+
+def test_taylor_is_zero_where_weight_is_zero(model, names):
+    params = dict(model.named_parameters())
+    with torch.no_grad():
+        params[names[0]][0].zero_()
+    s = score("taylor", ScoreContext(model, names, _tiny_bundle()))
+    assert torch.count_nonzero(s[names[0]][0]) == 0
+
+
+def test_taylor_falls_back_to_train_split_without_validation(model, names):
+    empty = _tiny_bundle(n_val=0)
+    s = score("taylor", ScoreContext(model, names, empty, batch_size=5))
+    params = dict(model.named_parameters())
+    plist = [params[n] for n in names]
+    acc = [torch.zeros_like(p) for p in plist]
+    nb = 0
+    for i in range(0, 12, 5):
+        g = torch.autograd.grad(F.cross_entropy(model(empty.X_train[i:i + 5]),
+                                                empty.y_train[i:i + 5]), plist)
+
+        for a, p, gg in zip(acc, plist, g):
+            a += (p.detach() * gg).abs()
+        nb += 1
+    for n, a in zip(names, acc):
+        assert torch.allclose(s[n], a / nb, rtol=1e-6, atol=1e-9)
+
+
+def test_taylor_without_data_raises(model, names):
+    with pytest.raises(PruningError, match="needs data"):
+        score("taylor", ScoreContext(model, names))
+
+
+@pytest.mark.parametrize("name", sorted(SCORERS))
+def test_every_scorer_gives_nonnegative_float_scores_of_param_shape(model, names, name):
+    s = score(name, ScoreContext(model, names, _tiny_bundle()))
+    params = dict(model.named_parameters())
+    assert list(s) == names
+    for n in names:
+        assert s[n].shape == params[n].shape
+        assert s[n].dtype == torch.float32
+        assert not s[n].requires_grad
+        assert (s[n] >= 0).all() and torch.isfinite(s[n]).all()
+
+
+def test_unknown_scorer_lists_valid_choices(model, names):
+    with pytest.raises(PruningError) as e:
+        score("snip", ScoreContext(model, names))
+    msg = str(e.value)
+    assert "'snip'" in msg and all(n in msg for n in ("magnitude", "random", "taylor"))
