@@ -10,6 +10,7 @@ Heatmap data are float32 numpy arrays (fast to serialise; lists are ~25× slower
 """
 from __future__ import annotations
 
+import contextvars
 import math
 
 import numpy as np
@@ -24,9 +25,45 @@ SPLIT_COLOURS = {"train": "#1f77b4", "val": "#7f7f7f", "test": "#d62728"}
 SPLIT_LABELS = {"train": "train", "val": "validation", "test": "test"}
 
 
+# Classroom mode (a projector) enlarges every figure's fonts. A ContextVar, not a module
+# global: each Streamlit session runs its script in its own thread, and one teacher's
+# projector setting must not change the charts of every other session on the server.
+_FONT_SCALE: contextvars.ContextVar[float] = contextvars.ContextVar("font_scale", default=1.0)
+
+
+def set_font_scale(scale: float) -> None:
+    """Scale the fonts of figures built from now on *in this thread* (1.0 = normal).
+    The app sets it at the start of every script run (classroom mode: ``CLASSROOM_FONT_SCALE``)."""
+    _FONT_SCALE.set(min(max(float(scale), 0.5), 3.0))
+
+
+def font_scale() -> float:
+    return _FONT_SCALE.get()
+
+
+CLASSROOM_FONT_SCALE = 1.4
+
+
+def _scale_set_fonts(fig: go.Figure, scale: float) -> None:
+    """Multiply font sizes already set on annotations, the legend and trace texts."""
+    for ann in fig.layout.annotations or ():
+        if ann.font.size:
+            ann.font.size = ann.font.size * scale
+    if fig.layout.legend.font.size:
+        fig.layout.legend.font.size = fig.layout.legend.font.size * scale
+    for trace in fig.data:
+        tf = getattr(trace, "textfont", None)
+        if tf is not None and tf.size is not None and not isinstance(tf.size, (tuple, list)):
+            tf.size = tf.size * scale
+
+
 def _layout(fig: go.Figure, title: str, height: int = 420) -> go.Figure:
-    fig.update_layout(title=dict(text=title, x=0.0, font=dict(size=FONT_SIZE + 2)),
-                      font=dict(size=FONT_SIZE), height=height,
+    scale = _FONT_SCALE.get()
+    if scale != 1.0:
+        _scale_set_fonts(fig, scale)
+    fig.update_layout(title=dict(text=title, x=0.0, font=dict(size=round((FONT_SIZE + 2) * scale))),
+                      font=dict(size=round(FONT_SIZE * scale)),
+                      height=round(height * (1 + (scale - 1) / 2)),
                       margin=dict(l=60, r=20, t=60, b=50), template="plotly_white")
     return fig
 
