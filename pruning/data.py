@@ -21,7 +21,8 @@ import numpy as np
 import torch
 
 from .config import DataConfig
-from .errors import DatasetUnavailable, PruningError, check_choice, check_fraction
+from .errors import (DatasetUnavailable, PruningError, check_choice, check_fraction,
+                     check_positive_int)
 
 #: Where downloaded data (MNIST, Fashion-MNIST) is cached: the project's ``datasets/``.
 DATA_ROOT = Path(__file__).resolve().parent.parent / "datasets"
@@ -183,10 +184,11 @@ def validate_data_config(cfg: DataConfig) -> DataConfig:
     if not (0.0 <= float(cfg.noise) <= 5.0) or cfg.noise != cfg.noise:
         raise PruningError(f"input noise must be between 0 and 5, got {cfg.noise!r}")
     if cfg.name in TOY_2D or cfg.name == "mnist1d":
-        if not (50 <= int(cfg.n_samples) <= 200_000):
-            raise PruningError(f"number of samples must be between 50 and 200000, got {cfg.n_samples}")
-    if cfg.train_size is not None and int(cfg.train_size) < 1:
-        raise PruningError(f"training-set size must be at least 1, got {cfg.train_size}")
+        n = check_positive_int("number of samples", cfg.n_samples, minimum=50)
+        if n > 200_000:
+            raise PruningError(f"number of samples must be at most 200000, got {n}")
+    if cfg.train_size is not None:
+        check_positive_int("training-set size", cfg.train_size, minimum=1)
     return cfg
 
 
