@@ -1,0 +1,272 @@
+"""“What shrank?”: the dense, pruned and compacted models side by side, every number measured.
+
+``measure_shrinkage`` builds three tidy tables (one row per model or variant) from
+``pruning.metrics`` (counts), ``pruning.measure`` (bytes and latency on this machine) and
+``pruning.training`` (accuracy). ``headline`` turns them into one sentence a manager can
+repeat, and ``notes`` into the "what to notice" bullets; both only say what the numbers show:
+
+* "N % of the weights removed" — share of the *prunable* weights that the masks remove;
+* accuracy dense → pruned on the test split;
+* the file: gzip-compressed dense-model file vs gzip-compressed pruned-model file (an
+  uncompressed ``state_dict`` is the same size whatever the zeros);
+* speed: "faster" only when ``measure.clearly_faster`` says so (the middle halves of the timed
+  runs do not overlap); otherwise "not measurably faster".
+
+Figures (bytes, latency) are built here too, so tests can read their data.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+import plotly.graph_objects as go
+import torch
+from torch import nn
+
+from . import figures
+from .compact import Compaction
+from .data import DataBundle
+from .measure import clearly_faster, storage_sizes, time_forward, to_sparse_inference
+from .metrics import multiply_adds, parameter_counts
+from .training import evaluate_all
+
+DENSE, MASKED, SPARSE, COMPACT = "dense", "pruned, masked dense", "pruned, torch.sparse CSR", \
+    "pruned, compacted"
+MODEL_LABELS = {"dense": "dense (trained)", "pruned": "pruned (masked)",
+                "compacted": "pruned + compacted"}
+
+
+@dataclass
+class Shrinkage:
+    """Everything the page shows. ``models``: one row per model (dense / pruned / compacted);
+    ``latency``: one row per inference variant; ``sparsity``: share of prunable weights
+    removed; ``units``: hidden units (neurons or channels) before and after compaction."""
+
+    models: pd.DataFrame
+    latency: pd.DataFrame
+    sparsity: float
+    units_before: int
+    units_after: int
+
+
+def _model_row(label: str, model: nn.Module, data: DataBundle) -> dict:
+    counts = parameter_counts(model)
+    macs = multiply_adds(model, data.n_features)
+    acc = evaluate_all(model, data)
+    return {"model": label, "parameters": counts["total"], "nonzero_parameters": counts["nonzero"],
+            "macs_dense": macs["dense"], "macs_effective": macs["effective"],
+            **{f"{k}_bytes": v for k, v in storage_sizes(model).items()},
+            "train_acc": acc["train_acc"], "test_acc": acc["test_acc"]}
+
+
+def measure_shrinkage(dense: nn.Module, pruned: nn.Module, compaction: Compaction,
+                      masks: dict[str, torch.Tensor], data: DataBundle, batch_size: int = 256,
+                      repeats: int = 7, min_run_s: float = 0.02) -> Shrinkage:
+    """Measure the three models; time four ways of running them on one test batch.
+
+    Latency variants: the dense model, the pruned model as an ordinary dense module (zeros
+    multiplied like any number), the pruned model with CSR weights (``torch.sparse``), and the
+    compacted model. The batch is the first ``batch_size`` test examples (repeated when the
+    test split is smaller), so every variant sees the same input.
+    """
+    rows = [_model_row(MODEL_LABELS["dense"], dense, data),
+            _model_row(MODEL_LABELS["pruned"], pruned, data),
+            _model_row(MODEL_LABELS["compacted"], compaction.model, data)]
+    X = data.X_test
+    if len(X) == 0:
+        X = data.X_train
+    reps = -(-int(batch_size) // len(X))
+    X = X.repeat(reps, 1)[:int(batch_size)].contiguous()
+    latency = time_forward({DENSE: dense, MASKED: pruned, SPARSE: to_sparse_inference(pruned),
+                            COMPACT: compaction.model}, X, repeats=repeats, min_run_s=min_run_s)
+    base = float(latency.loc[latency["variant"] == DENSE, "median_ms"].iloc[0])
+    latency["speedup_vs_dense"] = base / latency["median_ms"]
+    total = sum(m.numel() for m in masks.values())
+    removed = sum(int((~m).sum()) for m in masks.values())
+    return Shrinkage(pd.DataFrame(rows), latency, removed / total if total else 0.0,
+                     sum(compaction.widths_before), sum(compaction.widths_after))
+
+
+# ----------------------------------------------------------------------------- words
+def _kb(n: float) -> str:
+    return f"{n / 1024:,.0f} KB" if n >= 10 * 1024 else f"{n / 1024:,.1f} KB"
+
+
+def _row(s: Shrinkage, key: str) -> pd.Series:
+    return s.models.set_index("model").loc[MODEL_LABELS[key]]
+
+
+def _lat(s: Shrinkage, variant: str) -> float:
+    return float(s.latency.set_index("variant").loc[variant, "median_ms"])
+
+
+def _times(ratio: float) -> str:
+    return f"{ratio:.1f}×"
+
+
+def headline(s: Shrinkage) -> str:
+    """One sentence: weights removed; test accuracy; compressed file; speed (measured)."""
+    d, p = _row(s, "dense"), _row(s, "pruned")
+    parts = [f"{100 * s.sparsity:.0f} % of the weights removed",
+             f"test accuracy {100 * d.test_acc:.1f} % → {100 * p.test_acc:.1f} %"]
+    ratio = d.dense_gzip_bytes / p.dense_gzip_bytes
+    if ratio >= 1.05:
+        parts.append(f"the file is {_times(ratio)} smaller compressed")
+    elif ratio <= 1 / 1.05:
+        parts.append(f"the compressed file is {_times(1 / ratio)} larger")
+    else:
+        parts.append("the compressed file is about the same size")
+    masked_fast = clearly_faster(s.latency, MASKED, DENSE)
+    removed = s.units_before - s.units_after
+    if masked_fast:
+        speed = f"the masked model ran {_times(_lat(s, DENSE) / _lat(s, MASKED))} faster here"
+    else:
+        speed = "inference is not faster with the zeros left in"
+    if removed == 0:
+        speed += ", and no neuron died, so none could be removed"
+    elif clearly_faster(s.latency, COMPACT, DENSE):
+        speed += (f"{'' if masked_fast else ','} but removing the {removed} dead neurons makes it "
+                  f"{_times(_lat(s, DENSE) / _lat(s, COMPACT))} faster")
+    else:
+        speed += f", and removing the {removed} dead neurons did not make it measurably faster"
+    parts.append(speed)
+    return "; ".join(parts) + "."
+
+
+def notes(s: Shrinkage) -> list[str]:
+    """The "what to notice" bullets, each computed from the tables."""
+    d, p, c = _row(s, "dense"), _row(s, "pruned"), _row(s, "compacted")
+    out = []
+    out.append(f"The pruned model's `state_dict` file is {_kb(p.dense_file_bytes)}, the dense "
+               f"one's {_kb(d.dense_file_bytes)}: a pruned weight is stored as 0.0 and still "
+               f"takes 4 bytes. Compressed, zeros are cheap: {_kb(d.dense_gzip_bytes)} → "
+               f"{_kb(p.dense_gzip_bytes)}.")
+    csr_vs = p.csr_file_bytes / p.dense_file_bytes
+    out.append(f"Stored as sparse CSR the pruned weights take {_kb(p.csr_file_bytes)} "
+               f"({100 * csr_vs:.0f} % of the dense file; COO {_kb(p.coo_file_bytes)}): each "
+               f"kept weight also stores its 8-byte column index, so sparse storage "
+               f"{'pays off' if csr_vs < 1 else 'does not pay off'} at this sparsity.")
+    out.append(f"A dense matrix multiply still does all {d.macs_dense:,} multiply-adds per "
+               f"example; only {p.macs_effective:,} ({100 * p.macs_effective / d.macs_dense:.0f} %) "
+               f"involve a non-zero weight. Hardware or kernels that skip zeros are needed to "
+               f"gain from that.")
+    lat = s.latency.set_index("variant")
+    sparse_ratio = lat.loc[DENSE, "median_ms"] / lat.loc[SPARSE, "median_ms"]
+    if clearly_faster(s.latency, SPARSE, DENSE):
+        sparse_word = f"{_times(sparse_ratio)} faster than dense"
+    elif clearly_faster(s.latency, DENSE, SPARSE):
+        sparse_word = f"{_times(1 / sparse_ratio)} slower than dense"
+    else:
+        sparse_word = "about as fast as dense (within the measurement noise)"
+    out.append(f"`torch.sparse` (CSR weights) ran {sparse_word} on this CPU with "
+               f"{int(lat.loc[DENSE, 'threads'])} thread(s) and a batch of "
+               f"{int(lat.loc[DENSE, 'batch_size'])}; sparse kernels win only at high sparsity "
+               f"and lose to dense ones on small or moderately sparse layers.")
+    removed = s.units_before - s.units_after
+    if removed:
+        same = abs(c.test_acc - p.test_acc) < 1e-9
+        out.append(f"Compaction removed {removed} of {s.units_before} hidden units whose weights "
+                   f"were all pruned: {c.parameters:,} parameters instead of {d.parameters:,}, "
+                   f"a {_kb(c.dense_file_bytes)} file, and "
+                   f"{'the same' if same else 'a different'} test accuracy "
+                   f"({100 * c.test_acc:.1f} %).")
+    else:
+        out.append("No hidden unit lost all its weights, so compaction could not remove any: "
+                   "unstructured pruning spreads zeros, structured pruning removes whole units.")
+    return out
+
+
+# ----------------------------------------------------------------------------- figures
+def bytes_figure(s: Shrinkage, height: int = 420) -> go.Figure:
+    """Grouped bars: for each model, its file size plain, gzip, CSR and COO (KB)."""
+    kinds = [("dense_file_bytes", "state_dict file", "#4c72b0"),
+             ("dense_gzip_bytes", "same file, gzip", "#55a868"),
+             ("csr_file_bytes", "sparse CSR file", "#c44e52"),
+             ("coo_file_bytes", "sparse COO file", "#8172b2")]
+    fig = go.Figure()
+    for col, name, colour in kinds:
+        kb = s.models[col] / 1024
+        fig.add_trace(go.Bar(x=s.models["model"], y=kb, name=name, marker_color=colour,
+                             text=[f"{v:,.0f}" if v >= 10 else f"{v:.1f}" for v in kb],
+                             textposition="outside",
+                             hovertemplate="%{x}<br>" + name + ": %{y:,.1f} KB<extra></extra>"))
+    fig.update_layout(barmode="group", legend=dict(orientation="h", y=-0.2))
+    fig.update_yaxes(title="KB (measured bytes / 1024)")
+    return figures._layout(fig, "Bytes on disk", height)
+
+
+def latency_figure(s: Shrinkage, height: int = 420) -> go.Figure:
+    """Bars of the median ms per batch, with whiskers from the lower to the upper quartile."""
+    lat = s.latency
+    fig = go.Figure(go.Bar(
+        x=lat["variant"], y=lat["median_ms"], marker_color=["#7f7f7f", "#4c72b0", "#c44e52", "#55a868"][:len(lat)],
+        error_y=dict(type="data", symmetric=False, array=lat["q3_ms"] - lat["median_ms"],
+                     arrayminus=lat["median_ms"] - lat["q1_ms"]),
+        text=[f"{v:.3f} ms" for v in lat["median_ms"]], textposition="outside",
+        hovertemplate="%{x}: %{y:.3f} ms per batch<extra></extra>", name="median"))
+    batch, threads = int(lat["batch_size"].iloc[0]), int(lat["threads"].iloc[0])
+    fig.update_yaxes(title=f"ms per batch of {batch} (median)", rangemode="tozero")
+    return figures._layout(fig, f"CPU latency on this machine ({threads} thread(s))", height)
+
+
+# ----------------------------------------------------------------------------- tables & report
+ACCURACY_COLUMNS = {"model": "model", "train_acc": "train accuracy (%)",
+                    "test_acc": "test accuracy (%)"}
+SIZE_COLUMNS = {"model": "model", "parameters": "parameters", "nonzero_parameters": "non-zero",
+                "macs_dense": "multiply-adds (dense)", "macs_effective": "multiply-adds (non-zero)",
+                "dense_file_bytes": "state_dict file (B)", "dense_gzip_bytes": "gzip (B)",
+                "csr_file_bytes": "CSR file (B)", "coo_file_bytes": "COO file (B)"}
+LATENCY_COLUMNS = {"variant": "variant", "median_ms": "median ms / batch", "q1_ms": "lower quartile",
+                   "q3_ms": "upper quartile", "speedup_vs_dense": "speed-up vs dense",
+                   "repeats": "timed runs", "calls_per_run": "calls per run",
+                   "batch_size": "batch size", "threads": "threads"}
+
+
+def accuracy_table(s: Shrinkage) -> pd.DataFrame:
+    t = s.models[list(ACCURACY_COLUMNS)].copy()
+    t[["train_acc", "test_acc"]] = 100 * t[["train_acc", "test_acc"]]
+    return t.rename(columns=ACCURACY_COLUMNS)
+
+
+def size_table(s: Shrinkage) -> pd.DataFrame:
+    return s.models[list(SIZE_COLUMNS)].rename(columns=SIZE_COLUMNS)
+
+
+def latency_table(s: Shrinkage) -> pd.DataFrame:
+    return s.latency[list(LATENCY_COLUMNS)].rename(columns=LATENCY_COLUMNS)
+
+
+def results_csv_table(s: Shrinkage) -> pd.DataFrame:
+    """Everything in one tidy long table for CSV: one row per (subject, quantity)."""
+    rows = []
+    for _, r in s.models.iterrows():
+        for col in s.models.columns.drop("model"):
+            rows.append({"subject": r["model"], "quantity": col, "value": float(r[col])})
+    for _, r in s.latency.iterrows():
+        for col in ("median_ms", "q1_ms", "q3_ms", "speedup_vs_dense", "batch_size", "threads"):
+            rows.append({"subject": r["variant"], "quantity": f"latency_{col}",
+                         "value": float(r[col])})
+    rows.append({"subject": "masks", "quantity": "sparsity_of_prunable_weights",
+                 "value": s.sparsity})
+    rows.append({"subject": "hidden units", "quantity": "before_compaction", "value": s.units_before})
+    rows.append({"subject": "hidden units", "quantity": "after_compaction", "value": s.units_after})
+    return pd.DataFrame(rows)
+
+
+def report_html(s: Shrinkage, settings: dict, extra_sections: list | None = None) -> str:
+    """The standalone HTML report of this comparison (see ``pruning.report``).
+    ``settings``: {name: value} shown as a table; ``extra_sections``: more ``Section``s
+    (training curves, per-layer table, code) appended at the end."""
+    from .report import Section, html_report
+
+    settings_table = pd.DataFrame({"setting": list(settings), "value": [str(v) for v in settings.values()]})
+    sections = [
+        Section("Settings", [settings_table]),
+        Section("Accuracy", [accuracy_table(s)]),
+        Section("Size", [size_table(s), bytes_figure(s)]),
+        Section("Speed (CPU, measured on the machine that made this report)",
+                [latency_table(s), latency_figure(s)]),
+        Section("What to notice", [n.replace("`", "") for n in notes(s)]),
+        *(extra_sections or []),
+    ]
+    return html_report("What did pruning buy?", headline(s), sections)

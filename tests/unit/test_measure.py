@@ -1,0 +1,247 @@
+"""Measured bytes and latency, sparse inference, compaction, and the "What shrank?" words."""
+import copy
+import time
+
+import pandas as pd
+import pytest
+import torch
+from torch import nn
+
+from pruning.compact import compact_model
+from pruning.config import ModelConfig
+from pruning.data import DataBundle
+from pruning.errors import PruningError
+from pruning.measure import (clearly_faster, gzip_size, saved_bytes, sparse_state_dict,
+                             storage_sizes, time_forward, to_sparse_inference)
+from pruning.models import build_model
+from pruning import shrank
+
+
+def _mlp(hidden=(16, 8), n_in=12, n_out=3, seed=0):
+    return build_model(ModelConfig(kind="mlp", hidden=hidden), n_in, n_out, seed=seed).eval()
+
+
+def _cnn(channels=(4, 6), seed=0):
+    return build_model(ModelConfig(kind="cnn", channels=channels), 64, 3, (1, 8, 8), seed=seed).eval()
+
+
+@torch.no_grad()
+def _prune_randomly(model, fraction, seed=0):
+    gen = torch.Generator().manual_seed(seed)
+    masks = {}
+    for name, p in model.named_parameters():
+        if name.endswith("weight"):
+            masks[name] = torch.rand(p.shape, generator=gen) >= fraction
+            p.mul_(masks[name])
+    return masks
+
+
+# ----------------------------------------------------------------------------- bytes
+def test_saved_bytes_is_what_torch_save_writes_to_disk(tmp_path):
+    model = _mlp()
+    # torch names the zip's inner folder after the file's stem ("archive" for a buffer), so
+    # the byte counts match for a file called archive.pt; other names differ by a few bytes.
+    path = tmp_path / "archive.pt"
+    torch.save(model.state_dict(), path)
+    assert len(saved_bytes(model.state_dict())) == path.stat().st_size
+
+
+def test_masking_does_not_shrink_the_file_but_compression_and_sparse_storage_do():
+    dense = _mlp(hidden=(64, 64), n_in=64)
+    pruned = copy.deepcopy(dense)
+    _prune_randomly(pruned, 0.95)
+    d, p = storage_sizes(dense), storage_sizes(pruned)
+    assert p["dense_file"] == d["dense_file"]                 # zeros still take 4 bytes
+    assert p["dense_gzip"] < d["dense_gzip"] / 3              # runs of zeros compress
+    assert p["csr_file"] < p["dense_file"] / 2                # 5 % kept: sparse pays off
+    assert d["csr_file"] > d["dense_file"]                    # 0 % pruned: indices cost extra
+    assert p["coo_file"] < p["dense_file"]
+    assert gzip_size(b"a" * 1000) < 100 and gzip_size(b"x") == gzip_size(b"x")
+
+
+def test_sparse_state_dict_layouts_and_values():
+    model = _cnn()
+    _prune_randomly(model, 0.5)
+    for layout, torch_layout in (("csr", torch.sparse_csr), ("coo", torch.sparse_coo)):
+        sd = sparse_state_dict(model, layout)
+        w = sd["convs.0.weight"]
+        assert w.layout == torch_layout
+        assert torch.equal(w.to_dense(), model.convs[0].weight.reshape(4, -1))
+        assert sd["convs.0.bias"].layout == torch.strided
+    with pytest.raises(PruningError):
+        sparse_state_dict(model, "bsr")
+
+
+# ----------------------------------------------------------------------------- sparse inference
+@pytest.mark.parametrize("make,n_in", [(_mlp, 12), (_cnn, 64)])
+def test_sparse_inference_computes_the_same_function(make, n_in):
+    model = make()
+    _prune_randomly(model, 0.8)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    sparse = to_sparse_inference(model)
+    X = torch.randn(33, n_in, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        assert torch.allclose(sparse(X), model(X), atol=1e-5)
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())  # untouched
+    kinds = {type(m).__name__ for m in sparse.modules()}
+    assert "Linear" not in kinds and "Conv2d" not in kinds
+
+
+# ----------------------------------------------------------------------------- timing
+class _Sleepy(nn.Module):
+    def __init__(self, seconds):
+        super().__init__()
+        self.seconds = seconds
+
+    def forward(self, x):
+        time.sleep(self.seconds)
+        return x
+
+
+def test_time_forward_tells_a_slow_model_from_a_fast_one():
+    X = torch.zeros(4, 3)
+    t = time_forward({"slow": _Sleepy(0.004), "fast": _Sleepy(0.0005)}, X, repeats=5,
+                     warmup=1, min_run_s=0.01)
+    assert list(t["variant"]) == ["slow", "fast"]
+    assert (t["q1_ms"] <= t["median_ms"]).all() and (t["median_ms"] <= t["q3_ms"]).all()
+    slow = t.set_index("variant").loc["slow"]
+    assert 3.5 <= slow["median_ms"] <= 40           # sleep(4 ms) measured in ms per call
+    assert (t["repeats"] == 5).all() and (t["batch_size"] == 4).all()
+    assert clearly_faster(t, "fast", "slow") and not clearly_faster(t, "slow", "fast")
+
+
+def test_time_forward_rejects_bad_requests():
+    X = torch.zeros(2, 3)
+    with pytest.raises(PruningError):
+        time_forward({}, X)
+    with pytest.raises(PruningError):
+        time_forward({"a": nn.Identity()}, X, repeats=0)
+    with pytest.raises(PruningError):
+        time_forward({"a": nn.Identity()}, torch.zeros(0, 3))
+
+
+# ----------------------------------------------------------------------------- compaction
+@torch.no_grad()
+def test_mlp_compaction_removes_dead_neurons_and_keeps_the_function():
+    model = _mlp(hidden=(10, 6))
+    l0, l1, l2 = model.layers
+    l0.weight[[1, 4]] = 0.0               # in-dead neurons: constant relu(b)…
+    l0.bias[1], l0.bias[4] = 0.7, -0.3    # …one positive (folded), one zero after relu
+    l1.weight[:, 7] = 0.0                 # out-dead neuron 7 of layer 0
+    l1.weight[2] = 0.0                    # in-dead neuron 2 of layer 1
+    l1.bias[2] = 0.5
+    l2.weight[:, 5] = 0.0                 # out-dead neuron 5 of layer 1
+    c = compact_model(model)
+    assert c.widths_before == (10, 6) and c.widths_after == (7, 4)
+    assert c.units_removed == 5
+    X = torch.randn(50, 12, generator=torch.Generator().manual_seed(0))
+    assert torch.allclose(c.model(X), model(X), atol=1e-5)
+    assert sum(p.numel() for p in c.model.parameters()) < sum(p.numel() for p in model.parameters())
+
+
+@torch.no_grad()
+def test_compaction_cascades_and_survives_a_cut_network():
+    model = _mlp(hidden=(5, 4))
+    model.layers[0].weight[:3] = 0.0
+    model.layers[1].weight[:, 3:] = 0.0      # neurons 3, 4 of layer 0 now out-dead…
+    # …so every layer-0 neuron goes; then layer 1 has only constant inputs.
+    c = compact_model(model)
+    assert c.widths_after == (1, 1) or c.widths_after[0] == 1
+    X = torch.randn(20, 12, generator=torch.Generator().manual_seed(0))
+    assert torch.allclose(c.model(X), model(X), atol=1e-5)
+
+
+@torch.no_grad()
+def test_cnn_compaction_is_exact():
+    model = _cnn(channels=(6, 5))
+    c0, c1, head = model.convs[0], model.convs[1], model.head
+    c0.weight[2] = 0.0
+    c0.bias[2] = -1.0                 # dead and zero after relu: removable in a middle layer
+    c0.weight[3] = 0.0
+    c0.bias[3] = 0.8                  # constant but padded by the next conv: must stay
+    c1.weight[:, 4] = 0.0             # channel 4 of conv 0 is never read
+    c1.weight[1] = 0.0
+    c1.bias[1] = 0.6                  # last conv: constant channel folds into the head
+    head.weight[:, 3] = 0.0           # channel 3 of the last conv is never read
+    c = compact_model(model)
+    assert c.widths_after == (4, 3)
+    X = torch.randn(9, 64, generator=torch.Generator().manual_seed(0))
+    assert torch.allclose(c.model(X), model(X), atol=1e-5)
+
+
+def test_compaction_rejects_other_models():
+    with pytest.raises(PruningError):
+        compact_model(nn.Sequential(nn.Linear(2, 2)))
+
+
+# ----------------------------------------------------------------------------- the page's words
+def _bundle(n_in=12, n=40, classes=3):
+    g = torch.Generator().manual_seed(0)
+    X = torch.randn(n, n_in, generator=g)
+    y = torch.randint(0, classes, (n,), generator=g)
+    return DataBundle("toy", X, y, X, y, X, y, classes, tuple("abc"), None, y)
+
+
+def _shrinkage():
+    data = _bundle()
+    dense = _mlp(hidden=(32, 16))
+    pruned = copy.deepcopy(dense)
+    masks = _prune_randomly(pruned, 0.9)
+    return shrank.measure_shrinkage(dense, pruned, compact_model(pruned), masks, data,
+                                    batch_size=16, repeats=3, min_run_s=0.002)
+
+
+def test_measure_shrinkage_tables_are_measured_and_consistent():
+    s = _shrinkage()
+    m = s.models.set_index("model")
+    d, p, c = (m.loc[shrank.MODEL_LABELS[k]] for k in ("dense", "pruned", "compacted"))
+    assert d.parameters == p.parameters >= c.parameters
+    assert p.nonzero_parameters < d.nonzero_parameters
+    assert p.dense_file_bytes == d.dense_file_bytes
+    assert p.macs_effective < p.macs_dense == d.macs_dense
+    assert abs(c.test_acc - p.test_acc) < 1e-9            # compaction keeps the function
+    assert 0.85 < s.sparsity < 0.95
+    assert list(s.latency["variant"]) == [shrank.DENSE, shrank.MASKED, shrank.SPARSE, shrank.COMPACT]
+    assert s.latency.loc[0, "speedup_vs_dense"] == pytest.approx(1.0)
+    csv = shrank.results_csv_table(s)
+    assert list(csv.columns) == ["subject", "quantity", "value"]
+    assert len(csv) > 30
+
+
+def _with_latency(s, medians, spread=0.01):
+    lat = s.latency.copy()
+    lat["median_ms"] = medians
+    lat["q1_ms"] = [v * (1 - spread) for v in medians]
+    lat["q3_ms"] = [v * (1 + spread) for v in medians]
+    return shrank.Shrinkage(s.models, lat, s.sparsity, s.units_before, s.units_after)
+
+
+def test_headline_is_computed_from_the_numbers():
+    s = _shrinkage()
+    m = s.models.set_index("model")
+    d, p = m.loc[shrank.MODEL_LABELS["dense"]], m.loc[shrank.MODEL_LABELS["pruned"]]
+    removed_units = s.units_before - s.units_after
+    assert removed_units > 0
+    slow_masked = _with_latency(s, [1.0, 1.0, 0.8, 0.5])
+    h = shrank.headline(slow_masked)
+    assert h.startswith(f"{100 * s.sparsity:.0f} % of the weights removed")
+    assert f"{100 * d.test_acc:.1f} % → {100 * p.test_acc:.1f} %" in h
+    assert f"{d.dense_gzip_bytes / p.dense_gzip_bytes:.1f}× smaller compressed" in h
+    assert "not faster" in h and f"removing the {removed_units} dead neurons makes it 2.0× faster" in h
+    # When the compacted model is within noise of dense, the sentence must not claim a speed-up.
+    noisy = _with_latency(s, [1.0, 1.0, 1.0, 0.99], spread=0.05)
+    assert "did not make it measurably faster" in shrank.headline(noisy)
+    # And a masked model that really was faster is reported as such.
+    assert "masked model ran 1.3× faster" in shrank.headline(_with_latency(s, [1.3, 1.0, 1.0, 1.0]))
+
+
+def test_notes_and_figures_follow_the_tables():
+    s = _with_latency(_shrinkage(), [1.0, 1.0, 2.0, 0.5])
+    text = " ".join(shrank.notes(s))
+    assert "2.0× slower than dense" in text
+    assert "Compaction removed" in text
+    fig = shrank.bytes_figure(s)
+    assert len(fig.data) == 4
+    assert list(fig.data[0].y) == pytest.approx(list(s.models["dense_file_bytes"] / 1024))
+    lat = shrank.latency_figure(s)
+    assert list(lat.data[0].y) == [1.0, 1.0, 2.0, 0.5]
