@@ -124,15 +124,17 @@ def _select_flat(flat_scores: torch.Tensor, flat_alive: torch.Tensor, k: int):
     extra = k - n_dead
     if extra <= 0 or n == 0:
         return keep, None, 0
-    alive_idx = torch.nonzero(flat_alive, as_tuple=False).flatten()
-    alive_scores = flat_scores[alive_idx]
-    # Stable sort: equal scores keep index order, so lower positions are pruned first.
-    order = torch.sort(alive_scores, stable=True).indices
-    chosen = alive_idx[order[:extra]]
-    keep[chosen] = False
-    cutoff = float(alive_scores[order[extra - 1]])
-    n_tied = int((alive_scores == cutoff).sum())
-    return keep, cutoff, n_tied
+    # The cut-off is the extra-th smallest surviving score: a selection (O(n)) finds it
+    # without sorting everything (a full sort made this slower than torch.nn.utils.prune).
+    # Prune every survivor strictly below it, then the lowest positions among those equal to
+    # it until ``extra`` are pruned: the same set a stable ascending sort would pick.
+    cut = torch.kthvalue(flat_scores[flat_alive], extra).values
+    below = flat_alive & (flat_scores < cut)
+    tied = flat_alive & (flat_scores == cut)
+    tied_idx = torch.nonzero(tied).flatten()[:extra - int(below.sum())]
+    keep &= ~below
+    keep[tied_idx] = False
+    return keep, float(flat_scores[tied_idx[-1]]), int(tied.sum())
 
 
 def n_to_prune(sparsity: float, n: int) -> int:
