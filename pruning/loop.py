@@ -93,10 +93,13 @@ def round_targets(cfg: PruneConfig) -> list[float | None]:
 
 def prune_step(model: nn.Module, data: DataBundle | None, cfg: PruneConfig,
                target: float | None, previous: Masks | None = None,
-               names: list[str] | None = None) -> tuple[Selection, dict[str, torch.Tensor]]:
-    """Score and select (does not modify ``model``). Returns (selection, scores)."""
+               names: list[str] | None = None,
+               init_state: dict | None = None) -> tuple[Selection, dict[str, torch.Tensor]]:
+    """Score and select (does not modify ``model``). Returns (selection, scores).
+    ``init_state`` (the untrained weights) is what the ``snip`` scorer looks at."""
     names = names or prunable_names(model, cfg.include_output, cfg.include_bias)
-    scores = score(cfg.scorer, ScoreContext(model, names, data, previous, seed=cfg.seed))
+    scores = score(cfg.scorer, ScoreContext(model, names, data, previous, seed=cfg.seed,
+                                            init_state=init_state))
     if target is None:
         sel = select_by_threshold(scores, cfg.threshold, previous)
     else:
@@ -141,7 +144,7 @@ def run_prune_rounds(model: nn.Module, data: DataBundle, prune: PruneConfig,
     for r, target in enumerate(targets, start=1):
         if progress:
             progress("prune", (r - 1) / len(targets), f"round {r}/{len(targets)}: scoring")
-        sel, _ = prune_step(model, data, prune, target, masks, names)
+        sel, _ = prune_step(model, data, prune, target, masks, names, initial_state)
         masks = sel.masks
         apply_masks(model, masks)
         after_prune = evaluate_all(model, data)

@@ -5,7 +5,9 @@ Every scorer has the same signature::
     scorer(ctx: ScoreContext) -> dict[str, Tensor]   # {param name: scores, same shape}
 
 and is registered in ``SCORERS`` with ``@register(name, description)``. Scores are
-non-negative; already-pruned weights may score anything (selection keeps them pruned).
+non-negative, except ``ablation`` and ``movement``, which are signed (lower = prune first; a
+threshold t ≥ 0 prunes every negative score); already-pruned weights may score anything
+(selection keeps them pruned).
 
 Built in:
   * ``magnitude``  s = |w|                      (Han et al. 2015)
@@ -13,6 +15,14 @@ Built in:
   * ``taylor``     s = mean_b |w ⊙ ∂L_b/∂w|      first-order Taylor estimate of the loss
                    change when w is removed, averaged over mini-batches b of the
                    *validation* set (Molchanov et al. 2017/2019).
+
+More, each in its own module (imported at the bottom, so they register themselves):
+  * ``ablation``   exact rise in validation loss when w is removed (``pruning.ablation``)
+  * ``obd``        ½·h_kk·w², exact Hessian diagonal (LeCun et al. 1990, ``pruning.obd``)
+  * ``snip``       |w₀ ⊙ ∂L/∂w₀| at initialization (Lee et al. 2019, ``pruning.snip``;
+                   needs ``init_state``)
+  * ``movement``   (w_after² − w_before²)/2 over fine-tuning (Sanh et al. 2020,
+                   ``pruning.movement``; needs ``pre_finetune_state`` or ``init_state``)
 """
 from __future__ import annotations
 
@@ -29,7 +39,12 @@ from .errors import check_choice
 
 @dataclass
 class ScoreContext:
-    """What a scorer may look at. ``names`` are the prunable parameters to score."""
+    """What a scorer may look at. ``names`` are the prunable parameters to score.
+
+    ``init_state``: the model's initial (untrained) state_dict, for ``snip`` (and as the
+    fallback "before" of ``movement``). ``pre_finetune_state``: the state_dict before the
+    fine-tuning that led to ``model``'s weights, for ``movement``. Both optional.
+    """
 
     model: nn.Module
     names: list[str]
@@ -37,6 +52,8 @@ class ScoreContext:
     masks: Mapping[str, torch.Tensor] | None = None
     seed: int = 0
     batch_size: int = 256
+    init_state: Mapping[str, torch.Tensor] | None = None
+    pre_finetune_state: Mapping[str, torch.Tensor] | None = None
 
 
 Scorer = Callable[[ScoreContext], dict]
@@ -99,3 +116,8 @@ def taylor(ctx: ScoreContext) -> dict[str, torch.Tensor]:
     model.zero_grad(set_to_none=True)
     model.train(was_training)
     return {n: a / max(n_batches, 1) for n, a in acc.items()}
+
+
+# Scorers kept in their own modules register themselves on import; imported last because
+# they import ``register`` and ``ScoreContext`` from here.
+from . import ablation, movement, obd, snip  # noqa: E402,F401

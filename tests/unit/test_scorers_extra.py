@@ -1,0 +1,278 @@
+"""The extra scorers against independent oracles on tiny networks.
+
+ablation ↔ a brute-force loop (zero one weight, evaluate, restore); Taylor ↔ gradients taken
+by hand with torch.autograd.grad; OBD's Hessian diagonal ↔ torch.autograd.functional.hessian;
+SNIP ↔ explicit gates c (w → c ⊙ w₀) differentiated by autograd; movement ↔ Sanh et al.'s
+accumulated −Σ g·w under plain SGD.
+"""
+import copy
+from dataclasses import replace
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch.func import functional_call
+
+from pruning import (DataConfig, ModelConfig, PruningError, ScoreContext, TrainConfig,
+                     build_model, load_dataset, prunable_names, score, train)
+from pruning.ablation import unit_ablation_scores, weight_ablation_scores
+from pruning.cli import build_parser
+from pruning.obd import hessian_diagonal
+from pruning.scorers import NEEDS_DATA, SCORERS
+from pruning.units import unit_scores
+
+
+@pytest.fixture(scope="module")
+def data():
+    d = load_dataset(DataConfig(name="digits", train_size=150, seed=0))
+    return replace(d, X_val=d.X_val[:120], y_val=d.y_val[:120])  # brute-force oracles stay fast
+
+
+def _trained(data, cfg, epochs=3):
+    m = build_model(cfg, data.n_features, data.n_classes, data.image_shape, seed=0)
+    init = copy.deepcopy(m.state_dict())
+    train(m, data, TrainConfig(epochs=epochs, seed=0))
+    return m, init
+
+
+MLP = ModelConfig(hidden=(4,))
+CNN = ModelConfig(kind="cnn", channels=(2, 3))
+
+
+def test_new_scorers_are_registered_everywhere():
+    for name in ("ablation", "obd", "snip", "movement"):
+        assert name in SCORERS
+    assert {"ablation", "obd", "snip"} <= NEEDS_DATA
+    cli_choices = next(a.choices for a in build_parser()._subparsers._group_actions[0]
+                       .choices["run"]._actions if a.dest == "scorer")
+    assert {"ablation", "obd", "snip", "movement"} <= set(cli_choices)
+
+
+# --------------------------------------------------------------------------- ablation
+def _brute_force_ablation(model, names, X, y):
+    base = F.cross_entropy(model(X), y).item()
+    params = dict(model.named_parameters())
+    out = {}
+    with torch.no_grad():
+        for n in names:
+            p = params[n]
+            delta = torch.zeros(p.numel())
+            flat = p.view(-1)
+            for k in range(p.numel()):
+                old = flat[k].item()
+                flat[k] = 0.0
+                delta[k] = F.cross_entropy(model(X), y).item() - base
+                flat[k] = old
+            out[n] = delta.view_as(p)
+    return out
+
+
+@pytest.mark.parametrize("cfg", [MLP, CNN], ids=["mlp", "cnn"])
+def test_ablation_matches_brute_force_loop(data, cfg):
+    model, _ = _trained(data, cfg)
+    model.eval()
+    names = prunable_names(model)
+    got = score("ablation", ScoreContext(model, names, data))
+    want = _brute_force_ablation(model, names, data.X_val, data.y_val)
+    for n in names:
+        torch.testing.assert_close(got[n], want[n], atol=2e-6, rtol=1e-4)
+    # Signed: some removals raise the validation loss, some lower it.
+    flat = torch.cat([g.flatten() for g in got.values()])
+    assert (flat > 0).any() and (flat < 0).any()
+
+
+def test_ablation_skips_pruned_weights_and_leaves_model_unchanged(data):
+    model, _ = _trained(data, MLP)
+    names = prunable_names(model)
+    before = copy.deepcopy(model.state_dict())
+    masks = {n: torch.rand(p.shape, generator=torch.Generator().manual_seed(1)) > 0.5
+             for n, p in model.named_parameters() if n in names}
+    got = score("ablation", ScoreContext(model, names, data, masks))
+    for n in names:
+        assert torch.all(got[n][~masks[n]] == 0)
+        assert (got[n][masks[n]] != 0).float().mean() > 0.9
+    for k, v in model.state_dict().items():
+        assert torch.equal(v, before[k])
+
+
+def test_ablation_refuses_big_models_with_the_cost(data):
+    big = build_model(ModelConfig(hidden=(300, 100)), data.n_features, data.n_classes, seed=0)
+    with pytest.raises(PruningError, match=r"once per weight.*50,200 weights"):
+        score("ablation", ScoreContext(big, prunable_names(big), data))
+
+
+@pytest.mark.parametrize("cfg", [MLP, CNN], ids=["mlp", "cnn"])
+def test_unit_ablation_matches_zeroing_row_and_bias(data, cfg):
+    model, _ = _trained(data, cfg)
+    model.eval()
+    X, y = data.X_val, data.y_val
+    base = F.cross_entropy(model(X), y).item()
+    module = "layers.0" if cfg.kind == "mlp" else "convs.1"
+    got = unit_ablation_scores(model, module, X, y)
+    mod = model.get_submodule(module)
+    for o in range(mod.weight.shape[0]):
+        m2 = copy.deepcopy(model)
+        with torch.no_grad():
+            m2.get_submodule(module).weight[o] = 0
+            m2.get_submodule(module).bias[o] = 0
+        want = F.cross_entropy(m2(X), y).item() - base
+        assert got[o].item() == pytest.approx(want, abs=2e-6)
+
+
+# --------------------------------------------------------------------------- Taylor
+def test_weight_taylor_matches_autograd_by_hand(data):
+    model, _ = _trained(data, MLP)
+    names = prunable_names(model)
+    got = score("taylor", ScoreContext(model, names, data, batch_size=50))
+    params = dict(model.named_parameters())
+    want = {n: torch.zeros_like(params[n]) for n in names}
+    batches = range(0, len(data.y_val), 50)
+    for i in batches:
+        loss = F.cross_entropy(model(data.X_val[i:i + 50]), data.y_val[i:i + 50])
+        grads = torch.autograd.grad(loss, [params[n] for n in names])
+        for n, g in zip(names, grads):
+            want[n] += (params[n].detach() * g).abs() / len(batches)
+    for n in names:
+        torch.testing.assert_close(got[n], want[n], atol=1e-7, rtol=1e-5)
+
+
+@pytest.mark.parametrize("cfg", [ModelConfig(hidden=(6, 5)), CNN], ids=["mlp", "cnn"])
+def test_unit_taylor_equals_group_taylor_of_weights_and_bias(data, cfg):
+    """|Σ z·∂L/∂z| per unit (activation form, via hooks) must equal the group form
+    |Σ_row w·∂L/∂w + b·∂L/∂b| from parameter gradients taken by hand."""
+    model, _ = _trained(data, cfg)
+    got = unit_scores(model, data, "taylor", batch_size=64)
+    params = dict(model.named_parameters())
+    for module, s in got.items():
+        W, b = params[f"{module}.weight"], params[f"{module}.bias"]
+        want = torch.zeros(W.shape[0])
+        starts = range(0, len(data.y_val), 64)
+        for i in starts:
+            loss = F.cross_entropy(model(data.X_val[i:i + 64]), data.y_val[i:i + 64])
+            gW, gb = torch.autograd.grad(loss, [W, b])
+            group = (W.detach() * gW).reshape(W.shape[0], -1).sum(1) + b.detach() * gb
+            want += group.abs() / len(starts)
+        torch.testing.assert_close(s, want, atol=1e-7, rtol=1e-4)
+
+
+# --------------------------------------------------------------------------- OBD
+@pytest.mark.parametrize("cfg", [ModelConfig(hidden=(3,)), ModelConfig(kind="cnn", channels=(2,))],
+                         ids=["mlp", "cnn"])
+def test_obd_hessian_diagonal_matches_autograd_hessian(data, cfg):
+    model, _ = _trained(data, cfg, epochs=2)
+    model.eval()
+    X, y = data.X_train[:40], data.y_train[:40]
+    names = prunable_names(model)
+    params = {n: p.detach() for n, p in model.named_parameters()}
+    shapes = [params[n].shape for n in names]
+    sizes = [params[n].numel() for n in names]
+
+    def loss_of_flat(flat):
+        parts = torch.split(flat, sizes)
+        w = {n: t.view(s) for n, t, s in zip(names, parts, shapes)}
+        return F.cross_entropy(functional_call(model, {**params, **w}, (X,)), y)
+
+    flat = torch.cat([params[n].flatten() for n in names])
+    H = torch.autograd.functional.hessian(loss_of_flat, flat, vectorize=True)
+    want = torch.split(torch.diagonal(H), sizes)
+    got = hessian_diagonal(model, names, X)
+    for n, w in zip(names, want):
+        torch.testing.assert_close(got[n].flatten(), w, atol=1e-6, rtol=1e-4)
+    # The oracle can tell the exact diagonal from the empirical Fisher (true labels only).
+    emp = {n: torch.zeros_like(params[n]) for n in names}
+    for i in range(len(y)):
+        loss_i = F.cross_entropy(model(X[i:i + 1]), y[i:i + 1])
+        g = torch.autograd.grad(loss_i, [dict(model.named_parameters())[n] for n in names])
+        for n, gi in zip(names, g):
+            emp[n] += gi ** 2 / len(y)
+    emp_flat = torch.cat([emp[n].flatten() for n in names])
+    assert not torch.allclose(emp_flat, torch.diagonal(H), rtol=1e-2, atol=1e-5)
+
+
+def test_obd_saliency_is_half_h_w_squared(data):
+    model, _ = _trained(data, MLP)
+    names = prunable_names(model)
+    got = score("obd", ScoreContext(model, names, data))
+    h = hessian_diagonal(model, names, data.X_train)  # 150 < 512: all training examples
+    params = dict(model.named_parameters())
+    for n in names:
+        torch.testing.assert_close(got[n], 0.5 * h[n] * params[n].detach() ** 2)
+        assert torch.all(got[n] >= 0)
+
+
+# --------------------------------------------------------------------------- SNIP
+def test_snip_matches_gate_gradients_at_initialization(data):
+    model, init = _trained(data, MLP)
+    names = prunable_names(model)
+    got = score("snip", ScoreContext(model, names, data, init_state=init))
+    # Oracle: explicit gates c = 1 on the initial weights, d loss / d c by autograd.
+    gates = {n: torch.ones_like(init[n], requires_grad=True) for n in names}
+    fixed = {k: v for k, v in init.items() if k not in names}
+    logits = functional_call(model, {**fixed, **{n: gates[n] * init[n] for n in names}},
+                             (data.X_train,))
+    g = torch.autograd.grad(F.cross_entropy(logits, data.y_train), [gates[n] for n in names])
+    total = sum(gi.abs().sum() for gi in g)
+    for n, gi in zip(names, g):
+        torch.testing.assert_close(got[n], gi.abs() / total, atol=1e-8, rtol=1e-4)
+    assert sum(float(v.sum()) for v in got.values()) == pytest.approx(1.0, abs=1e-5)
+    # It looks at the initial weights only: other trained weights give the same scores.
+    other, _ = _trained(data, MLP, epochs=6)
+    again = score("snip", ScoreContext(other, names, data, init_state=init))
+    for n in names:
+        torch.testing.assert_close(again[n], got[n])
+
+
+def test_snip_needs_initial_weights_and_does_not_touch_the_model(data):
+    model, init = _trained(data, MLP)
+    names = prunable_names(model)
+    with pytest.raises(PruningError, match="initial weights"):
+        score("snip", ScoreContext(model, names, data))
+    before = copy.deepcopy(model.state_dict())
+    score("snip", ScoreContext(model, names, data, init_state=init))
+    for k, v in model.state_dict().items():
+        assert torch.equal(v, before[k])
+
+
+# --------------------------------------------------------------------------- movement
+def test_movement_endpoint_form_matches_sanh_score_under_sgd(data):
+    """Plain SGD: η·(−Σ_t g_t·w_t) = (w_T² − w_0²)/2 − Σ_t Δw_t²/2 exactly, and the
+    correction is small, so the endpoint score ranks like Sanh et al.'s."""
+    model, _ = _trained(data, MLP)
+    names = prunable_names(model)
+    params = dict(model.named_parameters())
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    lr = 0.01
+    S = {n: torch.zeros_like(params[n]) for n in names}
+    sq_steps = {n: torch.zeros_like(params[n]) for n in names}
+    gen = torch.Generator().manual_seed(0)
+    for _ in range(30):
+        idx = torch.randperm(len(data.y_train), generator=gen)[:32]
+        model.zero_grad()
+        F.cross_entropy(model(data.X_train[idx]), data.y_train[idx]).backward()
+        with torch.no_grad():
+            for n in names:
+                S[n] -= params[n].grad * params[n]
+            for p in model.parameters():
+                step = -lr * p.grad
+                for n in names:
+                    if p is params[n]:
+                        sq_steps[n] += step ** 2
+                p += step
+    got = score("movement", ScoreContext(model, names, pre_finetune_state=before))
+    for n in names:
+        torch.testing.assert_close(lr * S[n], got[n] - sq_steps[n] / 2, atol=1e-7, rtol=1e-4)
+        corr = torch.corrcoef(torch.stack([lr * S[n].flatten(), got[n].flatten()]))[0, 1]
+        assert corr > 0.99
+
+
+def test_movement_sign_fallback_and_errors(data):
+    model, init = _trained(data, MLP)
+    names = ["layers.0.weight"]
+    w = dict(model.named_parameters())["layers.0.weight"].detach()
+    pre = {"layers.0.weight": w * 1.5}  # every weight shrank towards zero since then
+    s = score("movement", ScoreContext(model, names, pre_finetune_state=pre))["layers.0.weight"]
+    assert torch.all(s[w != 0] < 0)
+    s0 = score("movement", ScoreContext(model, names, init_state=init))["layers.0.weight"]
+    torch.testing.assert_close(s0, (w ** 2 - init["layers.0.weight"] ** 2) / 2)
+    with pytest.raises(PruningError, match="before and after"):
+        score("movement", ScoreContext(model, names))
