@@ -280,11 +280,46 @@ def chart_data(page, index: int = 0) -> list[dict]:
         }""", index)
 
 
-def metric_value(page, label: str) -> str:
-    """The displayed value of the ``st.metric`` whose label contains ``label``."""
-    metric = page.locator("[data-testid='stMetric']").filter(
-        has=page.locator("[data-testid='stMetricLabel']", has_text=label)).first
-    return metric.locator("[data-testid='stMetricValue']").inner_text().strip()
+def decode_array(value) -> "np.ndarray":
+    """A Plotly data array as numpy: plain lists, or the typed-array form Plotly JSON uses
+    for numpy data (``{"dtype": "f4", "bdata": <base64>, "shape": "r, c"}``)."""
+    import base64
+
+    import numpy as np
+
+    if isinstance(value, dict) and "bdata" in value:
+        arr = np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"]))
+        shape = value.get("shape")
+        if shape:
+            arr = arr.reshape([int(n) for n in str(shape).split(",")])
+        return arr
+    return np.asarray(value, dtype=float)
+
+
+def slider_value(page, label: str) -> str:
+    """The value a Streamlit slider shows on its thumb."""
+    box = page.locator("[data-testid='stSlider']").filter(has_text=label).first
+    return box.locator("[data-testid='stSliderThumbValue']").first.inner_text().strip()
+
+
+def press_on_slider(page, label: str, key: str, times: int = 1) -> None:
+    """Move a slider as a keyboard user does: focus its thumb and press ``key``."""
+    thumb = page.get_by_role("slider", name=label)
+    thumb.focus()
+    for _ in range(times):
+        page.keyboard.press(key)
+
+
+def metric_value(page, label) -> str:
+    """The displayed value of the ``st.metric`` whose label matches ``label``: a regex
+    (``re.fullmatch`` on the label text) or a plain string (exact label). Several labels may
+    fit while the pages evolve ("Pruned" or "Pruned / kept"): pass a regex for those."""
+    shown = metrics(page)
+    pattern = label if isinstance(label, re.Pattern) else re.compile(re.escape(label))
+    hits = [v for k, v in shown.items() if pattern.fullmatch(k)]
+    if not hits:
+        raise AssertionError(f"no metric labelled {pattern.pattern!r}; the page shows {shown}")
+    return hits[0]
 
 
 def metrics(page) -> dict[str, str]:
