@@ -15,6 +15,15 @@ from pruning.data import DataBundle
 from pruning.interactive import compute_scores, prune_config_for, select
 from pruning.workspace import PrunedModel, TrainedModel, prune_trained
 
+#: Prefix of the "what to notice" sentence beside a chart (plain text: no emoji font needed).
+NOTICE = "**What to notice:** "
+
+
+def delta_colour(change: float) -> str:
+    """``st.metric`` delta colour: grey for a change that prints as 0.0 points (an arrow
+    would claim a direction the shown number does not have)."""
+    return "off" if abs(change) < 0.0005 else "normal"
+
 
 def trained_data(trained: TrainedModel) -> DataBundle:
     """The data the model was trained on (not necessarily the sidebar's current choice)."""

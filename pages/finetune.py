@@ -2,14 +2,14 @@
 import pandas as pd
 import streamlit as st
 
-from pages._prune_common import ensure_default_pruned, model_caption, trained_data
+from pages._prune_common import (NOTICE, delta_colour, ensure_default_pruned, model_caption,
+                                 trained_data)
 from pages._shared import show_error, workspace
 from pruning.config import TrainConfig
 from pruning.errors import PruningError
-from pruning.figures import weight_heatmap
 from pruning.interactive import describe_prune_config, nonzero_at_pruned
 from pruning.masks import count_kept, count_total, sparsity
-from pruning.prune_figures import recovery_curves
+from pruning.prune_figures import layer_heatmap, recovery_curves
 from pruning.prune_notes import finetune_note, pct, zero_check_note
 from pruning.workspace import finetune_pruned
 
@@ -36,7 +36,7 @@ if ws.pruned is None or ws.trained is None:
             show_error(exc)
             st.stop()
         st.rerun()
-    c2.page_link("pages/prune.py", label="Choose the pruning yourself on the Prune page", icon="✂️")
+    c2.page_link("pages/prune.py", label="Choose the pruning yourself on the Prune page →")
     st.stop()
 
 trained, pruned = ws.trained, ws.pruned
@@ -98,23 +98,24 @@ if ft is None:
 
 # ----------------------------------------------------------------------------- results
 ft_epochs = int(ft.history["epoch"].max())
-m = st.columns(6)
-for i, split in enumerate(("test", "train")):
+for split in ("test", "train"):
     d, p, f = (trained.metrics[f"{split}_acc"], pruned.metrics[f"{split}_acc"],
                ft.metrics[f"{split}_acc"])
-    m[3 * i].metric(f"Dense {split} accuracy", pct(d), help="Before pruning.")
-    m[3 * i + 1].metric(f"Pruned {split} accuracy", pct(p), delta=f"{100 * (p - d):+.1f} points vs dense",
-                        help="Right after pruning, before fine-tuning.")
-    m[3 * i + 2].metric(f"Fine-tuned {split} accuracy", pct(f),
-                        delta=f"{100 * (f - p):+.1f} points vs pruned",
-                        help=f"After {ft_epochs} epochs of fine-tuning.")
-st.markdown("👀 " + finetune_note(trained.metrics, pruned.metrics, ft.metrics, pruned_sparsity,
+    m = st.columns(3)
+    m[0].metric(f"Dense {split} accuracy", pct(d), help="Before pruning.")
+    m[1].metric(f"Pruned {split} accuracy", pct(p), delta=f"{100 * (p - d):+.1f} points",
+                delta_color=delta_colour(p - d),
+                help="Right after pruning, before fine-tuning; change against the dense model.")
+    m[2].metric(f"Fine-tuned {split} accuracy", pct(f), delta=f"{100 * (f - p):+.1f} points",
+                delta_color=delta_colour(f - p),
+                help=f"After {ft_epochs} epochs of fine-tuning; change against the pruned model.")
+st.markdown(NOTICE + finetune_note(trained.metrics, pruned.metrics, ft.metrics, pruned_sparsity,
                                   ft_epochs))
 
 bad = nonzero_at_pruned(ft.state, ft.masks)
 n_bad = sum(bad.values())
 z1, z2 = st.columns([1, 3])
-z1.metric("Non-zero weights at pruned positions", f"{n_bad:,}",
+z1.metric("Pruned weights ≠ 0", f"{n_bad:,}",
           help="Counted in the fine-tuned weights wherever the mask says 'pruned'. Must be 0.")
 n_masked = count_total(ft.masks) - count_kept(ft.masks)
 (z2.success if n_bad == 0 else z2.error)(zero_check_note(n_bad, n_masked))
@@ -132,14 +133,14 @@ w_before, w_after, mask = pruned.state[layer], ft.state[layer], ft.masks[layer]
 zmax = float(max(w_before.abs().max(), w_after.abs().max())) or 1.0
 h1, h2 = st.columns(2)
 short = layer.removesuffix(".weight")
-h1.plotly_chart(weight_heatmap(w_before, mask, title=f"{short}: pruned, before fine-tuning", zmax=zmax),
+h1.plotly_chart(layer_heatmap(w_before, mask, title=f"{short}: pruned, before fine-tuning", zmax=zmax),
                 key="ft_heatmap_before")
-h2.plotly_chart(weight_heatmap(w_after, mask, title=f"{short}: after fine-tuning", zmax=zmax),
+h2.plotly_chart(layer_heatmap(w_after, mask, title=f"{short}: after fine-tuning", zmax=zmax),
                 key="ft_heatmap_after")
 delta = (w_after - w_before)[mask]
 if delta.numel():
-    st.markdown(f"👀 Same amber cells in both: fine-tuning moved only the {delta.numel():,} "
+    st.markdown(NOTICE + f"Same amber cells in both: fine-tuning moved only the {delta.numel():,} "
                 f"surviving weights of this layer (mean |change| {float(delta.abs().mean()):.4f}, "
                 f"largest {float(delta.abs().max()):.4f}; same colour scale on both sides).")
 else:
-    st.markdown("👀 Every weight of this layer is pruned: there is nothing left to fine-tune here.")
+    st.markdown(NOTICE + "Every weight of this layer is pruned: there is nothing left to fine-tune here.")

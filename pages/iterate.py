@@ -2,12 +2,13 @@
 import pandas as pd
 import streamlit as st
 
-from pages._prune_common import model_caption, trained_data
+from pages._prune_common import NOTICE, model_caption, trained_data
 from pages._shared import require_trained_model, show_error, workspace
 from pruning.config import PruneConfig, TrainConfig
 from pruning.errors import PruningError
-from pruning.figures import accuracy_vs_sparsity, weight_heatmap
+from pruning.figures import accuracy_vs_sparsity
 from pruning.iteration import run_iterate
+from pruning.prune_figures import layer_heatmap
 from pruning.prune_notes import iterate_note, pct, replay_note
 from pruning.schedules import SCHEDULES, schedule_targets
 from pruning.scorers import DESCRIPTIONS, SCORERS
@@ -46,7 +47,7 @@ final = c3.slider("Final sparsity (% removed)", 0.0, 100.0, 90.0, 0.5, key="it_s
 ft_epochs = c4.number_input("Fine-tune epochs per round", min_value=0, max_value=100, value=3,
                             key="it_epochs",
                             help="Training passes after each pruning step (0 = prune only).")
-d1, d2, d3, d4 = st.columns(4)
+d1, d2, d3 = st.columns([1, 1, 2])
 scorer = d1.selectbox("Scorer", list(SCORERS), key="it_scorer",
                       help="How importance is measured. " +
                            " ".join(f"**{k}**: {v}." for k, v in DESCRIPTIONS.items()))
@@ -56,7 +57,7 @@ scope = d2.radio("Scope", list(SCOPES), key="it_scope", index=list(SCOPES).index
 rewind = d3.checkbox("Rewind survivors to their initial weights", key="it_rewind",
                      help="Lottery-ticket style: after each pruning step the surviving weights go "
                           "back to their values before training, then fine-tuning retrains them.")
-baseline = d4.checkbox("Also run random pruning as a baseline", key="it_baseline",
+baseline = d3.checkbox("Also run random pruning as a baseline", key="it_baseline",
                        help="The same schedule with random scores: the control every scorer must "
                             "beat. Doubles the running time.")
 
@@ -104,7 +105,7 @@ st.plotly_chart(accuracy_vs_sparsity(result.rounds, dense=result.dense,
                                      baseline=result.baseline_rounds,
                                      title=f"{shown_cfg.scorer} scores, {shown_cfg.schedule} schedule"),
                 key="it_accuracy_chart")
-st.markdown("👀 " + iterate_note(result.rounds, result.dense, result.baseline_rounds)
+st.markdown(NOTICE + iterate_note(result.rounds, result.dense, result.baseline_rounds)
             + " Dotted lines: right after pruning; solid: after fine-tuning.")
 
 st.subheader("Replay: the weights round by round")
@@ -121,15 +122,19 @@ layer = r2.selectbox("Layer", names, key="it_layer", format_func=lambda s: s.rem
 snap = result.snapshots[rnd]
 zmax = max(float(s.weights[layer].abs().max()) for s in result.snapshots) or 1.0
 w = snap.weights[layer]
-st.plotly_chart(weight_heatmap(w, snap.masks[layer], zmax=zmax,
-                               title=f"{layer.removesuffix('.weight')} after round {rnd}"),
+st.plotly_chart(layer_heatmap(w, snap.masks[layer], zmax=zmax,
+                              title=f"{layer.removesuffix('.weight')} after round {rnd}"),
                 key="it_replay_heatmap")
 layer_sparsity = 1 - float(snap.masks[layer].float().mean())
-st.markdown("👀 " + replay_note(result.rounds, rnd, layer, layer_sparsity)
+st.markdown(NOTICE + replay_note(result.rounds, rnd, layer, layer_sparsity)
             + " The colour scale is the same for every round.")
 
 st.subheader("Rounds")
-st.dataframe(result.rounds, hide_index=True, width="stretch")
+fractions = [c for c in result.rounds.columns
+             if c.endswith("_acc") or c.endswith("_acc_pruned") or "sparsity" in c]
+st.dataframe(result.rounds.dropna(axis=1, how="all"), hide_index=True, width="stretch",
+             column_config={c: st.column_config.NumberColumn(c, format="percent")
+                            for c in fractions})
 tables = [result.rounds.assign(run=shown_cfg.scorer)]
 if result.baseline_rounds is not None:
     tables.append(result.baseline_rounds.assign(run="random baseline"))

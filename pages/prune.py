@@ -7,17 +7,18 @@ import numpy as np
 import streamlit as st
 import torch
 
-from pages._prune_common import cached, cached_scores, model_caption, trained_data
+from pages._prune_common import (NOTICE, cached, cached_scores, delta_colour, model_caption,
+                                 trained_data)
 from pages._shared import require_trained_model, show_error, workspace
 from pruning.boundary import boundary_figure, boundary_grid, changed_fraction
 from pruning.errors import PruningError
-from pruning.figures import images_grid, weight_heatmap
+from pruning.figures import images_grid
 from pruning.interactive import (describe_prune_config, first_layer_units, prune_config_for,
                                  select, sparsity_table, threshold_slider_range)
 from pruning.masks import count_total
 from pruning.network_diagram import (MAX_DIAGRAM_WEIGHTS, count_weights, cut_off_units,
                                      diagram_edges, layer_sizes, linear_weights, network_diagram)
-from pruning.prune_figures import cutoff_histogram
+from pruning.prune_figures import cutoff_histogram, layer_heatmap
 from pruning.prune_notes import (boundary_note, dead_units_note, diagram_note,
                                  histogram_note, pct, pruning_effect_note, unevenness_note)
 from pruning.scorers import DESCRIPTIONS, SCORERS
@@ -102,24 +103,28 @@ dense_m, pruned_m = trained.metrics, pruned.metrics
 empty_layers = [n.removesuffix(".weight") for n, s in sel.per_layer.items() if s >= 1.0]
 
 # ----------------------------------------------------------------------------- numbers
-m = st.columns(6)
+m = st.columns(4)
 m[0].metric("Weights pruned", pct(sel.reached),
             help="Share of the prunable weights set to zero (measured from the masks).")
-m[1].metric("Pruned / kept", f"{sel.n_pruned:,} / {sel.n_kept:,}",
-            help=f"Out of {count_total(sel.masks):,} prunable weights.")
-m[2].metric("Scores equal to the cut-off", f"{sel.n_tied:,}",
+m[1].metric("Pruned", f"{sel.n_pruned:,}", help=f"Out of {count_total(sel.masks):,} prunable weights.")
+m[2].metric("Kept", f"{sel.n_kept:,}", help="Weights that keep their trained value.")
+m[3].metric("Ties at the cut-off", f"{sel.n_tied:,}",
             help="How many not-yet-pruned scores are exactly equal to the cut-off (the threshold, "
                  "or the largest pruned score). With a target sparsity, 1 is the cut-off weight "
                  "itself; more than 1 means a tie that was broken by position (earlier weights "
                  "pruned first). With a threshold, these weights stay.")
-m[3].metric("Train accuracy", pct(pruned_m["train_acc"]),
-            delta=f"{100 * (pruned_m['train_acc'] - dense_m['train_acc']):+.1f} points vs dense",
-            help=f"Dense model: {pct(dense_m['train_acc'])}.")
-m[4].metric("Test accuracy", pct(pruned_m["test_acc"]),
-            delta=f"{100 * (pruned_m['test_acc'] - dense_m['test_acc']):+.1f} points vs dense",
-            help=f"Dense model: {pct(dense_m['test_acc'])}. Test examples were never used "
-                 "for training or scoring.")
-m[5].metric("Dense test accuracy", pct(dense_m["test_acc"]), help="Before any pruning.")
+a = st.columns(4)
+a[0].metric("Dense test accuracy", pct(dense_m["test_acc"]), help="Before any pruning.")
+a[1].metric("Test accuracy after pruning", pct(pruned_m["test_acc"]),
+            delta=f"{100 * (pruned_m['test_acc'] - dense_m['test_acc']):+.1f} points",
+            delta_color=delta_colour(pruned_m["test_acc"] - dense_m["test_acc"]),
+            help="Test examples were never used for training or scoring. The change is against "
+                 "the dense model.")
+a[2].metric("Dense train accuracy", pct(dense_m["train_acc"]), help="Before any pruning.")
+a[3].metric("Train accuracy after pruning", pct(pruned_m["train_acc"]),
+            delta=f"{100 * (pruned_m['train_acc'] - dense_m['train_acc']):+.1f} points",
+            delta_color=delta_colour(pruned_m["train_acc"] - dense_m["train_acc"]),
+            help="The change is against the dense model.")
 
 effect = pruning_effect_note(dense_m, pruned_m, sel.reached, data.n_classes, empty_layers)
 if sel.reached >= 1.0 or empty_layers:
@@ -127,7 +132,7 @@ if sel.reached >= 1.0 or empty_layers:
 elif sel.reached <= 0:
     st.info(effect)
 else:
-    st.markdown("👀 " + effect)
+    st.markdown(NOTICE + effect)
 st.caption("Masked weights are zeros inside the same dense matrices: this model is not faster "
            "and its file is not smaller until it is stored or run in a sparse format.")
 
@@ -141,7 +146,7 @@ if ws.pruned is not None:
     k2.success(f"{'✅ Kept (this setting)' if same else 'Kept (an earlier setting)'}: "
                f"{describe_prune_config(ws.pruned.prune_config)} — test accuracy "
                f"{pct(ws.pruned.metrics['test_acc'])}.")
-    k2.page_link("pages/finetune.py", label="Fine-tune the kept model →", icon="🔧")
+    k2.page_link("pages/finetune.py", label="Fine-tune the kept model →")
 
 # ----------------------------------------------------------------------------- heatmaps
 st.subheader("Weights (amber = pruned)")
@@ -154,9 +159,8 @@ for i in range(0, len(names), 2):
     for col, name in zip(cols, names[i:i + 2]):
         w = params[name].detach()
         title = f"{name.removesuffix('.weight')} ({' × '.join(map(str, w.shape))})"
-        col.plotly_chart(weight_heatmap(w, sel.masks[name], title=title,
-                                        zmax=float(w.abs().max()) or 1.0,
-                                        height=300 if w.shape[0] <= 20 else 420),
+        col.plotly_chart(layer_heatmap(w, sel.masks[name], title=title,
+                                       zmax=float(w.abs().max()) or 1.0),
                          key=f"prune_heatmap_{name}")
 
 # ----------------------------------------------------------------------------- histogram + table
@@ -184,10 +188,10 @@ flat = torch.cat([s.flatten() for s in hist_scores.values()]).numpy()
 if per_layer_cutoffs and hist_layer == "all":
     h2.info("Per-layer scope: every layer has its own cut-off. Pick a layer to see its line.")
 else:
-    h2.markdown("👀 " + histogram_note(flat, line, mode, n_pruned_here))
+    h2.markdown(NOTICE + histogram_note(flat, line, mode, n_pruned_here))
 
 st.markdown("**Per layer**")
-st.dataframe(table, hide_index=True, width="stretch",
+st.dataframe(table.dropna(axis=1, how="all"), hide_index=True, width="stretch",  # CSV keeps all
              column_config={"sparsity_pct": st.column_config.NumberColumn("sparsity %", format="%.1f"),
                             "target_sparsity_pct": st.column_config.NumberColumn("target %", format="%.1f"),
                             "cutoff_score": st.column_config.NumberColumn("cut-off", format="%.4g"),
@@ -201,14 +205,14 @@ first_name, first_w = next((n, p.detach()) for n, p in params.items() if p.ndim 
 if data.is_image:
     st.subheader("What the first layer looks at")
     imgs, kept, titles = first_layer_units(first_w, sel.masks.get(first_name), data.image_shape)
-    p1, p2 = st.columns(2)
-    p1.plotly_chart(images_grid(imgs, titles, cols=4, symmetric=True, title="before pruning"),
-                    key="prune_units_before")
-    p2.plotly_chart(images_grid(imgs, titles, cols=4, symmetric=True, title="after pruning",
-                                masks=kept if kept is not None else None),
+    # One row each (full width): bigger pictures, and titles never overlap a row above.
+    st.plotly_chart(images_grid(imgs, titles, cols=len(imgs), symmetric=True,
+                                title="before pruning", height=260), key="prune_units_before")
+    st.plotly_chart(images_grid(imgs, titles, cols=len(imgs), symmetric=True,
+                                title="after pruning (amber = pruned)", masks=kept, height=260),
                     key="prune_units_after")
     share = 0.0 if kept is None else 1 - float(np.mean(kept))
-    st.markdown(f"👀 Each picture is one unit's incoming weights laid out like the input image "
+    st.markdown(NOTICE + f"Each picture is one unit's incoming weights laid out like the input image "
                 f"(the {len(titles)} units with the largest weights). Pruning removed "
                 f"{pct(share)} of these pixels' weights (amber); the unit can no longer see them.")
 
@@ -224,7 +228,7 @@ if data.n_features == 2:
         b2.plotly_chart(boundary_figure(after, data,
                                         title=f"pruned {pct(sel.reached)} — test {pct(pruned_m['test_acc'])}"),
                         key="prune_boundary_after")
-        st.markdown("👀 " + boundary_note(changed_fraction(before, after), dense_m["test_acc"],
+        st.markdown(NOTICE + boundary_note(changed_fraction(before, after), dense_m["test_acc"],
                                          pruned_m["test_acc"]))
     except PruningError as exc:
         show_error(exc)
@@ -240,7 +244,7 @@ if trained.model_config.kind == "mlp":
         cut = cut_off_units(edges, layer_sizes(dense_lin))
         st.plotly_chart(network_diagram(dense_lin, masks, title="connections that remain"),
                         key="prune_network")
-        st.markdown("👀 " + diagram_note(int(edges["kept"].sum()), len(edges),
+        st.markdown(NOTICE + diagram_note(int(edges["kept"].sum()), len(edges),
                                         int(sum(c.sum() for c in cut)),
                                         int(sum(len(c) for c in cut))))
     else:

@@ -132,7 +132,6 @@ def boundary_figure(grid: BoundaryGrid, data: DataBundle, split: str = "train",
                         symbol=CLASS_SYMBOLS[c % len(CLASS_SYMBOLS)], size=8,
                         line=dict(color="white", width=1))))
     fig.update_xaxes(title="x₁", range=[float(grid.xs[0]), float(grid.xs[-1])])
-    fig.update_yaxes(title="x₂", range=[float(grid.ys[0]), float(grid.ys[-1])],
-                     scaleanchor="x", scaleratio=1)
+    fig.update_yaxes(title="x₂", range=[float(grid.ys[0]), float(grid.ys[-1])])
     fig.update_layout(legend=dict(orientation="h", y=-0.15, font=dict(size=FONT_SIZE - 2)))
     return _layout(fig, title, height)

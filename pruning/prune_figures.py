@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from typing import Mapping
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import torch
 
-from .figures import FONT_SIZE, SPLIT_COLOURS, score_histogram, training_curves
+from .figures import FONT_SIZE, SPLIT_COLOURS, score_histogram, training_curves, weight_heatmap
 
 
 def cutoff_histogram(scores: Mapping[str, torch.Tensor], masks: Mapping[str, torch.Tensor],
@@ -43,15 +44,34 @@ def recovery_curves(history: pd.DataFrame, dense: Mapping[str, float] | None = N
     cols = ["epoch"] + [c for c in ("train_acc", "test_acc") if c in history]
     fig = training_curves(history[cols], "acc", title=title, height=height)
     if dense is not None:
-        for split in ("train", "test"):
+        # Labels on the left, where the curves start low after pruning; train above its
+        # line and test below, so two close dense levels do not print over each other.
+        for split, where in (("train", "top left"), ("test", "bottom left")):
             if f"{split}_acc" in dense:
                 fig.add_hline(y=100 * dense[f"{split}_acc"],
                               line=dict(color=SPLIT_COLOURS[split], dash="dash", width=2),
                               annotation_text=f"dense {split}: {100 * dense[f'{split}_acc']:.1f} %",
-                              annotation_position="bottom right",
+                              annotation_position=where,
                               annotation_font=dict(size=FONT_SIZE - 2,
                                                    color=SPLIT_COLOURS[split]))
     fig.update_xaxes(title="fine-tuning epoch (0 = right after pruning)")
     fig.update_yaxes(rangemode="tozero")
     return fig
 
+
+
+def layer_heatmap(weight, mask=None, title: str = "weights", zmax: float | None = None,
+                  height: int | None = None) -> go.Figure:
+    """``figures.weight_heatmap`` with whole-number unit/input ticks (a 2 × 8 layer otherwise
+    gets ticks at 0.5) and a height that suits the matrix: short for a few output units."""
+    rows = weight.shape[0]
+    fig = weight_heatmap(weight, mask, title=title, zmax=zmax,
+                         height=height or (300 if rows <= 20 else 420))
+    fig.update_xaxes(tickformat="d")
+    fig.update_yaxes(tickformat="d")
+    cols = np.asarray(fig.data[1].z).shape[1]
+    if cols <= 12:
+        fig.update_xaxes(dtick=1)
+    if rows <= 12:
+        fig.update_yaxes(dtick=1)
+    return fig

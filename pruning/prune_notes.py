@@ -88,17 +88,20 @@ def histogram_note(scores: np.ndarray, cutoff: float | None, mode: str, n_pruned
         return ""
     if cutoff is None:
         return "No line: nothing is pruned at this setting."
-    word = "threshold" if mode == "threshold" else "cut-off"
     if mode == "threshold" and cutoff > s.max():
         return (f"The threshold {cutoff:.4g} is above every score (the largest is "
                 f"{s.max():.4g}), so **every** weight is pruned.")
     if mode == "threshold" and cutoff <= s.min():
         return (f"The threshold {cutoff:.4g} is at or below every score (the smallest is "
                 f"{s.min():.4g}), so nothing is pruned.")
-    below = float((s < cutoff).mean())
-    return (f"The {word} {cutoff:.4g} lies above {pct(below)} of the scores; {n_pruned:,} weights "
-            f"fall left of the line and are pruned. Median score: {np.median(s):.4g}, "
-            f"largest: {s.max():.4g}.")
+    tail = f" Median score: {np.median(s):.4g}, largest: {s.max():.4g}."
+    if mode == "threshold":
+        return (f"The threshold {cutoff:.4g} lies above {pct(float((s < cutoff).mean()))} of the "
+                f"scores: those {n_pruned:,} weights are pruned, everything at or right of the "
+                f"line stays." + tail)
+    return (f"The cut-off {cutoff:.4g} is the largest pruned score: the {n_pruned:,} weights "
+            f"({pct(n_pruned / s.size)}) left of the line, and possibly some exactly on it, are "
+            f"pruned." + tail)
 
 
 def dead_units_note(table: pd.DataFrame) -> str:
@@ -154,9 +157,9 @@ def finetune_note(dense: Mapping[str, float], pruned: Mapping[str, float],
 
 def zero_check_note(n_nonzero: int, n_pruned: int) -> str:
     if n_nonzero == 0:
-        return (f"✅ All {n_pruned:,} pruned weights are still **exactly 0.0** after fine-tuning: "
+        return (f"Check passed: all {n_pruned:,} pruned weights are still **exactly 0.0** after fine-tuning: "
                 f"their gradients and optimizer state were zeroed at every step.")
-    return (f"❌ {n_nonzero:,} of {n_pruned:,} pruned weights are no longer zero: the mask was not "
+    return (f"Check failed: {n_nonzero:,} of {n_pruned:,} pruned weights are no longer zero: the mask was not "
             f"held during fine-tuning.")
 
 

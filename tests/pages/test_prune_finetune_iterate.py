@@ -222,7 +222,7 @@ def test_train_prune_finetune_keeps_pruned_weights_exactly_zero():
     ws = at.session_state["workspace"]
     pruned, ft = ws.pruned, ws.finetuned
     assert ft is not None and len(ft.history) == 4  # epoch 0 + 3 epochs
-    assert metric(at, "Non-zero weights at pruned positions") == "0"
+    assert metric(at, "Pruned weights ≠ 0") == "0"
     assert at.success and "exactly 0.0" in at.success[-1].value
     moved = False
     for name, mask in pruned.masks.items():
@@ -255,7 +255,7 @@ def test_finetune_first_offers_the_90_percent_default_and_works():
     assert ws.pruned.prune_config.sparsity == 0.9 and ws.pruned.prune_config.scope == "global"
     at.number_input(key="ft_epochs").set_value(1)
     ok(at.button(key="ft_run").click().run())
-    assert metric(at, "Non-zero weights at pruned positions") == "0"
+    assert metric(at, "Pruned weights ≠ 0") == "0"
 
 
 def test_iterate_first_runs_rounds_replays_them_and_keeps_the_result():

@@ -150,3 +150,16 @@ def test_run_iterate_works_on_a_copy_and_adds_a_random_baseline(trained, data):
         assert torch.equal(v, before[k])
     with pytest.raises(PruningError):
         run_iterate(trained, data, PruneConfig(sparsity=1.5), TrainConfig())
+
+
+def test_layer_heatmap_keeps_the_weight_data_and_uses_whole_number_ticks():
+    from pruning.prune_figures import layer_heatmap
+    w = torch.arange(16, dtype=torch.float32).reshape(2, 8) - 8
+    mask = w.abs() > 3
+    fig = layer_heatmap(w, mask, zmax=8.0)
+    z = np.asarray(fig.data[1].z, dtype=float)
+    assert int(np.isnan(z).sum()) == int((~mask).sum())
+    assert fig.layout.xaxis.dtick == 1 and fig.layout.yaxis.dtick == 1
+    assert fig.layout.height == 300
+    big = layer_heatmap(torch.zeros(300, 64))
+    assert big.layout.xaxis.dtick is None and big.layout.height == 420

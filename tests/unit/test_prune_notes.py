@@ -37,11 +37,11 @@ def test_unevenness_note_names_the_extremes():
 
 def test_histogram_note_handles_every_case():
     s = [0.1, 0.2, 0.3, 0.4]
-    assert "above 50.0 % of the scores" in histogram_note(s, 0.3, "threshold", 2)
+    assert "above 50.0 % of the scores: those 2 weights" in histogram_note(s, 0.3, "threshold", 2)
     assert "above every score" in histogram_note(s, 1e6, "threshold", 4)
     assert "nothing is pruned" in histogram_note(s, 0.05, "threshold", 0)
     assert "nothing is pruned" in histogram_note(s, None, "sparsity", 0)
-    assert "cut-off" in histogram_note(s, 0.2, "sparsity", 2)
+    assert "the 2 weights (50.0 %)" in histogram_note(s, 0.2, "sparsity", 2)
 
 
 def test_dead_units_boundary_and_diagram_notes():
@@ -64,8 +64,8 @@ def test_finetune_note_direction_and_gap():
 
 
 def test_zero_check_note():
-    assert zero_check_note(0, 900).startswith("✅") and "900" in zero_check_note(0, 900)
-    assert zero_check_note(3, 900).startswith("❌")
+    assert zero_check_note(0, 900).startswith("Check passed") and "900" in zero_check_note(0, 900)
+    assert zero_check_note(3, 900).startswith("Check failed") and "3 of 900" in zero_check_note(3, 900)
 
 
 def _rounds(sp, pruned, ft):
