@@ -1,7 +1,8 @@
 """Pruning Playground — entry point: page navigation and the settings every page shares."""
 import streamlit as st
 
-from pages._shared import render_settings_sidebar
+from pages._shared import (apply_classroom_style, remember_url_widgets,
+                           render_settings_sidebar, show_url_notices, sync_url_settings)
 
 st.set_page_config(page_title="Pruning Playground", page_icon="✂️", layout="wide")
 
@@ -10,8 +11,15 @@ PAGES = [
     st.Page("pages/prune.py", title="Prune", icon="✂️"),
     st.Page("pages/finetune.py", title="Fine-tune", icon="🔧"),
     st.Page("pages/iterate.py", title="Iterate", icon="🔁"),
+    st.Page("pages/shrank.py", title="What shrank?", icon="📦"),
 ]
 
 nav = st.navigation(PAGES)
+sync_url_settings()        # the link's settings, before any widget is drawn
 render_settings_sidebar()
-nav.run()
+apply_classroom_style()
+show_url_notices()
+try:
+    nav.run()
+finally:                   # also after st.stop() / st.rerun() inside a page
+    remember_url_widgets()

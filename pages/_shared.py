@@ -113,18 +113,28 @@ def render_settings_sidebar() -> None:
         st.number_input("Seed", min_value=0, max_value=10_000, step=1, key="set_seed",
                         help="Fixes every random choice (split, initial weights, batch order). "
                              "Same seed, same numbers.")
-        with st.expander("Training data knobs"):
-            st.number_input("Training epochs", min_value=0, max_value=500, step=5, key="set_epochs",
-                            help="Passes over the training data for the dense model.")
-            st.number_input("Training-set size (0 = all)", min_value=0, max_value=100_000, step=50,
-                            key="set_train_size",
-                            help="Use fewer training examples to make overfitting easy to see.")
-            st.slider("Label noise", 0.0, 1.0, step=0.05, key="set_label_noise",
-                      help="Fraction of training labels replaced by a wrong class. "
-                           "Validation and test labels stay correct.")
-            if st.session_state["set_dataset"] in TOY_2D:
-                st.slider("Input noise (2-D sets)", 0.0, 1.0, step=0.05, key="set_noise",
-                          help="How much the 2-D points scatter around their shape.")
+        if classroom_mode():
+            # Hidden, not reset: re-assigning keeps Streamlit from dropping the values of
+            # widgets that are not drawn, so the experiment stays the same.
+            for key in ("set_epochs", "set_train_size", "set_label_noise", "set_noise"):
+                if key in st.session_state:
+                    st.session_state[key] = st.session_state[key]
+        else:
+            with st.expander("Training data knobs"):
+                st.number_input("Training epochs", min_value=0, max_value=500, step=5, key="set_epochs",
+                                help="Passes over the training data for the dense model.")
+                st.number_input("Training-set size (0 = all)", min_value=0, max_value=100_000, step=50,
+                                key="set_train_size",
+                                help="Use fewer training examples to make overfitting easy to see.")
+                st.slider("Label noise", 0.0, 1.0, step=0.05, key="set_label_noise",
+                          help="Fraction of training labels replaced by a wrong class. "
+                               "Validation and test labels stay correct.")
+                if st.session_state["set_dataset"] in TOY_2D:
+                    st.slider("Input noise (2-D sets)", 0.0, 1.0, step=0.05, key="set_noise",
+                              help="How much the 2-D points scatter around their shape.")
+        st.toggle("Classroom mode", key="set_classroom",
+                  help="For a projector: larger text and charts, advanced controls hidden. "
+                       "Add ?classroom=1 to a link to open it this way.")
 
 
 # ----------------------------------------------------------------------------- caches
@@ -173,3 +183,177 @@ def require_trained_model() -> TrainedModel | None:
 def show_error(exc: Exception) -> None:
     """A clear message for a bad input (never a traceback)."""
     st.error(f"⚠️ {exc}")
+
+
+# ----------------------------------------------------------------------------- shareable links
+# The settings a link carries (pruning.url_state.AppSettings) and the widgets that show them.
+# A page that adds a widget for one of these settings adds a Binding here, so that opening a
+# link shows the value and moving the widget updates the address bar. Keys of pages owned by
+# others are listed as those pages name them (Prune: prune_*, Iterate: it_*).
+from pruning import figures as _figures  # noqa: E402
+from pruning.url_state import (PARAM_NAMES, AppSettings, Binding, bound_values,  # noqa: E402
+                               encode_settings, parse_query_params, resolve_pending,
+                               settings_from_widgets, widget_values)
+
+
+def _pct(fraction: float) -> float:
+    return round(100.0 * float(fraction), 6)
+
+
+def _fraction_text(percent) -> str:
+    return repr(round(float(percent) / 100.0, 10))
+
+
+def _prune_threshold_slider_key(state) -> str:
+    return (f"prune_threshold_{state.get('prune_scorer', 'magnitude')}_"
+            f"{state.get('prune_include_output', True)}")
+
+
+def _prune_threshold(state):
+    if state.get("prune_threshold_exact_on"):
+        return state.get("prune_threshold_exact")
+    return state.get(_prune_threshold_slider_key(state))
+
+
+def _by_threshold(state) -> bool:
+    return state.get("prune_mode") == "threshold"
+
+
+def _by_sparsity(state) -> bool:
+    return state.get("prune_mode", "sparsity") == "sparsity"
+
+
+URL_BINDINGS: dict[str, list[Binding]] = {
+    "dataset": [Binding("set_dataset")],
+    "model": [Binding("set_model")],
+    "hidden": [Binding("set_hidden", to_widget=lambda h: ",".join(str(x) for x in h))],
+    "seed": [Binding("set_seed", to_widget=int)],
+    "classroom": [Binding("set_classroom", to_widget=bool, to_text=lambda v: "1" if v else "0")],
+    "scorer": [Binding("prune_scorer"), Binding("it_scorer")],
+    "scope": [Binding("prune_scope"), Binding("it_scope")],
+    "sparsity": [
+        Binding("prune_sparsity", _pct, _fraction_text, active=_by_sparsity,
+                companions=(("prune_mode", "sparsity"),)),
+        Binding("prune_mode", to_text=_fraction_text, active=_by_sparsity, seed=False,
+                read=lambda state: state.get("prune_sparsity", 90.0)),
+        Binding("it_sparsity", _pct, _fraction_text),
+    ],
+    "threshold": [
+        Binding("prune_threshold_exact", float, repr,
+                active=lambda state: _by_threshold(state) and bool(state.get("prune_threshold_exact_on")),
+                companions=(("prune_mode", "threshold"), ("prune_threshold_exact_on", True))),
+        Binding(_prune_threshold_slider_key, to_text=repr, seed=False,
+                active=lambda state: _by_threshold(state) and not state.get("prune_threshold_exact_on")),
+        Binding("prune_mode", to_text=repr, active=_by_threshold, read=_prune_threshold, seed=False),
+        Binding("prune_threshold_exact_on", to_text=repr, active=_by_threshold,
+                read=_prune_threshold, seed=False),
+    ],
+    "schedule": [Binding("it_schedule")],
+    "rounds": [Binding("it_rounds", to_widget=int)],
+}
+
+
+def _query_params() -> dict:
+    try:
+        return dict(st.query_params.to_dict())
+    except Exception:  # a malformed query string must never stop the app
+        return {}
+
+
+def sync_url_settings() -> AppSettings:
+    """Keep the address bar and the widgets in step; call once per run, before any widget.
+
+    First run of a session: the link's settings are read (bad values ignored, with notices
+    kept for ``show_url_notices``) and seeded into their widgets. Later runs: the widget the
+    user moved updates the settings. Every run: widgets that appeared without a value (a page
+    opened) are seeded, the address bar is rewritten if it differs, and the figure font scale
+    follows classroom mode.
+    """
+    s = st.session_state
+    pending: set[str] = set()
+    if "_url_settings" not in s:
+        params = _query_params()
+        settings, notices = parse_query_params(params)
+        given = {n for n in PARAM_NAMES if n in params and not parse_query_params({n: params[n]})[1]}
+        s["_url_notices"] = notices
+        touched = set(given)
+    else:
+        settings, changed, pending = settings_from_widgets(
+            s, s.get("_url_seen", {}), s["_url_settings"], URL_BINDINGS)
+        touched = s.get("_url_touched", set()) | changed
+    for key, value in widget_values(settings, touched, URL_BINDINGS, s).items():
+        s[key] = value
+    s.setdefault("set_classroom", False)
+    s["_url_settings"], s["_url_touched"], s["_url_pending"] = settings, touched, pending
+    _write_query_params(settings)
+    _figures.set_font_scale(_figures.CLASSROOM_FONT_SCALE if settings.classroom else 1.0)
+    return settings
+
+
+def _write_query_params(settings: AppSettings) -> None:
+    params = encode_settings(settings)
+    if _query_params() != params:
+        st.query_params.from_dict(params)
+
+
+def remember_url_widgets() -> None:
+    """End of a run (call it in a ``finally`` around the page): settle settings whose widget
+    only appeared during this run, and record the bound widgets' values so the next run can
+    tell which one the user moved."""
+    s = st.session_state
+    pending = s.get("_url_pending")
+    if pending and "_url_settings" in s:
+        settings, changed = resolve_pending(s, s["_url_settings"], pending, URL_BINDINGS)
+        s["_url_settings"], s["_url_pending"] = settings, set()
+        s["_url_touched"] = s.get("_url_touched", set()) | changed
+        _write_query_params(settings)
+    s["_url_seen"] = bound_values(s, URL_BINDINGS)
+
+
+def show_url_notices() -> None:
+    """The link's ignored values, as a warning that stays until dismissed."""
+    notices = st.session_state.get("_url_notices") or []
+    if not notices:
+        return
+    box = st.container()
+    box.warning("**Some settings in this link were ignored** — the app uses its defaults for "
+                "them:\n\n" + "\n".join(f"- {n}" for n in notices[:12]))
+    if box.button("Dismiss", key="url_notices_dismiss"):
+        st.session_state["_url_notices"] = []
+        st.rerun()
+
+
+def url_settings() -> AppSettings:
+    """The settings the address bar currently carries."""
+    return st.session_state.get("_url_settings") or AppSettings()
+
+
+def share_link_query() -> str:
+    """``?dataset=…&…`` for the current settings (pages may show it next to a copy hint)."""
+    from urllib.parse import urlencode
+
+    return "?" + urlencode(encode_settings(url_settings()))
+
+
+# ----------------------------------------------------------------------------- classroom mode
+def classroom_mode() -> bool:
+    """True when the teacher switched on classroom mode (``?classroom=1``): pages hide their
+    advanced controls (``if not classroom_mode(): …``) and everything is drawn larger."""
+    return bool(st.session_state.get("set_classroom", False))
+
+
+_CLASSROOM_CSS = """
+<style>
+html { font-size: 20px; }
+[data-testid="stMarkdownContainer"] p, [data-testid="stMarkdownContainer"] li { font-size: 1.15rem; }
+[data-testid="stMetricValue"] { font-size: 2.6rem; }
+[data-testid="stMetricLabel"] p { font-size: 1.1rem; }
+h1 { font-size: 2.8rem !important; }
+</style>
+"""
+
+
+def apply_classroom_style() -> None:
+    """Larger text for a projector (figures get larger fonts through ``sync_url_settings``)."""
+    if classroom_mode():
+        st.markdown(_CLASSROOM_CSS, unsafe_allow_html=True)

@@ -47,6 +47,7 @@ class Shrinkage:
     sparsity: float
     units_before: int
     units_after: int
+    unit_name: str = "neuron"   # "channel" for a CNN
 
 
 def _model_row(label: str, model: nn.Module, data: DataBundle) -> dict:
@@ -83,8 +84,9 @@ def measure_shrinkage(dense: nn.Module, pruned: nn.Module, compaction: Compactio
     latency["speedup_vs_dense"] = base / latency["median_ms"]
     total = sum(m.numel() for m in masks.values())
     removed = sum(int((~m).sum()) for m in masks.values())
+    unit = "channel" if any(isinstance(m, nn.Conv2d) for m in dense.modules()) else "neuron"
     return Shrinkage(pd.DataFrame(rows), latency, removed / total if total else 0.0,
-                     sum(compaction.widths_before), sum(compaction.widths_after))
+                     sum(compaction.widths_before), sum(compaction.widths_after), unit)
 
 
 # ----------------------------------------------------------------------------- words
@@ -102,6 +104,10 @@ def _lat(s: Shrinkage, variant: str) -> float:
 
 def _times(ratio: float) -> str:
     return f"{ratio:.1f}×"
+
+
+def _units(s: Shrinkage, n: int) -> str:
+    return f"{n} dead {s.unit_name}{'' if n == 1 else 's'}"
 
 
 def headline(s: Shrinkage) -> str:
@@ -123,12 +129,12 @@ def headline(s: Shrinkage) -> str:
     else:
         speed = "inference is not faster with the zeros left in"
     if removed == 0:
-        speed += ", and no neuron died, so none could be removed"
+        speed += f", and no {s.unit_name} died, so none could be removed"
     elif clearly_faster(s.latency, COMPACT, DENSE):
-        speed += (f"{'' if masked_fast else ','} but removing the {removed} dead neurons makes it "
+        speed += (f"{'' if masked_fast else ','} but removing the {_units(s, removed)} makes it "
                   f"{_times(_lat(s, DENSE) / _lat(s, COMPACT))} faster")
     else:
-        speed += f", and removing the {removed} dead neurons did not make it measurably faster"
+        speed += f", and removing the {_units(s, removed)} did not make it measurably faster"
     parts.append(speed)
     return "; ".join(parts) + "."
 
@@ -146,8 +152,8 @@ def notes(s: Shrinkage) -> list[str]:
                f"({100 * csr_vs:.0f} % of the dense file; COO {_kb(p.coo_file_bytes)}): each "
                f"kept weight also stores its 8-byte column index, so sparse storage "
                f"{'pays off' if csr_vs < 1 else 'does not pay off'} at this sparsity.")
-    out.append(f"A dense matrix multiply still does all {d.macs_dense:,} multiply-adds per "
-               f"example; only {p.macs_effective:,} ({100 * p.macs_effective / d.macs_dense:.0f} %) "
+    out.append(f"A dense matrix multiply still does all {int(d.macs_dense):,} multiply-adds per "
+               f"example; only {int(p.macs_effective):,} ({100 * p.macs_effective / d.macs_dense:.0f} %) "
                f"involve a non-zero weight. Hardware or kernels that skip zeros are needed to "
                f"gain from that.")
     lat = s.latency.set_index("variant")
@@ -165,14 +171,16 @@ def notes(s: Shrinkage) -> list[str]:
     removed = s.units_before - s.units_after
     if removed:
         same = abs(c.test_acc - p.test_acc) < 1e-9
-        out.append(f"Compaction removed {removed} of {s.units_before} hidden units whose weights "
-                   f"were all pruned: {c.parameters:,} parameters instead of {d.parameters:,}, "
+        out.append(f"Compaction removed {removed} of {s.units_before} hidden {s.unit_name}s whose "
+                   f"weights were all pruned: {int(c.parameters):,} parameters instead of "
+                   f"{int(d.parameters):,}, "
                    f"a {_kb(c.dense_file_bytes)} file, and "
                    f"{'the same' if same else 'a different'} test accuracy "
                    f"({100 * c.test_acc:.1f} %).")
     else:
-        out.append("No hidden unit lost all its weights, so compaction could not remove any: "
-                   "unstructured pruning spreads zeros, structured pruning removes whole units.")
+        out.append(f"No hidden {s.unit_name} lost all its weights, so compaction could not remove "
+                   f"any: unstructured pruning spreads zeros; structured pruning removes whole "
+                   f"{s.unit_name}s.")
     return out
 
 

@@ -28,7 +28,7 @@ MAX_VALUE_CHARS = 64       # longer values are ignored (nothing valid is that lo
 MAX_SHOWN = 32             # characters of a bad value quoted back in a notice
 MAX_PARAMS = 40            # more parameters than this: the rest are ignored
 MAX_SEED = 10_000          # as the sidebar's seed input
-MAX_ROUNDS = 20            # a link must not start an hour of training
+MAX_ROUNDS = 10            # the Iterate page's slider range; a link must not start an hour of training
 MAX_THRESHOLD = 1e6
 MAX_HIDDEN_LAYERS, MAX_HIDDEN_WIDTH = 6, 4096
 _TRUE = ("1", "true", "yes", "on")
@@ -231,3 +231,141 @@ def validate_settings(settings: AppSettings) -> list[str]:
     if (settings.sparsity is None) == (settings.threshold is None):
         notices.append("exactly one of sparsity and threshold must be set")
     return notices
+
+
+# ----------------------------------------------------------------------------- widgets <-> settings
+@dataclass(frozen=True)
+class Binding:
+    """One widget that shows a setting.
+
+    key:        its session-state key, or a function of the session state giving the key (for
+                widgets whose key depends on other widgets).
+    to_widget:  setting value -> widget value (None: as is).
+    to_text:    widget value -> URL text, then parsed by the link rules (None: ``str``).
+    active:     function of the session state; the widget speaks for the setting only when it
+                returns True (e.g. a sparsity slider while the page prunes by threshold: no).
+    companions: other {key: value} to set with it when the widget is seeded (e.g. the radio
+                that makes the page show this widget at all).
+    seed:       may this widget be given the setting's value? (False for dynamic keys.)
+    read:       function of the session state giving the setting's value when this widget
+                changed (default: the widget's own value), e.g. a mode radio whose change
+                means "now the threshold slider's value counts".
+    """
+
+    key: object
+    to_widget: object = None
+    to_text: object = None
+    active: object = None
+    companions: tuple = ()
+    seed: bool = True
+    read: object = None
+
+    def resolve(self, state: Mapping) -> str | None:
+        try:
+            return self.key(state) if callable(self.key) else self.key
+        except (KeyError, TypeError, ValueError):
+            return None
+
+
+def bound_values(state: Mapping, bindings: Mapping[str, list[Binding]]) -> dict:
+    """{session key: value} of every bound widget present in ``state`` (to remember them)."""
+    out = {}
+    for group in bindings.values():
+        for b in group:
+            key = b.resolve(state)
+            if key is not None and key in state:
+                out[key] = state[key]
+    return out
+
+
+def _binding_text(b: Binding, key: str, state: Mapping) -> str | None:
+    """The URL text the widget stands for now, or None (inactive, no value yet, unreadable)."""
+    if b.active is not None and not b.active(state):
+        return None
+    try:
+        value = b.read(state) if b.read is not None else state[key]
+        if value is None:
+            return None
+        return b.to_text(value) if b.to_text else str(value)
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def settings_from_widgets(state: Mapping, seen: Mapping, settings: AppSettings,
+                          bindings: Mapping[str, list[Binding]]
+                          ) -> tuple[AppSettings, set[str], set[str]]:
+    """The settings after the user moved a widget.
+
+    A widget counts only when the *user* changed it: its key was in ``seen`` (the values at the
+    end of the previous run) and its value is different now. Widgets that just appeared (a
+    page opened) never change the settings; they were seeded from them (``widget_values``).
+    Values are re-parsed with the link rules, so a widget can never put an invalid value into
+    the URL.
+
+    Returns (new settings, names that changed, names *pending*): a pending setting's widget
+    changed but its value is not there yet (a mode radio switched to a slider that the page
+    draws later in this run); ``resolve_pending`` reads it at the end of the run.
+    """
+    changed: dict[str, str] = {}
+    pending: set[str] = set()
+    for name, group in bindings.items():
+        for b in group:
+            key = b.resolve(state)
+            if key is None or key not in state or key not in seen or state[key] == seen[key]:
+                continue
+            if b.active is not None and not b.active(state):
+                continue
+            text = _binding_text(b, key, state)
+            if text is None:
+                pending.add(name)
+                continue
+            changed[name] = text
+            pending.discard(name)
+            break
+    new, names = _apply(settings, changed)
+    return new, names, pending - names
+
+
+def resolve_pending(state: Mapping, settings: AppSettings, pending,
+                    bindings: Mapping[str, list[Binding]]) -> tuple[AppSettings, set[str]]:
+    """Settings whose widget value was pending, read from the first active bound widget."""
+    changed: dict[str, str] = {}
+    for name in pending:
+        for b in bindings.get(name, ()):
+            key = b.resolve(state)
+            if key is None or key not in state:
+                continue
+            text = _binding_text(b, key, state)
+            if text is not None:
+                changed[name] = text
+                break
+    return _apply(settings, changed)
+
+
+def _apply(settings: AppSettings, changed: Mapping[str, str]) -> tuple[AppSettings, set[str]]:
+    if not changed:
+        return settings, set()
+    new, _ = parse_query_params(changed, base=settings)
+    return new, {n for n in PARAM_NAMES if getattr(new, n) != getattr(settings, n)}
+
+
+def widget_values(settings: AppSettings, names, bindings: Mapping[str, list[Binding]],
+                  state: Mapping) -> dict:
+    """{session key: value} that seed the bound widgets *missing* from ``state`` with
+    ``settings`` for the setting ``names`` (a setting that is None is skipped, e.g. the
+    sparsity while a threshold is used). Present widgets are left alone: they show what the
+    user chose."""
+    out = {}
+    for name in names:
+        value = getattr(settings, name)
+        if value is None:
+            continue
+        for b in bindings.get(name, ()):
+            key = b.resolve(state)
+            if not b.seed or key is None or key in state:
+                continue
+            out[key] = b.to_widget(value) if b.to_widget else value
+            for k, v in b.companions:
+                if k not in state:
+                    out[k] = v
+    return out

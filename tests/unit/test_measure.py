@@ -227,7 +227,8 @@ def test_headline_is_computed_from_the_numbers():
     assert h.startswith(f"{100 * s.sparsity:.0f} % of the weights removed")
     assert f"{100 * d.test_acc:.1f} % → {100 * p.test_acc:.1f} %" in h
     assert f"{d.dense_gzip_bytes / p.dense_gzip_bytes:.1f}× smaller compressed" in h
-    assert "not faster" in h and f"removing the {removed_units} dead neurons makes it 2.0× faster" in h
+    dead = f"{removed_units} dead neuron{'' if removed_units == 1 else 's'}"
+    assert "not faster" in h and f"removing the {dead} makes it 2.0× faster" in h
     # When the compacted model is within noise of dense, the sentence must not claim a speed-up.
     noisy = _with_latency(s, [1.0, 1.0, 1.0, 0.99], spread=0.05)
     assert "did not make it measurably faster" in shrank.headline(noisy)
@@ -240,6 +241,7 @@ def test_notes_and_figures_follow_the_tables():
     text = " ".join(shrank.notes(s))
     assert "2.0× slower than dense" in text
     assert "Compaction removed" in text
+    assert ".0 multiply-adds" not in text and ".0 parameters" not in text   # counts print as ints
     fig = shrank.bytes_figure(s)
     assert len(fig.data) == 4
     assert list(fig.data[0].y) == pytest.approx(list(s.models["dense_file_bytes"] / 1024))

@@ -137,3 +137,59 @@ def test_validate_settings_flags_a_bad_object():
     assert validate_settings(AppSettings()) == []
     assert validate_settings(replace(AppSettings(), sparsity=None, threshold=None))
     assert validate_settings(replace(AppSettings(), rounds=999))
+
+
+# ----------------------------------------------------------------------------- widget bindings
+from pruning.url_state import (Binding, bound_values, resolve_pending,  # noqa: E402
+                               settings_from_widgets, widget_values)
+
+BINDINGS = {
+    "seed": [Binding("seed_box", to_widget=int)],
+    "scorer": [Binding("a_scorer"), Binding("b_scorer")],
+    "sparsity": [Binding("pct", lambda s: 100 * s, lambda v: repr(v / 100),
+                         active=lambda st: st.get("mode", "sparsity") == "sparsity",
+                         companions=(("mode", "sparsity"),))],
+    "threshold": [Binding("mode", active=lambda st: st.get("mode") == "threshold",
+                          read=lambda st: st.get("thr"), seed=False)],
+}
+
+
+def test_only_a_widget_the_user_moved_changes_the_settings():
+    base = AppSettings()
+    seen = {"seed_box": 0, "a_scorer": "magnitude"}
+    # a page opened: b_scorer appeared with its own default -> no change
+    state = {"seed_box": 0, "a_scorer": "magnitude", "b_scorer": "random"}
+    assert settings_from_widgets(state, seen, base, BINDINGS)[:2] == (base, set())
+    # the user moved the seed
+    new, changed, pending = settings_from_widgets({**state, "seed_box": 9}, seen, base, BINDINGS)
+    assert new.seed == 9 and changed == {"seed"} and not pending
+
+
+def test_widget_values_go_through_the_link_rules():
+    seen = {"seed_box": 0}
+    new, changed, _ = settings_from_widgets({"seed_box": -3}, seen, AppSettings(), BINDINGS)
+    assert new == AppSettings() and changed == set()      # out of range: ignored
+
+
+def test_seeding_fills_only_missing_widgets_with_companions():
+    s = AppSettings(scorer="taylor", sparsity=0.25, seed=4)
+    out = widget_values(s, {"scorer", "sparsity", "seed"}, BINDINGS, {"a_scorer": "random"})
+    assert out == {"b_scorer": "taylor", "pct": 25.0, "mode": "sparsity", "seed_box": 4}
+    # a setting that is None (the threshold in sparsity mode) seeds nothing
+    assert widget_values(s, {"threshold"}, BINDINGS, {}) == {}
+
+
+def test_a_mode_switch_is_pending_until_its_widget_has_a_value():
+    base = AppSettings()
+    seen = {"mode": "sparsity", "pct": 90.0}
+    state = {"mode": "threshold", "pct": 90.0}            # the threshold slider is not drawn yet
+    new, changed, pending = settings_from_widgets(state, seen, base, BINDINGS)
+    assert new == base and pending == {"threshold"}
+    later, names = resolve_pending({**state, "thr": 0.125}, new, pending, BINDINGS)
+    assert (later.threshold, later.sparsity) == (0.125, None) and names == {"sparsity", "threshold"}
+
+
+def test_bound_values_snapshot_and_dynamic_keys():
+    dyn = {"x": [Binding(lambda st: f"slider_{st['scorer']}")]}
+    assert bound_values({"scorer": "taylor", "slider_taylor": 3, "other": 1}, dyn) == {"slider_taylor": 3}
+    assert bound_values({}, dyn) == {}                      # key function fails: skipped

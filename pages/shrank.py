@@ -1,0 +1,229 @@
+"""What shrank? Parameters, bytes, latency and accuracy of the dense, pruned and compacted
+models, measured on this machine; exports (checkpoint, CSV, HTML report) and the equivalent
+torch.nn.utils.prune code."""
+from dataclasses import replace
+
+import streamlit as st
+
+from pages._prune_common import ensure_default_pruned, model_caption, trained_data
+from pages._shared import (classroom_mode, get_data, require_trained_model, show_error,
+                           workspace)
+from pruning import shrank
+from pruning.compact import compact_model
+from pruning.errors import PruningError
+from pruning.export import (MAX_CHECKPOINT_BYTES, checkpoint_bytes, checkpoint_models,
+                            read_checkpoint)
+from pruning.figures import training_curves
+from pruning.interactive import describe_prune_config
+from pruning.metrics import layer_table
+from pruning.report import Code, Section
+from pruning.torch_code import snippet_for_masks
+from pruning.workspace import finetune_pruned
+
+CHECKPOINT_NAME = "pruned_model.pt"
+UPLOAD_KEY = "shrank_upload"
+
+
+# ----------------------------------------------------------------------------- upload (callback)
+def _load_uploaded_checkpoint() -> None:
+    """Runs before the script (a widget callback), so it may also set the sidebar settings to
+    the checkpoint's. On any problem nothing changes and the message says why."""
+    uploaded = st.session_state.get(UPLOAD_KEY)
+    if uploaded is None:
+        return
+    try:
+        ckpt, data = read_checkpoint(uploaded.getvalue(), get_data)
+        trained, pruned, finetuned = checkpoint_models(ckpt, data)
+    except PruningError as exc:
+        st.session_state["shrank_upload_msg"] = ("error", f"{uploaded.name} was not loaded: {exc}. "
+                                                 f"Your current model is unchanged.")
+        return
+    ws = workspace()
+    ws.set_trained(trained)
+    ws.pruned, ws.finetuned = pruned, finetuned
+    d, m, t = ckpt.data_config, ckpt.model_config, ckpt.train_config
+    st.session_state.update({
+        "set_dataset": d.name, "set_model": m.kind, "set_hidden": ",".join(map(str, m.hidden)),
+        "set_seed": t.seed, "set_epochs": t.epochs, "set_train_size": d.train_size or 0,
+        "set_label_noise": d.label_noise, "set_noise": d.noise})
+    st.session_state["shrank_upload_msg"] = (
+        "success", f"Loaded {uploaded.name}: {describe_prune_config(ckpt.prune_config)}, "
+                   f"{ckpt.stage}. The sidebar now shows its settings; accuracies below are "
+                   f"measured again here.")
+
+
+def checkpoint_uploader() -> None:
+    """The upload box (an advanced control: hidden in classroom mode)."""
+    if classroom_mode():
+        return
+    st.file_uploader(f"Load a checkpoint exported from this app (.pt, up to "
+                     f"{MAX_CHECKPOINT_BYTES // 2**20} MB)", type=["pt"], key=UPLOAD_KEY,
+                     max_upload_size=MAX_CHECKPOINT_BYTES // 2**20,
+                     on_change=_load_uploaded_checkpoint,
+                     help="Read with torch.load(weights_only=True) and checked against the model "
+                          "its settings describe. Anything else is refused and your current "
+                          "model stays.")
+
+
+# ----------------------------------------------------------------------------- page
+st.title("📦 What shrank?")
+st.markdown("Pruning sets weights to **zero**. What does that buy outside this app — a smaller "
+            "file? a faster model? Every number below is **measured** on this machine, not "
+            "estimated.")
+
+msg = st.session_state.pop("shrank_upload_msg", None)
+if msg:
+    (st.error if msg[0] == "error" else st.success)(msg[1])
+
+trained = require_trained_model()
+if trained is None:
+    checkpoint_uploader()
+    st.stop()
+ws = workspace()
+data = trained_data(trained)
+
+if ws.pruned is None:
+    st.info("No pruned model in this session yet. Prune on the **Prune** page, or here in one "
+            "click: remove the 90 % of weights with the smallest |w| (ranked over all layers).")
+    also_finetune = st.checkbox("Then fine-tune the survivors (5 epochs, pruned weights held at "
+                                "zero)", value=True, key="shrank_default_finetune")
+    if st.button("Prune 90 % now (global magnitude)", type="primary", key="shrank_default_prune"):
+        try:
+            with st.spinner("Pruning…"):
+                pruned = ensure_default_pruned(0.9)
+                if also_finetune:
+                    pc = pruned.prune_config
+                    ft_cfg = replace(trained.train_config, epochs=pc.finetune_epochs,
+                                     batch_size=pc.finetune_batch_size or trained.train_config.batch_size)
+                    ws.finetuned = finetune_pruned(ws.trained, pruned, data, ft_cfg)
+        except PruningError as exc:
+            show_error(exc)
+            st.stop()
+        st.rerun()
+    checkpoint_uploader()
+    st.stop()
+
+model_caption(trained)
+final = ws.finetuned if ws.finetuned is not None else ws.pruned
+stage = "pruned and fine-tuned" if ws.finetuned is not None else "pruned (not fine-tuned)"
+st.caption(f"Pruned model: {describe_prune_config(ws.pruned.prune_config)}, {stage}.")
+
+# ----------------------------------------------------------------------------- measure
+batch_size, repeats = 256, 7
+if not classroom_mode():
+    with st.expander("Timing settings"):
+        c1, c2 = st.columns(2)
+        batch_size = c1.select_slider("Batch size", [1, 16, 64, 256, 1024], value=256,
+                                      key="shrank_batch",
+                                      help="Examples per forward pass. Sparse kernels and small "
+                                           "matrices behave differently at different batch sizes.")
+        repeats = c2.slider("Timed runs per variant", 3, 21, 7, 2, key="shrank_repeats",
+                            help="The median of these runs is reported; more runs, steadier "
+                                 "numbers, longer wait.")
+
+dense_model = trained.build(data)
+pruned_model = trained.build(data, final.state)
+cache = ws.extras.get("shrank")
+stale = (cache is None or cache["trained"] is not trained or cache["final"] is not final
+         or cache["setup"] != (batch_size, repeats))
+if st.button("Measure again", key="shrank_remeasure",
+             help="Timing depends on what else the machine is doing; measure again to see how "
+                  "much the numbers move.") or stale:
+    try:
+        with st.spinner("Measuring sizes and timing four ways of running the model…"):
+            compaction = compact_model(pruned_model)
+            result = shrank.measure_shrinkage(dense_model, pruned_model, compaction, final.masks,
+                                              data, batch_size=batch_size, repeats=repeats)
+    except PruningError as exc:
+        show_error(exc)
+        st.stop()
+    cache = ws.extras["shrank"] = {"trained": trained, "final": final, "result": result,
+                                   "compaction": compaction, "setup": (batch_size, repeats)}
+result, compaction = cache["result"], cache["compaction"]
+
+# ----------------------------------------------------------------------------- headline
+head = shrank.headline(result)
+st.markdown(f"#### 🗣️ {head}")
+st.caption("One sentence from the measurements below; repeat it to your manager.")
+rows = result.models.set_index("model")
+d_row, p_row, c_row = (rows.loc[shrank.MODEL_LABELS[k]] for k in ("dense", "pruned", "compacted"))
+lat = result.latency.set_index("variant")
+m1, m2, m3, m4 = st.columns(4)
+m1.metric("Weights removed", f"{100 * result.sparsity:.1f} %",
+          help="Share of the prunable weights that the masks set to zero.")
+m2.metric("Test accuracy", f"{100 * p_row.test_acc:.1f} %",
+          f"{100 * (p_row.test_acc - d_row.test_acc):+.1f} points vs dense")
+m3.metric("File, gzip-compressed", f"{p_row.dense_gzip_bytes / 1024:,.0f} KB",
+          f"{100 * (p_row.dense_gzip_bytes / d_row.dense_gzip_bytes - 1):+.0f} % vs dense",
+          delta_color="inverse")
+m4.metric("Latency, compacted", f"{lat.loc[shrank.COMPACT, 'median_ms']:.3f} ms",
+          f"{100 * (lat.loc[shrank.COMPACT, 'median_ms'] / lat.loc[shrank.DENSE, 'median_ms'] - 1):+.0f} % vs dense",
+          delta_color="inverse")
+
+st.subheader("What to notice")
+st.markdown("\n".join(f"- {n}" for n in shrank.notes(result)))
+
+# ----------------------------------------------------------------------------- tables & charts
+st.subheader("Size")
+c1, c2 = st.columns([1, 1])
+c1.plotly_chart(shrank.bytes_figure(result), key="shrank_bytes_chart")
+size_tbl = shrank.size_table(result)
+c2.dataframe(size_tbl, hide_index=True)
+c2.caption(f"Compaction removed the hidden units whose weights were all pruned: widths "
+           f"{'-'.join(map(str, compaction.widths_before))} → "
+           f"{'-'.join(map(str, compaction.widths_after))}. The compacted model computes the same "
+           f"outputs (up to float rounding).")
+
+st.subheader("Speed")
+c1, c2 = st.columns([1, 1])
+c1.plotly_chart(shrank.latency_figure(result), key="shrank_latency_chart")
+c2.dataframe(shrank.latency_table(result), hide_index=True)
+c2.caption("Median of the timed runs (each long enough to swamp the clock's resolution), variants "
+           "timed in turn so background load hits all alike; whiskers span the middle half of "
+           "the runs. Two variants whose middle halves overlap are not called faster or slower.")
+
+st.subheader("Accuracy")
+st.dataframe(shrank.accuracy_table(result), hide_index=True)
+
+# ----------------------------------------------------------------------------- exports
+st.subheader("Take it with you")
+settings = {"data set": trained.data_config.name, "model": trained.model_config.kind,
+            "hidden sizes": ",".join(map(str, trained.model_config.hidden)),
+            "seed": trained.train_config.seed, "pruning": describe_prune_config(ws.pruned.prune_config),
+            "stage": stage}
+snippet = snippet_for_masks(trained.build(data), final.masks, ws.pruned.prune_config,
+                            CHECKPOINT_NAME)
+pruned_for_table = trained.build(data, final.state)
+extra = [Section("Training of the dense model", [training_curves(trained.history)]
+                 if len(trained.history) else ["(no training history in this session)"]),
+         Section("Per layer", [layer_table(pruned_for_table, data.n_features)]),
+         Section("Reproduce with torch.nn.utils.prune", [snippet.note, Code(snippet.code)])]
+pruned_state = (ws.trained, ws.pruned, ws.finetuned)
+
+e1, e2, e3 = st.columns(3)
+e1.download_button("⬇️ Pruned model (.pt)", data=lambda: checkpoint_bytes(*pruned_state),
+                   file_name=CHECKPOINT_NAME, mime="application/octet-stream",
+                   key="shrank_dl_checkpoint", on_click="ignore",
+                   help="A plain PyTorch checkpoint: weights, masks and settings as tensors, "
+                        "numbers, strings, lists and dicts. Load it with "
+                        "torch.load(path, weights_only=True).")
+e2.download_button("⬇️ Results (.csv)", data=shrank.results_csv_table(result).to_csv(index=False),
+                   file_name="what_shrank.csv", mime="text/csv", key="shrank_dl_csv",
+                   on_click="ignore", help="Every measured number, one row per quantity.")
+e3.download_button("⬇️ Report (.html)", data=lambda: shrank.report_html(result, settings, extra),
+                   file_name="pruning_report.html", mime="text/html", key="shrank_dl_html",
+                   on_click="ignore",
+                   help="One file with the tables and interactive charts; opens in any browser, "
+                        "offline.")
+with st.expander("Use the checkpoint in your own project"):
+    st.code(f'import torch\n\nckpt = torch.load("{CHECKPOINT_NAME}", weights_only=True)  '
+            f'# plain data: no code runs\nmodel.load_state_dict(ckpt["state_dict"])  '
+            f'# same layer names as the app\'s model\nmasks = ckpt["masks"]  '
+            f'# True = kept\nprint(ckpt["prune_config"], ckpt["metrics"])', language="python")
+
+checkpoint_uploader()
+
+st.subheader("Show the code")
+st.markdown(f"The same pruning with PyTorch's own `torch.nn.utils.prune` "
+            f"(`{snippet.method}`). {snippet.note}")
+st.code(snippet.code, language="python")
