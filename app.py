@@ -11,6 +11,9 @@ PAGES = [
     st.Page("pages/prune.py", title="Prune", icon="✂️"),
     st.Page("pages/finetune.py", title="Fine-tune", icon="🔧"),
     st.Page("pages/iterate.py", title="Iterate", icon="🔁"),
+    st.Page("pages/scorers.py", title="Compare scorers", icon="🧮"),
+    st.Page("pages/structured.py", title="Structured & sensitivity", icon="🧱"),
+    st.Page("pages/lottery.py", title="Lottery tickets", icon="🎟️"),
     st.Page("pages/shrank.py", title="What shrank?", icon="📦"),
 ]
 

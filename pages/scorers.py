@@ -1,0 +1,124 @@
+"""Compare scorers: several importance scores on the same trained model, the same sparsity."""
+import streamlit as st
+
+from pages._prune_common import NOTICE, model_caption, trained_data
+from pages._shared import classroom_mode, remembered, require_trained_model, show_error, workspace
+from pruning.errors import PruningError
+from pruning.scorer_compare import (accuracy_bars, agreement_bars, comparison_notes,
+                                    compare_scorers, jaccard_heatmap, layer_sparsity_heatmap,
+                                    scorer_reference)
+from pruning.scorers import DESCRIPTIONS, SCORERS
+from pruning.selection import SCOPES
+
+RESULT_KEY = "scorers_compare"
+
+st.title("🧮 Compare scorers")
+st.markdown("Magnitude is one answer to *which weights matter least?* Here several answers "
+            "prune the **same trained model** to the **same sparsity**. Do they keep the same "
+            "weights? Does it matter for accuracy — right away, and after a short fine-tune? "
+            "Random pruning is the floor.")
+
+trained = require_trained_model()
+if trained is None:
+    st.stop()
+model_caption(trained)
+data = trained_data(trained)
+seed = trained.train_config.seed
+
+with st.expander("The scorers: formulas and sources"):
+    st.dataframe(scorer_reference(), hide_index=True, width="stretch")
+    st.caption("Higher score = more important; each mask prunes the lowest scores. "
+               "*ablation* and *movement* can be negative (removing the weight lowers the "
+               "validation loss / the weight shrank while fine-tuning): those go first.")
+
+# ----------------------------------------------------------------------------- controls
+c1, c2 = st.columns([3, 2])
+chosen = c1.multiselect(
+    "Scorers", list(SCORERS),
+    help="Which scores to compare. " + " ".join(f"**{k}**: {v}." for k, v in DESCRIPTIONS.items()),
+    **remembered("sc_scorers", [s for s in SCORERS]))
+sparsity = c2.slider("Sparsity (% of weights removed)", 5, 99, step=1, format="%d %%",
+                     help="Every scorer removes exactly this share of the prunable weights.",
+                     **remembered("sc_sparsity", 80)) / 100
+d1, d2, d3 = st.columns(3)
+scope = d1.radio("Scope", list(SCOPES), horizontal=True,
+                 format_func={"layer": "Per layer", "global": "Global"}.get,
+                 help="Global: one ranking over all layers (scorers then also decide which "
+                      "layers lose most). Per layer: each layer loses the same share.",
+                 **remembered("sc_scope", "global"))
+ft_epochs = d2.number_input("Fine-tune epochs", min_value=0, max_value=50, step=1,
+                            help="Masked retraining after pruning (0 = no fine-tuning).",
+                            **remembered("sc_ft_epochs", 2))
+mv_epochs = 2
+if not classroom_mode():
+    mv_epochs = d3.number_input(
+        "Movement probe epochs", min_value=1, max_value=50, step=1,
+        help="Movement scores how weights move during fine-tuning, so a copy of the trained "
+             "model is trained this many more epochs to watch. Its mask is then applied to "
+             "the original trained weights, like every other mask.",
+        **remembered("sc_mv_epochs", 2))
+
+settings = dict(scorers=tuple(chosen), sparsity=sparsity, scope=scope,
+                finetune_epochs=int(ft_epochs), movement_epochs=int(mv_epochs))
+ws = workspace()
+if st.button("Compare", type="primary", key="sc_run",
+             help="Scores, prunes and fine-tunes fresh copies of your trained model; the model "
+                  "itself is not changed."):
+    bar = st.progress(0.0, text="Starting…")
+    try:
+        result = compare_scorers(trained, data, chosen, sparsity, scope, int(ft_epochs),
+                                 int(mv_epochs), seed=seed,
+                                 progress=lambda f, msg: bar.progress(min(max(f, 0.0), 1.0), text=msg))
+        ws.extras[RESULT_KEY] = (settings, result)
+    except PruningError as exc:
+        show_error(exc)
+    bar.empty()
+
+stored = ws.extras.get(RESULT_KEY)
+if stored is None:
+    st.caption("Press **Compare**. On digits with the default model it takes a few seconds per scorer.")
+    st.stop()
+shown, cmp = stored
+if shown != settings:
+    st.info(f"Showing the last comparison ({', '.join(shown['scorers'])} at "
+            f"{100 * shown['sparsity']:.0f} %, {shown['scope']} scope); the controls have changed "
+            f"since. Press **Compare** to update.")
+for name, why in cmp.skipped.items():
+    st.warning(f"**{name}** was skipped: {why}")
+
+# ----------------------------------------------------------------------------- results
+notes = comparison_notes(cmp)
+st.subheader("Accuracy")
+st.plotly_chart(accuracy_bars(cmp), key="sc_accuracy_chart")
+st.markdown(NOTICE + " ".join(notes[k] for k in ("accuracy", "floor") if k in notes))
+table = cmp.table
+st.dataframe(table, hide_index=True, width="stretch",
+             column_config={c: st.column_config.NumberColumn(c, format="percent")
+                            for c in table.columns if c.endswith("_acc") or c.endswith("_acc_pruned")
+                            or c == "sparsity"})
+st.download_button("Download the accuracy table (CSV)", table.to_csv(index=False),
+                   file_name="scorer_comparison.csv", mime="text/csv", key="sc_dl_table")
+
+st.subheader("Do they keep the same weights?")
+left, right = st.columns(2)
+with left:
+    st.plotly_chart(jaccard_heatmap(cmp), key="sc_jaccard_chart")
+with right:
+    st.plotly_chart(layer_sparsity_heatmap(cmp), key="sc_layers_chart")
+st.caption("Jaccard overlap = weights kept by both ÷ weights kept by either (1 = identical "
+           "masks). Right: the share of each layer a scorer removes.")
+if "overlap" in notes:
+    st.markdown(NOTICE + notes["overlap"])
+st.download_button("Download the overlap matrix (CSV)", cmp.jaccard.to_csv(index=False),
+                   file_name="scorer_jaccard.csv", mime="text/csv", key="sc_dl_jaccard")
+
+st.subheader("Where they disagree")
+st.plotly_chart(agreement_bars(cmp), key="sc_agreement_chart")
+if "disagree" in notes:
+    st.markdown(NOTICE + notes["disagree"])
+st.caption(f"Compared: {', '.join(cmp.agreement_scorers)}."
+           + (" Random is left out: it would make almost every weight disputed."
+              if "random" in cmp.masks and "random" not in cmp.agreement_scorers else ""))
+st.download_button("Download per-layer sparsity and agreement (CSV)",
+                   cmp.per_layer.merge(cmp.agreement, on=["layer", "weights"]).to_csv(index=False),
+                   file_name="scorer_layers.csv", mime="text/csv", key="sc_dl_layers")
