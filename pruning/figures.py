@@ -16,6 +16,7 @@ import math
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+import plotly.io as pio
 import torch
 
 PRUNED_COLOUR = "#f5a623"      # amber: outside the blue–red weight scale
@@ -57,14 +58,34 @@ def _scale_set_fonts(fig: go.Figure, scale: float) -> None:
             tf.size = tf.size * scale
 
 
+def _set_template(fig: go.Figure, name: str = "plotly_white") -> None:
+    """``fig.update_layout(template=name)`` without its cost.
+
+    Setting a template validates a deep copy of it (~10 ms, most of building a small figure,
+    and the Prune page builds six per slider move). A registered template is valid already,
+    so it is assigned with validation off, exactly as plotly assigns its default template to
+    every new figure (``BaseFigure._initialize_layout_template``); the figure's JSON is the same.
+    """
+    layout = fig.layout
+    if not hasattr(layout, "_validate"):  # a plotly without the switch: take the slow path
+        fig.update_layout(template=name)
+        return
+    validate, layout._validate = layout._validate, False
+    try:
+        layout.template = pio.templates[name]
+    finally:
+        layout._validate = validate
+
+
 def _layout(fig: go.Figure, title: str, height: int = 420) -> go.Figure:
     scale = _FONT_SCALE.get()
     if scale != 1.0:
         _scale_set_fonts(fig, scale)
+    _set_template(fig)
     fig.update_layout(title=dict(text=title, x=0.0, font=dict(size=round((FONT_SIZE + 2) * scale))),
                       font=dict(size=round(FONT_SIZE * scale)),
                       height=round(height * (1 + (scale - 1) / 2)),
-                      margin=dict(l=60, r=20, t=60, b=50), template="plotly_white")
+                      margin=dict(l=60, r=20, t=60, b=50))
     return fig
 
 
@@ -224,10 +245,11 @@ def images_grid(images: np.ndarray, titles: list[str] | None = None, cols: int =
     fig.update_yaxes(autorange="reversed", showticklabels=False, scaleanchor="x")
     fig.update_xaxes(showticklabels=False)
     if titles:
-        for i, t in enumerate(titles[:n]):
-            r, c = divmod(i, cols)
-            fig.add_annotation(x=c * (w + pad) + (w - 1) / 2, y=r * (h + pad) - 0.6, text=t,
-                               showarrow=False, yanchor="bottom", font=dict(size=FONT_SIZE - 4))
+        # One update, not one add_annotation per title: each add re-validates every earlier one.
+        fig.update_layout(annotations=[
+            dict(x=(i % cols) * (w + pad) + (w - 1) / 2, y=(i // cols) * (h + pad) - 0.6, text=t,
+                 showarrow=False, yanchor="bottom", font=dict(size=FONT_SIZE - 4))
+            for i, t in enumerate(titles[:n])])
     return _layout(fig, title, height or 120 + rows * 110)
 
 
