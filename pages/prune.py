@@ -20,7 +20,8 @@ from pruning.network_diagram import (MAX_DIAGRAM_WEIGHTS, count_weights, cut_off
                                      diagram_edges, layer_sizes, linear_weights, network_diagram)
 from pruning.prune_figures import cutoff_histogram, layer_heatmap
 from pruning.prune_notes import (boundary_note, dead_units_note, diagram_note,
-                                 histogram_note, pct, pruning_effect_note, unevenness_note)
+                                 histogram_note, pct, pruning_effect_note, unevenness_note,
+                                 unit_images_note)
 from pruning.scorers import DESCRIPTIONS, SCORERS
 from pruning.selection import SCOPES
 from pruning.workspace import prune_trained
@@ -212,9 +213,7 @@ if data.is_image:
                                 title="after pruning (amber = pruned)", masks=kept, height=260),
                     key="prune_units_after")
     share = 0.0 if kept is None else 1 - float(np.mean(kept))
-    st.markdown(NOTICE + f"Each picture is one unit's incoming weights laid out like the input image "
-                f"(the {len(titles)} units with the largest weights). Pruning removed "
-                f"{pct(share)} of these pixels' weights (amber); the unit can no longer see them.")
+    st.markdown(NOTICE + unit_images_note(first_w.ndim == 4, len(titles), share))
 
 if data.n_features == 2:
     st.subheader("Decision boundary")

@@ -114,6 +114,21 @@ def dead_units_note(table: pd.DataFrame) -> str:
             "their bias, whatever the input — " + "; ".join(parts) + ".")
 
 
+def unit_images_note(convolutional: bool, n_units: int, pruned_share: float) -> str:
+    """Beside the first-layer pictures: what a picture is, and how much of it was pruned."""
+    if convolutional:
+        what = (f"Each picture is one first-layer filter's weights (the {n_units} filters with the "
+                f"largest weights); the filter slides over the whole image.")
+        lost = "these filter weights"
+    else:
+        what = (f"Each picture is one unit's incoming weights laid out like the input image (the "
+                f"{n_units} units with the largest weights).")
+        lost = "these pixels' weights"
+    if pruned_share <= 0:
+        return what + " None of them is pruned at this setting."
+    return what + f" Pruning removed {pct(pruned_share)} of {lost} (amber): the unit can no longer see them."
+
+
 def boundary_note(changed: float, dense_test: float, pruned_test: float) -> str:
     if changed == 0:
         return ("The predicted class is the same everywhere on the plotted plane: at this "

@@ -328,3 +328,24 @@ def test_two_d_data_shows_boundaries_and_a_network_diagram_that_loses_connection
     total = 2 * 8 + 8 * 8 + 8 * 2
     assert few_pruned == total - int(np.floor(0.2 * total + 0.5))
     assert many_pruned == total - int(np.floor(0.8 * total + 0.5))
+
+
+def test_iterate_extremes_and_rewind_do_not_crash():
+    at = with_default_model(new_app(), ITERATE)
+    at.radio(key="it_schedule").set_value("oneshot")
+    at.number_input(key="it_epochs").set_value(0)
+    for final in (100.0, 0.0):
+        at.slider(key="it_sparsity").set_value(final)
+        ok(at.button(key="it_run").click().run())
+        rounds = at.session_state["workspace"].extras["iterate"].rounds
+        assert list(rounds["sparsity"]) == [final / 100]
+        assert f"At **{final:.1f} %** sparsity" in texts(at)
+    ok(at.radio(key="it_schedule").set_value("gradual").run())  # enables the rounds slider
+    at.slider(key="it_rounds").set_value(2)
+    at.slider(key="it_sparsity").set_value(80.0)
+    at.number_input(key="it_epochs").set_value(1)
+    at.checkbox(key="it_rewind").check()
+    ok(at.button(key="it_run").click().run())
+    result = at.session_state["workspace"].extras["iterate"]
+    assert result.prune_config.rewind and list(result.rounds["round"]) == [1, 2]
+    assert at.slider(key="it_round").value == 2  # a new run shows its last round

@@ -4,7 +4,7 @@ import pytest
 
 from pruning.prune_notes import (boundary_note, dead_units_note, finetune_note, histogram_note,
                                  iterate_note, pct, pruning_effect_note, replay_note,
-                                 unevenness_note, zero_check_note)
+                                 unevenness_note, unit_images_note, zero_check_note)
 
 DENSE = {"train_acc": 0.99, "test_acc": 0.97}
 
@@ -85,3 +85,10 @@ def test_iterate_and_replay_notes():
     assert "Round 0" in replay_note(rounds, 0, "layers.0.weight", 0.0)
     r2 = replay_note(rounds, 2, "layers.0.weight", 0.6)
     assert "After round 2: 75.0 %" in r2 and "60.0 % of **layers.0**" in r2
+
+
+def test_unit_images_note_says_what_a_picture_is():
+    mlp = unit_images_note(False, 8, 0.25)
+    assert "laid out like the input image" in mlp and "25.0 % of these pixels' weights" in mlp
+    assert "filter" in unit_images_note(True, 8, 0.5)
+    assert "None of them is pruned" in unit_images_note(False, 8, 0.0)
