@@ -52,7 +52,7 @@ if st.button("Find tickets", type="primary", key="lt_run",
     try:
         data = get_data(data_cfg)
         table = run_lottery(data, model_cfg, train_cfg, cfg,
-                            progress=lambda f, msg: bar.progress(min(max(f, 0.0), 1.0), text=msg))
+                            progress=lambda f, msg: bar.progress(min(max(f, 0.0), 1.0), text=msg)).table
         ws.extras[RESULT_KEY] = ((data_cfg, model_cfg, train_cfg.seed, cfg), table)
     except PruningError as exc:
         show_error(exc)

@@ -91,10 +91,31 @@ def _state(model: nn.Module) -> dict:
     return {k: v.detach().clone() for k, v in model.state_dict().items()}
 
 
+def rewound(template: nn.Module, state: dict, masks: Masks) -> nn.Module:
+    """A new module (same architecture as ``template``) holding ``state`` ⊙ ``masks``."""
+    model = copy.deepcopy(template)
+    model.load_state_dict(state)
+    return apply_masks(model, masks)
+
+
+@dataclass
+class LotteryResult:
+    """``table``: one row per (round, variant): round, variant, remaining_pct, sparsity,
+    kept_weights, {train,val,test}_{loss,acc}; round 0 is the dense network.
+    ``masks`` / ``random_masks``: the ticket's and the random control's mask per round;
+    ``init_state`` θ₀ and ``rewind_state`` θ_k (the weights the survivors are reset to)."""
+
+    config: LotteryConfig
+    table: pd.DataFrame
+    masks: list[Masks]
+    random_masks: list[Masks]
+    init_state: dict
+    rewind_state: dict
+
+
 def run_lottery(data, model_cfg: ModelConfig, train_cfg: TrainConfig, cfg: LotteryConfig,
-                progress: LotteryProgress | None = None) -> pd.DataFrame:
-    """Tidy table, one row per (round, variant): round, variant, remaining_pct, sparsity,
-    kept_weights, {train,val,test}_{loss,acc}. Round 0 is the dense network."""
+                progress: LotteryProgress | None = None) -> LotteryResult:
+    """Train dense, then R rounds of ticket + two controls (module docstring)."""
     cfg = validate_lottery_config(cfg)
     k = cfg.rewind_epoch
     n_runs = 1 + 3 * cfg.rounds
@@ -124,6 +145,7 @@ def run_lottery(data, model_cfg: ModelConfig, train_cfg: TrainConfig, cfg: Lotte
     from_scratch = TrainConfig(**{**train_cfg.__dict__, "epochs": cfg.epochs})
     masks = None
     trained = model
+    all_masks, all_random = [], []
     for r in range(1, cfg.rounds + 1):
         target = 1 - (1 - cfg.prune_rate) ** r
         scores = score("magnitude", ScoreContext(trained, names))
@@ -133,8 +155,7 @@ def run_lottery(data, model_cfg: ModelConfig, train_cfg: TrainConfig, cfg: Lotte
         common["remaining_pct"] = 100.0 * count_kept(masks) / total
 
         step(f"round {r}/{cfg.rounds}: winning ticket")
-        ticket = copy.deepcopy(model)
-        ticket.load_state_dict(theta[k])
+        ticket = rewound(model, theta[k], masks)
         train(ticket, data, after_rewind, masks=masks)
         rows.append({**common, "variant": "ticket", **evaluate_all(ticket, data)})
 
@@ -146,16 +167,18 @@ def run_lottery(data, model_cfg: ModelConfig, train_cfg: TrainConfig, cfg: Lotte
 
         step(f"round {r}/{cfg.rounds}: random pruning")
         rand_masks = _random_mask_like(masks, cfg.seed + 7 * r)
-        rand = copy.deepcopy(model)
-        rand.load_state_dict(theta[k])
+        rand = rewound(model, theta[k], rand_masks)
         train(rand, data, after_rewind, masks=rand_masks)
         rows.append({**common, "variant": "random", **evaluate_all(rand, data)})
         trained = ticket
+        all_masks.append({n: m.clone() for n, m in masks.items()})
+        all_random.append(rand_masks)
     if progress:
         progress(1.0, "done")
     df = pd.DataFrame(rows)
     first = ["round", "variant", "remaining_pct", "sparsity", "kept_weights"]
-    return df[first + [c for c in df.columns if c not in first]]
+    table = df[first + [c for c in df.columns if c not in first]]
+    return LotteryResult(cfg, table, all_masks, all_random, theta[0], theta[k])
 
 
 def lottery_figure(table: pd.DataFrame, height: int = 440) -> go.Figure:

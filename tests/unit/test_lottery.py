@@ -1,0 +1,82 @@
+"""Lottery tickets: rewinding, the two controls, reproducibility, the figure and notes."""
+import pytest
+import torch
+
+from pruning import DataConfig, ModelConfig, PruningError, TrainConfig, build_model, load_dataset, train
+from pruning.lottery import LotteryConfig, lottery_figure, lottery_notes, rewound, run_lottery
+
+MODEL = ModelConfig(hidden=(16,))
+TRAIN = TrainConfig(epochs=99, seed=0)  # epochs come from LotteryConfig
+
+
+@pytest.fixture(scope="module")
+def data():
+    return load_dataset(DataConfig(name="digits", train_size=200, seed=0))
+
+
+@pytest.fixture(scope="module")
+def result(data):
+    return run_lottery(data, MODEL, TRAIN, LotteryConfig(rounds=2, prune_rate=0.5, epochs=3,
+                                                         rewind_epoch=1))
+
+
+def test_table_rounds_variants_and_sparsity(result):
+    t = result.table
+    assert len(t) == 1 + 3 * 2
+    assert t.iloc[0]["variant"] == "dense" and t.iloc[0]["remaining_pct"] == 100.0
+    for r, left in ((1, 50.0), (2, 25.0)):
+        part = t[t["round"] == r]
+        assert set(part["variant"]) == {"ticket", "reinit", "random"}
+        assert part["remaining_pct"].tolist() == pytest.approx([left] * 3, abs=0.05)
+        assert part["kept_weights"].nunique() == 1
+
+
+def test_masks_nest_and_random_control_matches_per_layer_counts(result):
+    m1, m2 = result.masks
+    for n in m1:
+        assert not (m2[n] & ~m1[n]).any()  # pruned weights never come back
+    for ticket, rand in zip(result.masks, result.random_masks):
+        for n in ticket:
+            assert int(rand[n].sum()) == int(ticket[n].sum())
+            assert not torch.equal(rand[n], ticket[n])
+
+
+def test_rewind_point_is_the_state_after_k_epochs(data, result):
+    fresh = build_model(MODEL, data.n_features, data.n_classes, seed=TRAIN.seed)
+    for k, v in fresh.state_dict().items():
+        assert torch.equal(result.init_state[k], v)
+    train(fresh, data, TrainConfig(epochs=1, seed=TRAIN.seed))  # epoch 1 of the same run
+    for k, v in fresh.state_dict().items():
+        torch.testing.assert_close(result.rewind_state[k], v)
+    ticket = rewound(fresh, result.rewind_state, result.masks[0])
+    w = ticket.layers[0].weight
+    m = result.masks[0]["layers.0.weight"]
+    assert torch.equal(w[m], result.rewind_state["layers.0.weight"][m])
+    assert torch.all(w[~m] == 0)
+
+
+def test_reproducible_and_validated(data):
+    cfg = LotteryConfig(rounds=1, epochs=2)
+    a = run_lottery(data, MODEL, TRAIN, cfg).table
+    b = run_lottery(data, MODEL, TRAIN, cfg).table
+    assert a.equals(b)
+    with pytest.raises(PruningError, match="rewind epoch"):
+        run_lottery(data, MODEL, TRAIN, LotteryConfig(epochs=2, rewind_epoch=2))
+    with pytest.raises(PruningError, match="prune rate"):
+        run_lottery(data, MODEL, TRAIN, LotteryConfig(prune_rate=0.0))
+
+
+def test_figure_and_notes(result):
+    t = result.table
+    fig = lottery_figure(t)
+    assert [tr.name for tr in fig.data] == ["winning ticket (rewound)",
+                                                  "same mask, new random init", "random pruning"]
+    ticket = fig.data[0]
+    assert ticket.x[0] == 100.0  # every curve starts at the dense network
+    assert list(ticket.y[1:]) == pytest.approx((100 * t[t["variant"] == "ticket"]["test_acc"]).tolist())
+    assert fig.layout.xaxis.type == "log"
+    notes = lottery_notes(t)
+    dense = t[t["variant"] == "dense"]["test_acc"].item()
+    assert f"{100 * dense:.1f} %" in notes[0]
+    last = t[t["round"] == 2].set_index("variant")["test_acc"]
+    assert f"random pruning {100 * last['random']:.1f} %" in " ".join(notes)
