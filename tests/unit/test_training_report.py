@@ -1,0 +1,47 @@
+"""The train page's computed note and test predictions."""
+import numpy as np
+import pandas as pd
+
+from pruning import DataConfig, ModelConfig, TrainConfig, load_dataset
+from pruning.training_report import generalization_note, predict_test_split
+from pruning.workspace import train_model
+
+
+def _m(train, val, test):
+    return {"train_acc": train, "val_acc": val, "test_acc": test}
+
+
+def test_gap_words_follow_the_numbers():
+    assert "small gap" in generalization_note(_m(0.99, 0.98, 0.98), 10, epochs=5)
+    assert "moderate gap" in generalization_note(_m(0.99, 0.95, 0.94), 10, epochs=5)
+    note = generalization_note(_m(1.0, 0.6, 0.55), 10, epochs=5)
+    assert "large gap" in note and "overfits" in note and "+45.0 points" in note
+
+
+def test_test_above_train_is_not_called_overfitting():
+    note = generalization_note(_m(0.55, 0.9, 0.9), 10, epochs=5, label_noise=0.5)
+    assert "higher on new data" in note and "overfit" in note and "gap" not in note.split(":")[1]
+    assert "50 % of the training labels are wrong" in note
+
+
+def test_zero_epochs_chance_and_label_noise():
+    note = generalization_note(_m(0.1, 0.1, 0.09), 10, epochs=0)
+    assert "0 epochs" in note and "gap" not in note
+    note = generalization_note(_m(0.9, 0.12, 0.11), 10, epochs=5, label_noise=1.0)
+    assert "close to chance (10 %)" in note and "100 % of the training labels are wrong" in note
+
+
+def test_validation_peak_is_reported_only_when_it_dropped():
+    h = pd.DataFrame({"epoch": [0, 1, 2, 3], "val_acc": [0.1, 0.9, 0.8, 0.8]})
+    assert "peaked at epoch 1" in generalization_note(_m(1, 0.8, 0.8), 10, 3, history=h)
+    h["val_acc"] = [0.1, 0.8, 0.85, 0.9]
+    assert "peaked" not in generalization_note(_m(1, 0.9, 0.9), 10, 3, history=h)
+
+
+def test_predictions_match_the_stored_test_accuracy():
+    cfg = DataConfig(name="digits", train_size=100, seed=0)
+    data = load_dataset(cfg)
+    trained = train_model(cfg, ModelConfig(hidden=(16,)), TrainConfig(epochs=2), data=data)
+    y_true, y_pred = predict_test_split(trained, data)
+    assert (y_true == data.y_test.numpy()).all()
+    assert np.mean(y_true == y_pred) == trained.metrics["test_acc"]
