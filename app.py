@@ -8,6 +8,8 @@ st.set_page_config(page_title="Pruning Playground", page_icon="✂️", layout="
 
 PAGES = [
     st.Page("pages/home.py", title="Home", icon="🏠", default=True),
+    st.Page("pages/threshold.py", title="Threshold basics", icon="🎚️"),
+    st.Page("pages/train.py", title="Train", icon="🏋️"),
     st.Page("pages/prune.py", title="Prune", icon="✂️"),
     st.Page("pages/finetune.py", title="Fine-tune", icon="🔧"),
     st.Page("pages/iterate.py", title="Iterate", icon="🔁"),

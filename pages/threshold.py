@@ -1,0 +1,160 @@
+"""Threshold basics: the article's four weights live, then the same rule on a trained model."""
+import math
+
+import streamlit as st
+
+from pages._shared import (DATASET_LABELS, get_data, remembered, require_trained_model,
+                           set_remembered, show_error)
+from pruning import layer_thresholds as lt
+from pruning.errors import PruningError
+from pruning.figures import score_histogram
+from pruning.threshold_demo import (WORKED_EXAMPLE_THRESHOLD, WORKED_EXAMPLE_WEIGHTS,
+                                    decide_by_threshold, decision_sentence, threshold_bars)
+
+CHART_CONFIG = {"displayModeBar": False}
+# theme=None: keep the figures' own large fonts (the Streamlit theme shrinks tick labels).
+CHART = {"config": CHART_CONFIG, "theme": None}
+DIGITS = 4  # sliders move in decimal steps; rounding keeps 0.3 exactly 0.3
+
+
+def _reset_example() -> None:
+    for i, w in enumerate(WORKED_EXAMPLE_WEIGHTS):
+        set_remembered(f"thr_w{i}", w)
+    set_remembered("thr_t", WORKED_EXAMPLE_THRESHOLD)
+
+
+def worked_example() -> None:
+    st.header("1 · Four weights, one threshold")
+    st.markdown("Change the weights or move the threshold: the bars and the sentence follow.")
+    cols = st.columns(len(WORKED_EXAMPLE_WEIGHTS) + 1)
+    weights = []
+    for i, w in enumerate(WORKED_EXAMPLE_WEIGHTS):
+        weights.append(cols[i].number_input(
+            f"weight w{i + 1}", min_value=-10.0, max_value=10.0, step=0.05, format="%.3f",
+            help="A weight of the network. Pruning looks at its size |w|, so a negative weight "
+                 "counts by how far it is from zero.", **remembered(f"thr_w{i}", w)))
+    cols[-1].button("↺ Article's numbers", on_click=_reset_example, key="thr_reset",
+                    help="Back to the weights 0.2, 0.5, 0.1, 0.3 and the threshold 0.3.")
+    weights = [round(w, 6) for w in weights]
+    top = max(1.0, math.ceil(12 * max(abs(w) for w in weights)) / 10)
+    t = st.slider("Threshold t", 0.0, top, step=0.01,
+                  help="Weights whose size |w| is strictly below t are pruned (set to 0); "
+                       "a weight exactly equal to t stays.",
+                  **remembered("thr_t", WORKED_EXAMPLE_THRESHOLD, lo=0.0, hi=top))
+    try:
+        decision = decide_by_threshold(weights, round(t, DIGITS))
+    except PruningError as exc:
+        show_error(exc)
+        return
+    left, right = st.columns([3, 2])
+    left.plotly_chart(threshold_bars(decision), **CHART, key="thr_bars")
+    with right:
+        st.markdown(f"### {decision_sentence(decision)}")
+        st.dataframe(decision.table(), hide_index=True,
+                     column_config={"weight_no": "weight", "weight": "w",
+                                    "size_abs_w": "|w|", "decision": "decision"})
+
+
+def real_layer(scores: dict, labels: dict) -> None:
+    st.header("2 · The same rule on one real layer")
+    names = list(scores)
+    if st.session_state.get("thr_layer") not in names:
+        set_remembered("thr_layer", names[0])
+    name = st.selectbox("Layer", names, format_func=labels.get,
+                        help="A weight matrix of your trained model (input size → output size).",
+                        **remembered("thr_layer", names[0]))
+    s = scores[name]
+    n = s.numel()
+    hi = max(math.ceil(float(s.max()) * 1000) / 1000, 0.001)
+    median = round(float(s.median()), 3)
+    c1, c2 = st.columns(2)
+    with c1:
+        st.markdown("#### Threshold → sparsity")
+        t = st.slider("Threshold t on |w|", 0.0, hi, step=0.001, format="%.3f",
+                      help="Pick a threshold; see what share of this layer's weights falls "
+                           "strictly below it.",
+                      **remembered(f"thr_layer_t:{name}", median, lo=0.0, hi=hi))
+        t = round(t, 6)
+        reached = lt.sparsity_at_threshold(s, t)
+        st.metric("Pruned in this layer", f"{100 * reached:.1f} %",
+                  help="Share of this layer's weights with |w| < t.")
+        st.caption(f"{round(reached * n):,} of {n:,} weights")
+    with c2:
+        st.markdown("#### Sparsity → threshold")
+        target = st.slider("Target sparsity (%)", 0, 100, step=1,
+                           help="Pick how much of the layer to prune; see the threshold that "
+                                "does it (the smallest |w| that stays).",
+                           **remembered("thr_layer_target", 50))
+        need = lt.threshold_for_sparsity(s, target / 100)
+        st.metric("Threshold needed", f"{need.threshold:.4g}",
+                  help="Every weight with |w| below this number is pruned.")
+        st.caption(f"reaches {100 * need.reached:.1f} % ({need.n_pruned:,} of {n:,} weights)")
+    st.plotly_chart(score_histogram(s, threshold=t, title=f"sizes |w| in {labels[name]}"),
+                    **CHART, key="thr_layer_hist")
+    note = (f"**What to notice:** {100 * reached:.1f} % of this layer's weights are smaller "
+            f"than t = {t:.3g}; half of them are smaller than {float(s.median()):.3g} "
+            f"(the median |w|). To prune {target} % you need t = {need.threshold:.3g}")
+    if abs(need.reached - target / 100) > 0.5 / n:
+        note += (f", which reaches {100 * need.reached:.2f} %: equal sizes at the cut are kept "
+                 f"or pruned together, and a share of {n:,} weights is rounded")
+    st.markdown(note + ".")
+
+
+def global_threshold(scores: dict) -> None:
+    st.header("3 · One threshold for every layer")
+    st.markdown("Layers have weights of different sizes, so one global threshold cuts deep into "
+                "the layers with small weights and barely touches the others. Pruning each "
+                "layer to the same share needs a different threshold per layer.")
+    curves = lt.sparsity_curves(scores)
+    hi = max(math.ceil(float(curves["threshold"].max()) * 1000) / 1000, 0.001)
+    default = round(min(lt.threshold_for_sparsity(scores, 0.5).threshold, hi), 3)
+    t = st.slider("Global threshold t (all layers)", 0.0, hi, step=0.001, format="%.3f",
+                  help="One threshold applied to every layer's |w| at once.",
+                  **remembered("thr_global_t", default, lo=0.0, hi=hi))
+    t = round(t, 6)
+    table = lt.layer_threshold_table(scores, t)
+    c1, c2 = st.columns(2)
+    c1.plotly_chart(lt.layer_sparsity_figure(table), **CHART, key="thr_layers_bar")
+    c2.plotly_chart(lt.sparsity_curve_figure(curves, threshold=t), **CHART,
+                    key="thr_curves")
+    st.info(f"**What to notice:** {lt.uneven_pruning_note(table)}")
+    shown = table.drop(columns=["name", "global_threshold"])
+    st.dataframe(shown, hide_index=True, column_config={
+        "median_abs_w": st.column_config.NumberColumn("median |w|", format="%.4f"),
+        "mean_abs_w": st.column_config.NumberColumn("mean |w|", format="%.4f"),
+        "global_sparsity_pct": st.column_config.NumberColumn("% pruned, global t", format="%.1f"),
+        "per_layer_threshold": st.column_config.NumberColumn("t needed per layer", format="%.4f"),
+        "per_layer_sparsity_pct": st.column_config.NumberColumn("% pruned, per layer",
+                                                                format="%.1f")})
+    st.download_button("Download this table (CSV)", table.to_csv(index=False),
+                       file_name="global_vs_per_layer_threshold.csv", mime="text/csv",
+                       key="thr_download",
+                       help="One row per layer: weight sizes, what the global threshold prunes, "
+                            "and the per-layer alternative.")
+
+
+st.title(":material/tune: Threshold basics")
+st.markdown("#### The rule: a weight is **kept** when its size |w| is at least the threshold t, "
+            "and **pruned** (set to 0) when it is strictly below.")
+worked_example()
+
+st.divider()
+trained = require_trained_model()
+if trained is None:
+    st.caption("Sections 2 and 3 use the weights of a trained model.")
+else:
+    try:
+        data = get_data(trained.data_config)
+    except PruningError as exc:
+        show_error(exc)
+    else:
+        model = trained.build(data)
+        scores = lt.magnitude_scores(model)
+        labels = {n: lt.layer_label(n, s.shape) for n, s in scores.items()}
+        d = trained.data_config
+        st.caption(f"Your model: {trained.model_config.kind.upper()} on "
+                   f"{DATASET_LABELS.get(d.name, d.name)} (test accuracy "
+                   f"{100 * trained.metrics['test_acc']:.1f} %). Nothing here changes it.")
+        real_layer(scores, labels)
+        st.divider()
+        global_threshold(scores)

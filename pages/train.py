@@ -1,0 +1,212 @@
+"""Train: see the data, train a dense model with live curves, inspect the result.
+
+The new model replaces the session's model only when training finishes: leaving the page or
+changing a setting mid-run stops the run and keeps the previous model.
+"""
+from dataclasses import replace
+
+import pandas as pd
+import streamlit as st
+
+from pages._shared import (DATASET_LABELS, current_configs, get_data, remembered, show_error,
+                           workspace)
+from pruning.data_preview import data_samples_figure
+from pruning.errors import PruningError
+from pruning.figures import confusion_matrix_figure, training_curves
+from pruning.training import validate_train_config
+from pruning.training_report import generalization_note, predict_test_split
+from pruning.workspace import train_model
+
+CHART_CONFIG = {"displayModeBar": False}
+# theme=None: keep the figures' own large fonts (the Streamlit theme shrinks tick labels).
+CHART = {"config": CHART_CONFIG, "theme": None}
+RUN_KEY = "train_run"  # {"epochs": N, "done": k} while a run is in progress
+
+
+def describe(data_cfg, model_cfg, train_cfg) -> str:
+    model = (f"MLP {'-'.join(map(str, model_cfg.hidden))}" if model_cfg.kind == "mlp"
+             else f"CNN {'-'.join(map(str, model_cfg.channels))}")
+    extras = []
+    if data_cfg.train_size:
+        extras.append(f"{data_cfg.train_size:,} training examples")
+    if data_cfg.label_noise:
+        extras.append(f"{100 * data_cfg.label_noise:.0f} % label noise")
+    return (f"{DATASET_LABELS.get(data_cfg.name, data_cfg.name)} · {model} · "
+            f"{train_cfg.epochs} epochs · {train_cfg.optimizer}, lr {train_cfg.lr:g}, "
+            f"batch {train_cfg.batch_size}, weight decay {train_cfg.weight_decay:g} · "
+            f"seed {train_cfg.seed}" + (" · " + ", ".join(extras) if extras else ""))
+
+
+def hyper_parameters(base):
+    """The page's own training knobs on top of the sidebar's epochs and seed."""
+    c1, c2, c3, c4 = st.columns(4)
+    lr = c1.number_input("Learning rate", min_value=0.0, max_value=1.0, step=1e-4, format="%.4f",
+                         help="How big each update step is. Too small: slow progress. Too "
+                              "large: the loss jumps around or explodes.",
+                         **remembered("train_lr", base.lr))
+    opt = c2.selectbox("Optimizer", ["adam", "sgd"],
+                       format_func={"adam": "Adam", "sgd": "SGD with momentum"}.get,
+                       help="Adam adapts the step size of every weight and usually needs no "
+                            "tuning. SGD takes plain gradient steps (with momentum 0.9); try a "
+                            "learning rate around 0.05.",
+                       **remembered("train_optimizer", base.optimizer))
+    bs = c3.number_input("Batch size", min_value=1, max_value=4096, step=16,
+                         help="Examples per update step. Smaller batches: more, noisier steps "
+                              "per epoch.", **remembered("train_batch_size", base.batch_size))
+    wd = c4.number_input("Weight decay", min_value=0.0, max_value=1.0, step=1e-4, format="%.4f",
+                         help="Pulls every weight a little towards zero at each step (L2 "
+                              "penalty). Some decay leaves more small weights to prune.",
+                         **remembered("train_weight_decay", base.weight_decay))
+    return replace(base, lr=float(lr), optimizer=opt, batch_size=int(bs), weight_decay=float(wd))
+
+
+def run_training(data_cfg, model_cfg, train_cfg, data) -> None:
+    """Train with a live progress bar and curves; store the model only when it is done."""
+    ws = workspace()
+    run = st.session_state[RUN_KEY] = {"epochs": train_cfg.epochs, "done": 0}
+    bar = st.progress(0.0, text="Starting…")
+    chart = st.empty()
+    rows = []
+
+    def progress(epoch: int, total: int, row: dict) -> None:
+        rows.append(row)
+        run["done"] = epoch
+        bar.progress(epoch / total if total else 1.0,
+                     text=f"Epoch {epoch} of {total} · train {100 * row['train_acc']:.1f} % · "
+                          f"validation {100 * row['val_acc']:.1f} % · test "
+                          f"{100 * row['test_acc']:.1f} %")
+        chart.plotly_chart(training_curves(pd.DataFrame(rows), title="accuracy while training"),
+                           **CHART)
+
+    try:
+        trained = train_model(data_cfg, model_cfg, train_cfg, data=data, progress=progress)
+    except PruningError as exc:
+        st.session_state.pop(RUN_KEY, None)
+        show_error(exc)
+        return
+    ws.set_trained(trained)
+    st.session_state.pop(RUN_KEY, None)
+    bar.empty()
+    chart.empty()
+    st.toast("Training finished; the new model is now this session's model.", icon=":material/check_circle:")
+
+
+def show_result(data) -> None:
+    """Metrics, curves, confusion matrix and history of the session's model."""
+    ws = workspace()
+    trained = ws.trained
+    d, m, t = trained.data_config, trained.model_config, trained.train_config
+    st.header("Your model")
+    st.caption(describe(d, m, t))
+    met = trained.metrics
+    gap = 100 * (met["train_acc"] - met["test_acc"])
+    c1, c2, c3, c4 = st.columns(4)
+    c1.metric("Train accuracy", f"{100 * met['train_acc']:.1f} %",
+              help="Share of training examples classified as labelled (noisy labels count "
+                   "as they are).")
+    c2.metric("Validation accuracy", f"{100 * met['val_acc']:.1f} %",
+              help="Held-out examples used to compare settings.")
+    c3.metric("Test accuracy", f"{100 * met['test_acc']:.1f} %",
+              help="Held-out examples never used for any decision: the honest score.")
+    c4.metric("Train − test gap", f"{gap:.1f} points",
+              help="How much better the model does on data it has seen than on new data. "
+                   "A large gap means overfitting.")
+    st.info("**What to notice:** " + generalization_note(
+        met, len(data.class_names), t.epochs, d.label_noise, trained.history))
+
+    c1, c2 = st.columns(2)
+    c1.plotly_chart(training_curves(trained.history, "acc"), **CHART,
+                    key="train_acc_curve")
+    c2.plotly_chart(training_curves(trained.history, "loss"), **CHART,
+                    key="train_loss_curve")
+
+    preds = ws.extras.get("train.test_predictions")
+    if preds is None or preds[0] is not trained:
+        preds = (trained, *predict_test_split(trained, data))
+        ws.extras["train.test_predictions"] = preds
+    _, y_true, y_pred = preds
+    c1, c2 = st.columns([3, 2])
+    c1.plotly_chart(confusion_matrix_figure(y_true, y_pred, data.class_names),
+                    **CHART, key="train_confusion")
+    with c2:
+        st.markdown("#### Reading the confusion matrix")
+        st.markdown("Row = the true class, column = the class the model predicted. The "
+                    "diagonal counts correct answers; every other cell is a mistake.")
+        wrong = (y_true != y_pred)
+        if wrong.any():
+            pairs = pd.Series(list(zip(y_true[wrong], y_pred[wrong]))).value_counts()
+            (a, b), k = pairs.index[0], int(pairs.iloc[0])
+            st.markdown(f"Most frequent mistake: **{data.class_names[a]}** taken for "
+                        f"**{data.class_names[b]}** ({k} of {int(wrong.sum())} test mistakes).")
+        else:
+            st.markdown("No test example is misclassified.")
+        st.download_button("Download training history (CSV)",
+                           trained.history.to_csv(index=False), file_name="training_history.csv",
+                           mime="text/csv", key="train_history_csv",
+                           help="One row per epoch: loss and accuracy on train, validation "
+                                "and test.")
+
+
+st.title(":material/model_training: Train")
+st.markdown("#### Train a dense network: the starting point that pruning cuts down.")
+
+stale = st.session_state.pop(RUN_KEY, None)
+if stale is not None:
+    kept = ("Your previous model is unchanged." if workspace().trained is not None
+            else "No model was stored.")
+    st.warning(f"The last training run stopped after epoch {stale['done']} of "
+               f"{stale['epochs']} (the page was left or a setting changed). {kept} "
+               f"Press **Train** to start again.")
+
+configs = None
+try:
+    configs = current_configs()
+except PruningError as exc:
+    show_error(exc)
+
+data = None
+if configs is not None:
+    data_cfg, model_cfg, base_train_cfg = configs
+    st.caption("Data set, model, seed and epochs are set in the sidebar and shared by every page.")
+    try:
+        data = get_data(data_cfg)
+    except PruningError as exc:  # includes DatasetUnavailable (MNIST offline)
+        show_error(exc)
+
+if data is not None:
+    sizes = data.sizes()
+    st.header("The data")
+    st.markdown(f"**{DATASET_LABELS.get(data_cfg.name, data_cfg.name)}**: {data.n_classes} "
+                f"classes, {sizes['train']:,} training / {sizes['val']:,} validation / "
+                f"{sizes['test']:,} test examples, {data.n_features} inputs each.")
+    st.plotly_chart(data_samples_figure(data, seed=data_cfg.seed), **CHART,
+                    key="train_samples")
+
+    st.header("Training")
+    train_cfg = hyper_parameters(base_train_cfg)
+    problem = None
+    try:
+        validate_train_config(train_cfg)
+    except PruningError as exc:
+        problem = exc
+        show_error(exc)
+    st.caption("Settings: " + describe(data_cfg, model_cfg, train_cfg))
+    if st.button("▶ Train", type="primary", key="train_button", disabled=problem is not None,
+                 help="Train a new model with these settings. Your current model stays until "
+                      "the new one is finished."):
+        run_training(data_cfg, model_cfg, train_cfg, data)
+
+ws = workspace()
+if ws.trained is not None:
+    try:
+        trained_data = (data if data is not None and ws.trained.data_config == data_cfg
+                        else get_data(ws.trained.data_config))
+    except PruningError as exc:
+        show_error(exc)
+    else:
+        if configs is not None and (ws.trained.data_config, ws.trained.model_config) != configs[:2]:
+            st.info("The sidebar settings differ from your model's. Your model below stays in "
+                    "use on every page until you press **Train**.")
+        show_result(trained_data)
+else:
+    st.info("No trained model in this session yet: press **Train** above.")
