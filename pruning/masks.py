@@ -57,6 +57,39 @@ def mask_optimizer_state(optimizer: torch.optim.Optimizer, model: nn.Module,
                 buf.mul_(m.to(buf.dtype))
 
 
+#: ``[(parameter, mask as 0/1 in the parameter's dtype)]``, see ``bind_masks``.
+BoundMasks = list[tuple[nn.Parameter, torch.Tensor]]
+
+
+def bind_masks(model: nn.Module, masks: Mapping[str, torch.Tensor]) -> BoundMasks:
+    """Look the parameters up and convert the masks to their dtype once.
+
+    A training loop applies the same masks at every step; doing the name lookups and the
+    bool → float conversions per step cost more than the multiplications themselves.
+    """
+    params = dict(model.named_parameters())
+    return [(params[name], m.to(params[name].dtype)) for name, m in masks.items()]
+
+
+def mask_bound_gradients(bound: BoundMasks) -> None:
+    """``mask_gradients`` for bound masks (same multiplications)."""
+    for p, m in bound:
+        if p.grad is not None:
+            p.grad.mul_(m)
+
+
+@torch.no_grad()
+def enforce_bound_masks(bound: BoundMasks, optimizer: torch.optim.Optimizer) -> None:
+    """``mask_optimizer_state`` then ``apply_masks`` for bound masks (same multiplications):
+    rules 2 and 3 of the module docstring, after an optimizer step."""
+    for p, m in bound:
+        for buf in optimizer.state.get(p, {}).values():
+            if torch.is_tensor(buf) and buf.shape == m.shape:
+                buf.mul_(m)
+    for p, m in bound:
+        p.mul_(m)
+
+
 def combine(old: Mapping[str, torch.Tensor] | None, new: Mapping[str, torch.Tensor]) -> Masks:
     """Pruning is monotone: a weight pruned earlier stays pruned (element-wise AND)."""
     if not old:

@@ -29,9 +29,10 @@ class MLP(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # x: (B, D) -> logits (B, C)
         x = x.flatten(1)
-        for layer in self.layers[:-1]:
+        *hidden, last = self.layers  # not self.layers[:-1]: slicing builds a new ModuleList per call
+        for layer in hidden:
             x = torch.relu(layer(x))
-        return self.layers[-1](x)
+        return last(x)
 
     @property
     def output_name(self) -> str:
