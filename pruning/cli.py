@@ -67,6 +67,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--json", metavar="PATH", help="write config, dense metrics and rounds as JSON")
     r.add_argument("--csv", metavar="PATH", help="write the per-round table as CSV")
     r.add_argument("--quiet", action="store_true")
+    from .cli_sweep import add_sweep_parser
+
+    add_sweep_parser(sub)
     return p
 
 
@@ -97,6 +100,10 @@ def _json_safe(obj):
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "sweep":
+        from .cli_sweep import run_sweep_command
+
+        return run_sweep_command(args)
     try:
         cfg = config_from_args(args)
         from .loop import run_experiment

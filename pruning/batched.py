@@ -1,0 +1,234 @@
+"""Several MLPs of one shape trained at once as a single batched model.
+
+Why: a sweep trains the same small network for several seeds (and arms: magnitude pruning,
+random pruning, weight decay …). One at a time, each tiny matmul pays Python and kernel
+overhead; stacked, M members cost one batched matmul per layer.
+
+Shapes. Member m has layers ``W_l[m]`` of shape (out_l, in_l) and ``b_l[m]`` of shape (out_l,).
+Stacked, ``W_l`` is (M, out_l, in_l) and ``b_l`` is (M, out_l). Inputs are (M, B, D): every
+member sees its *own* mini-batch (its own data split and batch order), and
+
+    h_{l+1} = relu(b_l[:, None, :] + h_l @ W_l^T)        (torch.baddbmm, (M, B, out_l))
+
+The loss is Σ_m mean_b CE(logits[m, b], y[m, b]); since members share no parameter, the
+gradient of member m's weights is exactly the gradient of its own mean loss, so batched
+training follows the same math as ``pruning.training.train`` run M times (Adam and SGD are
+element-wise; L2 weight decay is added per member as g ← g + λ_m·w, which is what
+``torch.optim.Adam(weight_decay=λ)`` does). Only float summation order can differ.
+
+Parameter names follow ``pruning.models.MLP`` (``layers.{l}.weight`` / ``layers.{l}.bias``), so
+masks are dicts ``{name: bool tensor (M, *shape)}`` and ``member(m)`` gives back an ordinary
+``MLP`` for the scorers and selection code.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Mapping, Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .config import ModelConfig, TrainConfig
+from .errors import PruningError
+from .models import MLP, build_model
+from .training import validate_train_config
+
+BatchedMasks = dict[str, torch.Tensor]  # name -> bool (M, *param shape), True = kept
+
+
+class BatchedMLP(nn.Module):
+    """M independent MLPs of identical shape, stacked along a leading member axis."""
+
+    def __init__(self, weights: Sequence[torch.Tensor], biases: Sequence[torch.Tensor]):
+        super().__init__()
+        self.weights = nn.ParameterList(nn.Parameter(w.detach().clone()) for w in weights)
+        self.biases = nn.ParameterList(nn.Parameter(b.detach().clone()) for b in biases)
+
+    @classmethod
+    def from_models(cls, models: Sequence[MLP]) -> "BatchedMLP":
+        """Stack the weights of ``models`` (copies; the models are not touched)."""
+        if not models:
+            raise PruningError("a batched model needs at least one member")
+        shapes = {tuple(p.shape for p in m.parameters()) for m in models}
+        if len(shapes) != 1:
+            raise PruningError("batched members must all have the same architecture")
+        n_layers = len(models[0].layers)
+        weights = [torch.stack([m.layers[i].weight.detach() for m in models]) for i in range(n_layers)]
+        biases = [torch.stack([m.layers[i].bias.detach() for m in models]) for i in range(n_layers)]
+        return cls(weights, biases)
+
+    @classmethod
+    def from_seeds(cls, model_config: ModelConfig, n_features: int, n_classes: int,
+                   seeds: Sequence[int]) -> "BatchedMLP":
+        """Member m is initialised exactly like ``build_model(model_config, seed=seeds[m])``."""
+        return cls.from_models([build_model(model_config, n_features, n_classes, seed=s)
+                                for s in seeds])
+
+    @property
+    def n_members(self) -> int:
+        return int(self.weights[0].shape[0])
+
+    @property
+    def hidden(self) -> tuple[int, ...]:
+        return tuple(int(w.shape[1]) for w in self.weights[:-1])
+
+    def named_member_parameters(self) -> dict[str, nn.Parameter]:
+        """``{"layers.l.weight": (M, out, in), "layers.l.bias": (M, out)}`` in layer order."""
+        out = {}
+        for i, (w, b) in enumerate(zip(self.weights, self.biases)):
+            out[f"layers.{i}.weight"] = w
+            out[f"layers.{i}.bias"] = b
+        return out
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (M, B, D) -> logits (M, B, C)
+        last = len(self.weights) - 1
+        for i, (w, b) in enumerate(zip(self.weights, self.biases)):
+            x = torch.baddbmm(b.unsqueeze(1), x, w.transpose(1, 2))
+            if i < last:
+                x = torch.relu(x)
+        return x
+
+    def member_state(self, m: int) -> dict[str, torch.Tensor]:
+        """Member ``m``'s weights as an ``MLP`` state_dict (copies)."""
+        return {n: p[m].detach().clone() for n, p in self.named_member_parameters().items()}
+
+    def member(self, m: int) -> MLP:
+        """A fresh ordinary ``MLP`` holding a copy of member ``m``'s weights."""
+        w0 = self.weights[0]
+        model = MLP(int(w0.shape[2]), int(self.weights[-1].shape[1]), self.hidden)
+        model.load_state_dict(self.member_state(m))
+        model.eval()
+        return model
+
+    @torch.no_grad()
+    def load_member_states(self, states: Sequence[Mapping[str, torch.Tensor]]) -> None:
+        """Overwrite every member's weights: ``states[m]`` is an ``MLP`` state_dict."""
+        for name, p in self.named_member_parameters().items():
+            p.copy_(torch.stack([s[name] for s in states]))
+
+
+@torch.no_grad()
+def apply_batched_masks(model: BatchedMLP, masks: Mapping[str, torch.Tensor] | None) -> None:
+    """w ← w ⊙ m for every masked parameter of every member (in place)."""
+    if not masks:
+        return
+    params = model.named_member_parameters()
+    for name, m in masks.items():
+        params[name].mul_(m.to(params[name].dtype))
+
+
+def stack_masks(per_member: Sequence[Mapping[str, torch.Tensor]]) -> BatchedMasks:
+    """``[{name: (shape)}] * M`` -> ``{name: (M, *shape)}``."""
+    return {n: torch.stack([m[n] for m in per_member]) for n in per_member[0]}
+
+
+def member_masks(masks: Mapping[str, torch.Tensor], m: int) -> dict[str, torch.Tensor]:
+    return {n: v[m].clone() for n, v in masks.items()}
+
+
+@dataclass(frozen=True)
+class BatchedSplit:
+    """One split of every member's data, stacked: X (M, N, D) float32, y (M, N) int64."""
+
+    X: torch.Tensor
+    y: torch.Tensor
+
+
+@torch.no_grad()
+def batched_accuracy(model: BatchedMLP, split: BatchedSplit, chunk: int = 2048) -> torch.Tensor:
+    """Per-member accuracy (fraction correct), shape (M,)."""
+    was_training = model.training
+    model.eval()
+    correct = torch.zeros(split.y.shape[0], dtype=torch.long)
+    n = split.y.shape[1]
+    for i in range(0, n, chunk):
+        logits = model(split.X[:, i:i + chunk])
+        correct += (logits.argmax(2) == split.y[:, i:i + chunk]).sum(1)
+    model.train(was_training)
+    return correct.double() / max(n, 1)
+
+
+EpochFn = Callable[[int, BatchedMLP], None]  # (epoch done, model) after each epoch (and epoch 0)
+
+
+def _make_optimizer(model: BatchedMLP, cfg: TrainConfig) -> torch.optim.Optimizer:
+    # Weight decay is added to the gradients by hand (per member), so the optimizer gets 0.
+    if cfg.optimizer == "adam":
+        return torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    return torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum)
+
+
+@torch.no_grad()
+def _enforce(opt: torch.optim.Optimizer, bound) -> None:
+    """After a step: zero the optimizer state (momentum, Adam moments), then the weights,
+    where pruned."""
+    for p, m in bound:
+        for buf in opt.state.get(p, {}).values():
+            if torch.is_tensor(buf) and buf.shape == m.shape:
+                buf.mul_(m)
+        p.mul_(m)
+
+
+def train_batched(model: BatchedMLP, train_split: BatchedSplit, cfg: TrainConfig,
+                  seeds: Sequence[int], weight_decay: Sequence[float] | None = None,
+                  masks: Mapping[str, torch.Tensor] | None = None,
+                  on_epoch: EpochFn | None = None) -> BatchedMLP:
+    """Train every member in place, as ``training.train`` would train each one alone.
+
+    cfg:          epochs, batch size, learning rate and optimizer shared by all members
+                  (``cfg.seed`` and ``cfg.weight_decay`` are ignored: see below).
+    seeds:        member m's batch order comes from ``torch.Generator().manual_seed(seeds[m])``,
+                  one ``randperm`` per epoch, exactly as ``train`` with ``TrainConfig(seed=…)``.
+    weight_decay: λ_m per member (L2 added to the gradient, like Adam's ``weight_decay``).
+    masks:        held fixed: gradients, optimizer state and weights are zeroed where pruned
+                  after every step (same three steps as ``pruning.masks``).
+    on_epoch:     called with (0, model) before training and (e, model) after epoch e.
+    """
+    cfg = validate_train_config(cfg)
+    M, n = train_split.y.shape
+    if M != model.n_members or len(seeds) != M:
+        raise PruningError(f"need one data split and one seed per member ({model.n_members})")
+    wd = torch.tensor([float(v) for v in (weight_decay or [0.0] * M)], dtype=torch.float32)
+    if wd.shape[0] != M:
+        raise PruningError("need one weight decay per member")
+    if n == 0:
+        raise PruningError("the training set is empty")
+    gens = [torch.Generator().manual_seed(int(s)) for s in seeds]
+    opt = _make_optimizer(model, cfg)
+    if masks:
+        apply_batched_masks(model, masks)
+    if on_epoch:
+        on_epoch(0, model)
+    bs = min(cfg.batch_size, n)
+    rows = torch.arange(M)[:, None]
+    n_classes = int(model.weights[-1].shape[1])
+    # Looked up and converted once: per step, name lookups and bool -> float casts would
+    # cost more than the multiplications.
+    params = model.named_member_parameters()
+    bound = [(params[n], m.to(params[n].dtype)) for n, m in (masks or {}).items()]
+    decay = ([(p, wd.view(-1, *([1] * (p.dim() - 1)))) for p in params.values()]
+             if bool((wd != 0).any()) else [])
+    model.train()
+    for epoch in range(1, cfg.epochs + 1):
+        perm = torch.stack([torch.randperm(n, generator=g) for g in gens])  # (M, n)
+        for i in range(0, n, bs):
+            idx = perm[:, i:i + bs]
+            logits = model(train_split.X[rows, idx])                         # (M, b, C)
+            per_example = F.cross_entropy(logits.reshape(-1, n_classes),
+                                          train_split.y[rows, idx].reshape(-1), reduction="none")
+            loss = per_example.view(M, -1).mean(1).sum()
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            with torch.no_grad():
+                for p, m in bound:
+                    p.grad.mul_(m)
+                for p, lam in decay:
+                    p.grad.add_(p * lam)
+            opt.step()
+            if bound:
+                _enforce(opt, bound)
+        if on_epoch:
+            on_epoch(epoch, model)
+    model.eval()
+    return model

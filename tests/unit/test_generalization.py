@@ -1,0 +1,409 @@
+"""Generalization lab: batched training equals one-at-a-time training, the sweep protocol,
+validation-only selection, early stopping, matched small nets, the computed explanation,
+the figure data and the ``sweep`` command line."""
+import json
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from pruning.batched import (BatchedMLP, BatchedSplit, apply_batched_masks, batched_accuracy,
+                             stack_masks, train_batched)
+from pruning.cli import main
+from pruning.config import DataConfig, ModelConfig, TrainConfig
+from pruning.data import load_dataset
+from pruning.early_stopping import early_stopping_epoch, train_with_early_stopping
+from pruning.errors import PruningError
+from pruning.generalization import (PRESETS, SweepConfig, best_sparsity, matched_hidden,
+                                    mlp_weight_count, pick_by_validation, run_sweep, summarize,
+                                    validate_sweep_config)
+from pruning.generalization_figures import level_label, overfitting_figure, sweep_figure
+from pruning.generalization_text import explain_sweep, paired
+from pruning.models import build_model
+from pruning.training import train
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _one_torch_thread():
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)
+
+
+TINY = SweepConfig(
+    data=DataConfig(name="digits", train_size=120, label_noise=0.2),
+    model=ModelConfig(hidden=(24, 12)),
+    train=TrainConfig(epochs=4, batch_size=32),
+    levels=(0.5, 0.8, 0.9), seeds=(0, 1), finetune_epochs=2, patience=2,
+    weight_decays=(1e-3, 1e-2), name="tiny")
+
+
+@pytest.fixture(scope="module")
+def tiny_result():
+    return run_sweep(TINY)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return load_dataset(DataConfig(name="digits", train_size=100, label_noise=0.1, seed=3))
+
+
+# ----------------------------------------------------------------------------- batched model
+def test_batched_forward_equals_each_member(digits):
+    models = [build_model(ModelConfig(hidden=(20, 10)), 64, 10, seed=s) for s in (0, 1, 2)]
+    bm = BatchedMLP.from_models(models)
+    X = torch.stack([digits.X_val[:50]] * 3)
+    out = bm(X)
+    for m, model in enumerate(models):
+        torch.testing.assert_close(out[m], model(digits.X_val[:50]), rtol=1e-5, atol=1e-5)
+        torch.testing.assert_close(bm.member(m)(digits.X_val[:50]), model(digits.X_val[:50]))
+
+
+def test_batched_models_need_one_shape():
+    a = build_model(ModelConfig(hidden=(8,)), 64, 10, seed=0)
+    b = build_model(ModelConfig(hidden=(9,)), 64, 10, seed=0)
+    with pytest.raises(PruningError, match="same architecture"):
+        BatchedMLP.from_models([a, b])
+
+
+@pytest.mark.parametrize("optimizer,wd", [("adam", 0.0), ("adam", 1e-2), ("sgd", 1e-3)])
+def test_batched_training_matches_train_one_at_a_time(digits, optimizer, wd):
+    """Two members with their own seeds, weight decay and masks follow ``train`` exactly
+    (up to float summation order)."""
+    cfg = TrainConfig(epochs=3, batch_size=16, optimizer=optimizer,
+                      lr=0.05 if optimizer == "sgd" else 0.01)
+    seeds = [4, 9]
+    mc = ModelConfig(hidden=(20, 10))
+    singles = [build_model(mc, 64, 10, seed=s) for s in seeds]
+    gen = torch.Generator().manual_seed(0)
+    masks = [{n: torch.rand(p.shape, generator=gen) > 0.6 for n, p in m.named_parameters()
+              if n.endswith("weight")} for m in singles]
+    bm = BatchedMLP.from_models(singles)
+    for model, mk, s in zip(singles, masks, seeds):
+        train(model, digits, replace(cfg, seed=s, weight_decay=wd), masks=mk)
+    split = BatchedSplit(torch.stack([digits.X_train] * 2), torch.stack([digits.y_train] * 2))
+    train_batched(bm, split, cfg, seeds, weight_decay=[wd, wd], masks=stack_masks(masks))
+    for m, model in enumerate(singles):
+        for name, p in model.state_dict().items():
+            torch.testing.assert_close(bm.member_state(m)[name], p, rtol=1e-4, atol=1e-5)
+        # pruned weights are exactly zero in the batched model too
+        for name, mk in masks[m].items():
+            assert (bm.member_state(m)[name][~mk] == 0).all()
+
+
+def test_batched_accuracy_counts_correct_predictions(digits):
+    model = build_model(ModelConfig(hidden=(8,)), 64, 10, seed=0)
+    bm = BatchedMLP.from_models([model])
+    acc = batched_accuracy(bm, BatchedSplit(digits.X_test[None], digits.y_test[None]))
+    expected = (model(digits.X_test).argmax(1) == digits.y_test).double().mean()
+    assert float(acc[0]) == pytest.approx(float(expected))
+
+
+def test_apply_batched_masks_zeroes_only_masked_entries():
+    bm = BatchedMLP.from_models([build_model(ModelConfig(hidden=(4,)), 3, 2, seed=s) for s in (0, 1)])
+    mask = torch.zeros(2, 4, 3, dtype=torch.bool)
+    mask[0, 0, 0] = True
+    before = bm.weights[0].detach().clone()
+    apply_batched_masks(bm, {"layers.0.weight": mask})
+    assert bm.weights[0][0, 0, 0] == before[0, 0, 0]
+    assert int((bm.weights[0] != 0).sum()) == 1
+
+
+# ----------------------------------------------------------------------------- the sweep
+def test_batched_sweep_equals_reference_sweep():
+    """The whole protocol, batched vs one model at a time with ``training.train``."""
+    cfg = replace(TINY, levels=(0.5, 0.8), train=replace(TINY.train, epochs=3), rewind=True)
+    a, b = run_sweep(cfg, batched=True), run_sweep(cfg, batched=False)
+    metrics = ["train_acc", "val_acc", "test_acc", "gap"]
+    assert a.runs.drop(columns=metrics).equals(b.runs.drop(columns=metrics))
+    np.testing.assert_allclose(a.runs[metrics].to_numpy(), b.runs[metrics].to_numpy(), atol=1e-9)
+    np.testing.assert_allclose(a.history[["train_acc", "val_acc", "test_acc"]].to_numpy(),
+                               b.history[["train_acc", "val_acc", "test_acc"]].to_numpy(), atol=1e-9)
+
+
+def test_sweep_has_every_arm_level_and_seed(tiny_result):
+    runs = tiny_result.runs
+    n = len(TINY.seeds)
+    counts = runs.groupby("arm").size().to_dict()
+    assert counts == {"dense": n, "pruned": 3 * n, "random": 3 * n, "small_dense": 3 * n,
+                      "early_stopping": n, "weight_decay": 2 * n}
+    pruned = runs[runs["arm"] == "pruned"]
+    wide = mlp_weight_count(64, (24, 12), 10)
+    for level, w in zip(pruned["level"], pruned["weights"]):
+        assert w == wide - int(np.floor(level * wide + 0.5))   # selection's rounding rule
+    np.testing.assert_allclose(pruned["sparsity"], pruned["level"], atol=1e-3)
+    np.testing.assert_allclose(runs["gap"], runs["train_acc"] - runs["test_acc"])
+    # the small dense nets have about as many weights as the pruned nets they stand beside
+    small = runs[runs["arm"] == "small_dense"].groupby("level")["weights"].first()
+    kept = pruned.groupby("level")["weights"].first()
+    assert ((small - kept).abs() / kept < 0.15).all()
+
+
+def test_early_stopping_rows_are_the_dense_history_at_the_best_validation_epoch(tiny_result):
+    runs, hist = tiny_result.runs, tiny_result.history
+    for seed in TINY.seeds:
+        h = hist[(hist["arm"] == "dense") & (hist["seed"] == seed)].sort_values("epoch")
+        best, _ = early_stopping_epoch(h["val_acc"].tolist(), TINY.patience)
+        row = runs[(runs["arm"] == "early_stopping") & (runs["seed"] == seed)].iloc[0]
+        assert row["epoch"] == h["epoch"].iloc[best]
+        assert row["test_acc"] == h["test_acc"].iloc[best]
+        dense = runs[(runs["arm"] == "dense") & (runs["seed"] == seed)].iloc[0]
+        assert dense["test_acc"] == pytest.approx(h["test_acc"].iloc[-1])
+
+
+def test_sweep_is_deterministic_and_seeds_differ(tiny_result):
+    again = run_sweep(replace(TINY, controls=()), batched=True)
+    mine = tiny_result.runs[tiny_result.runs["arm"].isin(["dense", "pruned"])].reset_index(drop=True)
+    assert again.runs.equals(mine)
+    d = tiny_result.runs[tiny_result.runs["arm"] == "dense"]
+    assert d["test_acc"].nunique() > 1 or d["train_acc"].nunique() > 1
+
+
+def test_progress_reaches_one_and_never_goes_back():
+    seen = []
+    run_sweep(replace(TINY, seeds=(0,), levels=(0.5,)), progress=lambda f, m: seen.append(f))
+    assert seen[0] == 0.0 and seen[-1] == 1.0
+    assert all(b >= a for a, b in zip(seen, seen[1:]))
+
+
+@pytest.mark.parametrize("change,message", [
+    (dict(levels=(0.9, 0.5)), "strictly increasing"),
+    (dict(levels=()), "at least one sparsity level"),
+    (dict(levels=(0.0, 0.5)), "above 0"),
+    (dict(levels=(0.5, 1.0)), "sparsity level"),
+    (dict(seeds=(1, 1)), "without repeats"),
+    (dict(model=ModelConfig(kind="cnn")), "model"),
+    (dict(train=TrainConfig(weight_decay=0.1)), "without weight decay"),
+    (dict(weight_decays=(-1.0,)), "weight decay"),
+    (dict(controls=("nope",)), "control"),
+    (dict(patience=0), "patience"),
+    (dict(scorer="nope"), "scorer"),
+])
+def test_bad_sweep_configs_are_refused_with_a_message(change, message):
+    with pytest.raises(PruningError, match=message):
+        validate_sweep_config(replace(TINY, **change))
+
+
+def test_presets_are_valid_and_keep_their_promises():
+    for p in PRESETS.values():
+        validate_sweep_config(p.config)
+        assert len(p.config.levels) >= 6 and len(p.config.seeds) >= 3
+    art = PRESETS["article-2d"]
+    d = load_dataset(replace(art.config.data, seed=0))
+    assert 900 <= mlp_weight_count(d.n_features, art.config.model.hidden, d.n_classes) <= 1100
+    assert 0.5 in art.config.levels and art.focus_level == 0.5
+    assert PRESETS["digits-noisy"].config.data.label_noise > 0
+
+
+def test_config_key_changes_with_any_field():
+    assert TINY.key() == replace(TINY).key()
+    assert TINY.key() != replace(TINY, rewind=True).key()
+    assert TINY.key() != replace(TINY, seeds=(0, 1, 2)).key()
+
+
+# ----------------------------------------------------------------------------- sizes
+@pytest.mark.parametrize("target", [50, 300, 1000, 5000, 40000])
+def test_matched_hidden_is_the_closest_scaled_width(target):
+    h = matched_hidden((256, 256), 64, 10, target)
+    got = mlp_weight_count(64, h, 10)
+    assert h[0] == h[1]
+    # no other common width is closer
+    assert all(abs(mlp_weight_count(64, (w, w), 10) - target) >= abs(got - target)
+               for w in range(1, 257))
+
+
+def test_mlp_weight_count():
+    assert mlp_weight_count(2, (30, 30), 2) == 1020
+    assert mlp_weight_count(64, (256, 256), 10) == 64 * 256 + 256 * 256 + 2560
+
+
+# ----------------------------------------------------------------------------- early stopping
+def test_early_stopping_epoch_rule():
+    assert early_stopping_epoch([0.1, 0.5, 0.4, 0.5, 0.3, 0.2], 2) == (1, 3)
+    assert early_stopping_epoch([0.1, 0.2, 0.3], 5) == (2, 2)        # never stops: best of all
+    assert early_stopping_epoch([0.5, 0.5, 0.5], 1) == (0, 1)        # ties are not improvements
+    with pytest.raises(PruningError):
+        early_stopping_epoch([0.1], 0)
+
+
+def test_train_with_early_stopping_restores_the_best_epoch(digits):
+    cfg = TrainConfig(epochs=25, batch_size=16, lr=0.01, seed=1)
+    full = train(build_model(ModelConfig(hidden=(64,)), 64, 10, seed=1), digits, cfg)
+    model = build_model(ModelConfig(hidden=(64,)), 64, 10, seed=1)
+    res = train_with_early_stopping(model, digits, cfg, patience=3)
+    best, stop = early_stopping_epoch(full["val_acc"].tolist(), 3)
+    assert (res.best_epoch, res.stopped_epoch) == (best, stop)
+    assert len(res.history) == stop + 1
+    from pruning.training import evaluate
+    assert evaluate(model, digits.X_val, digits.y_val).acc == pytest.approx(full["val_acc"][best])
+    assert res.metrics["test_acc"] == pytest.approx(full["test_acc"][best])
+
+
+# ----------------------------------------------------------------------------- selection
+def _runs(rows):
+    base = dict(weight_decay=0.0, hidden="8", weights=100, sparsity=0.0, epoch=10)
+    df = pd.DataFrame([{**base, **r} for r in rows])
+    df["gap"] = df["train_acc"] - df["test_acc"]
+    return df
+
+
+def _synthetic(dense_test=(0.70, 0.72, 0.71), pruned_test=(0.80, 0.81, 0.79),
+               pruned_val=0.75, es_test=(0.74, 0.75, 0.73)):
+    rows = []
+    for s in range(3):
+        rows.append(dict(arm="dense", level=0.0, seed=s, train_acc=1.0, val_acc=0.70,
+                         test_acc=dense_test[s]))
+        rows.append(dict(arm="pruned", level=0.5, seed=s, train_acc=0.95, val_acc=pruned_val,
+                         test_acc=pruned_test[s]))
+        # highest test accuracy but worse validation: must never be chosen
+        rows.append(dict(arm="pruned", level=0.9, seed=s, train_acc=0.9, val_acc=0.60,
+                         test_acc=0.95))
+        rows.append(dict(arm="early_stopping", level=0.0, seed=s, train_acc=0.8, val_acc=0.74,
+                         test_acc=es_test[s]))
+    return _runs(rows)
+
+
+def test_best_sparsity_uses_validation_never_test():
+    s = summarize(_synthetic())
+    assert best_sparsity(s) == 0.5
+    s = summarize(_synthetic(pruned_val=0.65))           # dense better on validation
+    assert best_sparsity(s) == 0.0
+    assert pick_by_validation(s)["pruned"]["arm"] == "dense"
+
+
+def test_summary_means_and_sample_std():
+    s = summarize(_synthetic())
+    d = s[s["arm"] == "dense"].iloc[0]
+    assert d["test_acc_mean"] == pytest.approx(0.71)
+    assert d["test_acc_std"] == pytest.approx(np.std([0.70, 0.72, 0.71], ddof=1))
+    assert (d["test_acc_min"], d["test_acc_max"], d["n_seeds"]) == (0.70, 0.72, 3)
+
+
+# ----------------------------------------------------------------------------- explanation
+def test_explanation_reports_the_measured_numbers():
+    runs = _synthetic()
+    text = " ".join(explain_sweep(runs, focus_level=0.9))
+    assert "train 100.0 %, test 71.0 %" in text
+    assert "gap of 29.0 points" in text
+    assert "At 50 % sparsity** (the sparsity chosen on validation) the train/test gap fell from 29.0 to 15.0 points" in text
+    assert "test accuracy rose from 71.0 % to 80.0 % (higher in 3 of 3 seeds)" in text
+    assert "At 90 % sparsity" in text
+    assert "Early stopping** reached 74.0 % test" in text
+    assert "ahead of the best dense remedy (early stopping) by 6.0 points on average, in every seed" in text
+
+
+def test_explanation_never_claims_a_win_that_seeds_do_not_show():
+    runs = _synthetic(pruned_test=(0.82, 0.70, 0.74), es_test=(0.74, 0.75, 0.73))
+    text = " ".join(explain_sweep(runs))
+    assert ("Pruning at 50 % was ahead of the best dense remedy (early stopping) by 1.3 points "
+            "on average, but only in 2 of 3 seeds — within the seed-to-seed spread, so no "
+            "clear winner") in text
+    assert "in every seed" not in text.split("best dense remedy")[-1]
+
+
+def test_explanation_says_so_when_validation_prefers_the_dense_net():
+    text = " ".join(explain_sweep(_synthetic(pruned_val=0.65)))
+    assert "Validation preferred the unpruned net" in text
+    assert "At 50 % sparsity" not in text
+
+
+def test_explanation_names_every_leader_of_a_tie():
+    runs = _synthetic(pruned_test=(0.74, 0.74, 0.74), es_test=(0.74, 0.74, 0.74))
+    text = " ".join(explain_sweep(runs))
+    assert "candidates:** pruning at 50 % and early stopping (74.0 %)" in text
+    assert "were level" in text
+
+
+def test_paired_counts_wins_losses_and_ties():
+    a = pd.Series([0.5, 0.6, 0.7], index=[0, 1, 2])
+    b = pd.Series([0.4, 0.6, 0.8], index=[0, 1, 2])
+    p = paired(a, b)
+    assert (p.wins, p.losses, p.ties) == (1, 1, 1)
+    assert p.mean_diff == pytest.approx(0.0, abs=1e-9) and not p.consistent
+
+
+# ----------------------------------------------------------------------------- figures
+def _trace(fig, name, row_axis="y"):
+    found = [t for t in fig.data if t.name == name and t.yaxis == row_axis]
+    assert found, f"no trace {name!r} on {row_axis}"
+    return found[0]
+
+
+def test_sweep_figure_plots_means_spread_controls_and_the_validation_pick(tiny_result):
+    s = summarize(tiny_result.runs)
+    fig = sweep_figure(s)
+    pruned = s[s["arm"] == "pruned"].sort_values("level")
+    dense = s[s["arm"] == "dense"].iloc[0]
+    t = _trace(fig, "pruned + fine-tuned")
+    assert list(t.x) == [level_label(0.0)] + [level_label(v) for v in pruned["level"]]
+    np.testing.assert_allclose(t.y, 100 * np.r_[dense["test_acc_mean"], pruned["test_acc_mean"]])
+    np.testing.assert_allclose(t.error_y.array, 100 * np.r_[dense["test_acc_std"], pruned["test_acc_std"]])
+    gap = _trace(fig, "pruned + fine-tuned", "y2")
+    np.testing.assert_allclose(gap.y, 100 * np.r_[dense["gap_mean"], pruned["gap_mean"]])
+    for name in ("random pruning (control)", "small dense net, same #weights",
+                 "dense (no early stopping)"):
+        _trace(fig, name)
+    es = [t for t in fig.data if t.name.startswith("dense + early stopping") and t.showlegend]
+    wd = [t for t in fig.data if t.name.startswith("dense + weight decay") and t.showlegend]
+    assert es and wd
+    es_mean = s[s["arm"] == "early_stopping"].iloc[0]["test_acc_mean"]
+    assert es[0].y[0] == pytest.approx(100 * es_mean)
+    star = _trace(fig, "best on validation")
+    assert list(star.x) == [level_label(best_sparsity(s))]
+
+
+def test_overfitting_figure_shows_mean_curves_and_stop_epochs(tiny_result):
+    h = tiny_result.history
+    fig = overfitting_figure(h, {0: 2, 1: 3})
+    test = [t for t in fig.data if t.name == "test"][0]
+    dense = h[h["arm"] == "dense"]
+    np.testing.assert_allclose(test.y, 100 * dense.groupby("epoch")["test_acc"].mean().to_numpy())
+    marks = [t for t in fig.data if t.name.startswith("early-stopping")][0]
+    assert list(marks.x) == [2, 3]
+
+
+# ----------------------------------------------------------------------------- data, CLI
+def test_mnist1d_is_generated_locally_without_the_network(monkeypatch):
+    import requests
+
+    def no_network(*a, **k):
+        raise AssertionError("MNIST-1D must not be downloaded")
+
+    monkeypatch.setattr(requests, "get", no_network)
+    b = load_dataset(DataConfig(name="mnist1d", n_samples=300, seed=1))
+    assert b.n_features == 40 and b.n_classes == 10
+    assert sum(b.sizes().values()) == 300
+
+
+def test_cli_sweep_writes_csv_and_json(tmp_path, capsys):
+    csv, js = tmp_path / "runs.csv", tmp_path / "out.json"
+    rc = main(["sweep", "--preset", "digits-noisy", "--levels", "0.5,0.9", "--seeds", "0,1",
+               "--epochs", "2", "--finetune-epochs", "1", "--controls", "random,early_stopping",
+               "--threads", "1", "--quiet", "--csv", str(csv), "--json", str(js)])
+    assert rc == 0
+    out = capsys.readouterr().out
+    assert "Dense net, trained for all 2 epochs" in out
+    runs = pd.read_csv(csv)
+    assert set(runs["arm"]) == {"dense", "pruned", "random", "early_stopping"}
+    assert sorted(runs["seed"].unique()) == [0, 1]
+    payload = json.loads(js.read_text())
+    assert payload["config"]["levels"] == [0.5, 0.9]
+    assert payload["best_sparsity"] in (0.0, 0.5, 0.9)
+    assert len(payload["runs"]) == len(runs)
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["--levels", "0.9,0.5"], "strictly increasing"),
+    (["--levels", "abc"], "expected numbers"),
+    (["--threads", "0"], "threads"),
+    (["--controls", "bogus"], "control"),
+])
+def test_cli_sweep_bad_input_is_one_line_and_status_2(argv, message, capsys):
+    with pytest.raises(SystemExit) as exc_info:
+        rc = main(["sweep", "--quiet", *argv])
+        raise SystemExit(rc)
+    assert exc_info.value.code == 2
+    assert message in capsys.readouterr().err
