@@ -19,6 +19,20 @@ from pruning.data import DATASETS, TOY_2D, DataBundle, load_dataset
 from pruning.errors import PruningError
 from pruning.workspace import TrainedModel, Workspace, train_model
 
+# A folder named ``pages/`` next to app.py is also Streamlit's *legacy* multipage layout, used
+# until some session runs ``st.navigation``. So the first visitor after a server start who
+# opens a deep link (a teacher's ``/prune?…``) would get that page run alone, without app.py:
+# no settings sidebar, no link settings, every file of pages/ listed as a page. Every page
+# imports this module first, so switch the legacy mode off here and rerun through app.py
+# (the page and the query string are kept). Found by tests/browser/test_deep_link.py.
+try:
+    from streamlit.runtime.pages_manager import PagesManager as _PagesManager
+except ImportError:  # a future Streamlit without the legacy mode
+    _PagesManager = None
+if _PagesManager is not None and getattr(_PagesManager, "uses_pages_directory", None):
+    _PagesManager.uses_pages_directory = False
+    st.rerun()
+
 # The server log says when shared work really runs (not served from a cache): the load test
 # counts these lines to show the default model is trained once for a whole class.
 _log = logging.getLogger("pruning_playground")

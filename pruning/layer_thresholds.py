@@ -154,26 +154,30 @@ def overall_sparsity_pct(table: pd.DataFrame) -> float:
 
 def layer_sparsity_figure(table: pd.DataFrame, height: int = 420) -> go.Figure:
     """Grouped bars per layer: % pruned by the one global threshold (trace 0) vs % pruned
-    when every layer is pruned to the same overall sparsity (trace 1)."""
+    when every layer is pruned to the same overall sparsity (trace 1); a dotted line at the
+    overall sparsity (named in the legend by an empty trace 2)."""
     t = float(table["global_threshold"].iloc[0]) if len(table) else 0.0
+    # Two-line tick labels ("layers.0" over "(64→300)") stay horizontal and readable.
+    x = [str(l).replace(" (", "<br>(") for l in table["layer"]]
     fig = go.Figure([
-        go.Bar(x=table["layer"], y=table["global_sparsity_pct"], name=f"one global threshold t = {t:.3g}",
+        go.Bar(x=x, y=table["global_sparsity_pct"], name=f"one global threshold t = {t:.3g}",
                marker_color=GLOBAL_COLOUR, text=[f"{v:.0f} %" for v in table["global_sparsity_pct"]],
                textposition="outside", textfont=dict(size=FONT_SIZE)),
-        go.Bar(x=table["layer"], y=table["per_layer_sparsity_pct"],
+        go.Bar(x=x, y=table["per_layer_sparsity_pct"],
                name="per layer, same overall sparsity", marker_color=PER_LAYER_COLOUR,
                text=[f"{v:.0f} %" for v in table["per_layer_sparsity_pct"]],
                textposition="outside", textfont=dict(size=FONT_SIZE)),
     ])
-    title = "% of each layer pruned"
     if len(table):
         overall = overall_sparsity_pct(table)
-        fig.add_hline(y=overall, line=dict(color="black", dash="dot", width=2))
-        title += f" (dotted line: {overall:.1f} % overall)"
+        line = dict(color="black", dash="dot", width=2)
+        fig.add_hline(y=overall, line=line)
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", line=line,
+                                 name=f"overall: {overall:.1f} %"))  # legend entry only
     fig.update_yaxes(title="weights pruned (%)", range=[0, 115])
-    fig.update_xaxes(title="", type="category")
-    fig.update_layout(barmode="group", legend=dict(orientation="h", y=-0.2, x=0))
-    return _layout(fig, title, height)
+    fig.update_xaxes(title="", type="category", tickangle=0)
+    fig.update_layout(barmode="group", legend=dict(orientation="h", y=-0.3, x=0))
+    return _layout(fig, "% of each layer pruned", height)
 
 
 def sparsity_curves(scores: Scores, n_points: int = 200) -> pd.DataFrame:
@@ -238,14 +242,14 @@ def uneven_pruning_note(table: pd.DataFrame) -> str:
                 f"move the threshold to see them drift apart.")
     note = (f"One threshold t = {t:.3g} prunes {hi['global_sparsity_pct']:.0f} % of "
             f"{hi['layer']} but only {lo['global_sparsity_pct']:.0f} % of {lo['layer']} "
-            f"({overall:.0f} % overall)")
+            f"({overall:.1f} % overall)")
     if hi["median_abs_w"] < lo["median_abs_w"]:
         note += (f", because the weights of {hi['layer']} are smaller (median |w| "
                  f"{hi['median_abs_w']:.3g} vs {lo['median_abs_w']:.3g}).")
     else:
         note += (f"; their median |w| are {hi['median_abs_w']:.3g} and "
                  f"{lo['median_abs_w']:.3g}.")
-    note += (f" Pruning per layer to the same {overall:.0f} % would need a different threshold "
+    note += (f" Pruning per layer to the same {overall:.1f} % would need a different threshold "
              f"in each layer (from {table['per_layer_threshold'].min():.3g} to "
              f"{table['per_layer_threshold'].max():.3g}).")
     return note

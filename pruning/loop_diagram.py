@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import plotly.graph_objects as go
 
-from .figures import FONT_SIZE, PRUNED_COLOUR
+from .figures import FONT_SIZE, PRUNED_COLOUR, font_scale
 
 @dataclass(frozen=True)
 class LoopStep:
@@ -46,10 +46,11 @@ def loop_figure(highlight: str | None = None, height: int = 330) -> go.Figure:
     if highlight is not None and highlight not in keys:
         raise ValueError(f"unknown step {highlight!r}; one of {keys}")
     w, h, y0 = 0.84, 0.9, 0.0
+    size = round(FONT_SIZE * font_scale())  # classroom mode enlarges every figure's text
     fig = go.Figure(go.Scatter(
         x=list(range(len(LOOP_STEPS))), y=[y0] * len(LOOP_STEPS), mode="text",
         text=[f"<b>{s.title}</b><br>{s.blurb}" for s in LOOP_STEPS],
-        textfont=dict(size=FONT_SIZE + 1, color="#111111"), hoverinfo="skip",
+        textfont=dict(size=size + 1, color="#111111"), hoverinfo="skip",
         customdata=keys, showlegend=False))
     for i, step in enumerate(LOOP_STEPS):
         fill = TRAIN_FILL if step.key == "train" else BOX_FILL
@@ -70,9 +71,10 @@ def loop_figure(highlight: str | None = None, height: int = 330) -> go.Figure:
                        axref="x", ayref="y", showarrow=True, arrowhead=3, arrowsize=1.4,
                        arrowwidth=3, arrowcolor=EDGE, text="")
     fig.add_annotation(x=(last + score_x) / 2, y=low, text="repeat: score → prune → fine-tune",
-                       showarrow=False, yanchor="bottom", font=dict(size=FONT_SIZE, color=EDGE))
+                       showarrow=False, yanchor="bottom", font=dict(size=size, color=EDGE))
     fig.update_xaxes(visible=False, range=[-0.55, len(LOOP_STEPS) - 0.45])
     fig.update_yaxes(visible=False, range=[low - 0.15, y0 + h / 2 + 0.1])
-    fig.update_layout(height=height, margin=dict(l=10, r=10, t=10, b=10),
-                      template="plotly_white", font=dict(size=FONT_SIZE), dragmode=False)
+    fig.update_layout(height=round(height * (1 + (font_scale() - 1) / 2)),
+                      margin=dict(l=10, r=10, t=10, b=10),
+                      template="plotly_white", font=dict(size=size), dragmode=False)
     return fig

@@ -141,10 +141,11 @@ def decision_sentence(d: ThresholdDecision) -> str:
 def threshold_bars(d: ThresholdDecision, height: int = 380) -> go.Figure:
     """Bar chart of the sizes |w_i| with the threshold line.
 
-    Two traces on one category axis (``w1 = 0.2`` …, in input order): trace ``kept``
+    Two bar traces on one category axis (``w1 = 0.2`` …, in input order): trace ``kept``
     (``KEPT_COLOUR``) and trace ``pruned`` (``PRUNED_COLOUR``, hatched so it also reads in
     grey-scale). Each trace's ``x``/``y`` hold only its own bars, so a test can read which
-    weights were kept from the figure.
+    weights were kept from the figure. The dashed threshold line is a shape; an empty third
+    trace only names it in the legend.
     """
     labels = [f"w{i} = {_fmt(w)}" for i, w in enumerate(d.weights, start=1)]
     fig = go.Figure()
@@ -157,9 +158,11 @@ def threshold_bars(d: ThresholdDecision, height: int = 380) -> go.Figure:
             text=[name] * len(idx), textposition="outside",
             textfont=dict(size=FONT_SIZE),
             hovertemplate="%{x}<br>|w| = %{y:g}<extra>" + name + "</extra>"))
-    fig.add_hline(y=d.threshold, line=dict(color="black", width=3, dash="dash"),
-                  annotation_text=f"threshold t = {_fmt(d.threshold)}",
-                  annotation_position="top left", annotation_font_size=FONT_SIZE)
+    line = dict(color="black", width=3, dash="dash")
+    fig.add_hline(y=d.threshold, line=line)
+    # The line is named in the legend, not by an annotation that would sit on the bars.
+    fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", line=line,
+                             name=f"threshold t = {_fmt(d.threshold)}"))
     top = max([*d.scores, d.threshold]) or 1.0
     fig.update_xaxes(categoryorder="array", categoryarray=labels, title="")
     fig.update_yaxes(title="size |w|", range=[0, 1.25 * top])

@@ -57,7 +57,8 @@ def test_bad_input_is_a_pruning_error(weights, t):
 
 def test_bar_chart_shows_kept_and_pruned_in_their_colours():
     fig = threshold_bars(decide_by_threshold(WORKED_EXAMPLE_WEIGHTS, 0.3))
-    kept, pruned = fig.data
+    kept, pruned, legend_line = fig.data
+    assert legend_line.name == "threshold t = 0.3"
     assert (kept.name, pruned.name) == ("kept", "pruned")
     assert list(kept.y) == [0.5, 0.3] and list(pruned.y) == [0.2, 0.1]
     assert list(kept.x) == ["w2 = 0.5", "w4 = 0.3"]
