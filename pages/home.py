@@ -80,7 +80,7 @@ st.plotly_chart(loop_figure(), config={"displayModeBar": False, "staticPlot": Tr
 st.markdown("#### Where each step lives (click to go there)")
 for col, step in zip(st.columns(len(LOOP_STEPS)), LOOP_STEPS):
     path, label, tip = STEP_PAGES[step.key]
-    with col:
+    with col.container(horizontal_alignment="center"):  # under its box in the picture
         page_link(path, label=label, icon=":material/arrow_forward:", help=tip)
 
 # ---------------------------------------------------------------------------- why
