@@ -115,22 +115,37 @@ def _xor(cfg: DataConfig):
     return X.astype(np.float32), y, ("0", "1"), None
 
 
+#: A failed download is remembered this long (seconds): torchvision tries several mirrors
+#: with long time-outs, and a page that reruns on every click must not wait for them each time.
+DOWNLOAD_RETRY_AFTER = 120.0
+_failed_downloads: dict[str, tuple[float, str]] = {}
+
+
 def _torchvision(cls_name: str, label: str):
     def load(cfg: DataConfig):
+        import time
+
         import torchvision
 
+        root = DATA_ROOT
+        key = f"{cls_name}@{root}"
+        failed = _failed_downloads.get(key)
+        if failed is not None and time.monotonic() - failed[0] < DOWNLOAD_RETRY_AFTER:
+            raise DatasetUnavailable(failed[1])
         cls = getattr(torchvision.datasets, cls_name)
         parts = []
         try:
             for train in (True, False):
-                ds = cls(root=str(DATA_ROOT), train=train, download=True)
+                ds = cls(root=str(root), train=train, download=True)
                 parts.append((ds.data.numpy(), ds.targets.numpy()))
         except Exception as exc:  # urllib/HTTP/OS errors all mean: not available here
-            raise DatasetUnavailable(
+            message = (
                 f"{label} is not on this machine and could not be downloaded ({type(exc).__name__}). "
-                f"Connect to the internet once (it is saved under {DATA_ROOT}/{cls_name}/raw), "
-                f"or choose the offline 'digits' data set."
-            ) from None
+                f"Connect to the internet once (it is saved under {root}/{cls_name}/raw), "
+                f"or choose the offline 'digits' data set.")
+            _failed_downloads[key] = (time.monotonic(), message)
+            raise DatasetUnavailable(message) from None
+        _failed_downloads.pop(key, None)
         X = np.concatenate([p[0] for p in parts]).reshape(-1, 28 * 28).astype(np.float32) / 255.0
         y = np.concatenate([p[1] for p in parts]).astype(np.int64)
         names = tuple(cls.classes) if hasattr(cls, "classes") else tuple(str(i) for i in range(10))

@@ -188,6 +188,33 @@ def test_download_sets_offline_raise_dataset_unavailable(name, label, tmp_path, 
         pytest.skip(f"{label} download succeeded: this machine has internet access")
 
 
+def test_failed_download_is_remembered_so_reruns_do_not_wait_again(tmp_path, monkeypatch):
+    # Count real attempts: the second load within DOWNLOAD_RETRY_AFTER must not try again.
+    import torchvision
+
+    monkeypatch.setattr(pdata, "DATA_ROOT", tmp_path)
+    attempts = []
+    real = torchvision.datasets.MNIST
+
+    def counting(*args, **kwargs):
+        attempts.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(torchvision.datasets, "MNIST", counting)
+    for _ in range(2):
+        try:
+            load_dataset(DataConfig(name="mnist"))
+        except DatasetUnavailable:
+            pass
+        else:
+            pytest.skip("MNIST download succeeded: this machine has internet access")
+    assert len(attempts) == 1
+    monkeypatch.setattr(pdata, "DOWNLOAD_RETRY_AFTER", 0.0)
+    with pytest.raises(DatasetUnavailable):
+        load_dataset(DataConfig(name="mnist"))
+    assert len(attempts) == 2
+
+
 # --------------------------------------------------------------------------- bad configs
 
 @pytest.mark.parametrize("overrides,needle", [
