@@ -340,9 +340,9 @@ def sync_url_settings() -> AppSettings:
     return settings
 
 
-def _write_query_params(settings: AppSettings) -> None:
+def _write_query_params(settings: AppSettings, always: bool = False) -> None:
     params = encode_settings(settings)
-    if _query_params() != params:
+    if always or _query_params() != params:
         st.query_params.from_dict(params)
 
 
@@ -356,7 +356,11 @@ def remember_url_widgets() -> None:
         settings, changed = resolve_pending(s, s["_url_settings"], pending, URL_BINDINGS)
         s["_url_settings"], s["_url_pending"] = settings, set()
         s["_url_touched"] = s.get("_url_touched", set()) | changed
-        _write_query_params(settings)
+    if "_url_settings" in s:
+        # Written again at the end of every run: when a session starts on a page other than
+        # Home, the browser applies the page's own address after the first write and drops
+        # the query (measured with Chromium); a later write wins.
+        _write_query_params(s["_url_settings"], always=True)
     s["_url_seen"] = bound_values(s, URL_BINDINGS)
 
 

@@ -1,35 +1,35 @@
-"""Compaction: physically remove the neurons (MLP) or channels (CNN) that pruning left dead.
+"""Compaction after *unstructured* pruning: find the neurons (MLP) or channels (CNN) that
+pruning left dead, and remove them for real with ``pruning.structured.compact``.
 
 Masking keeps every matrix its full size, so a pruned dense model is exactly as big and as
-slow as before. Only removing whole rows and columns makes the matrices smaller. This module
-removes the units whose removal provably changes no output, so the compacted model is the
-*same function* as the masked one (up to float rounding) with fewer parameters:
+slow as before. Only removing whole rows and columns makes the matrices smaller.
+``structured.compact`` removes units whose output is zero (weights *and* bias removed). After
+unstructured pruning a unit can be dead without being zero, so this module first rewrites the
+model — same function — until every dead unit outputs exactly zero, then hands it over:
 
-* **out-dead** unit j (every outgoing weight is 0): nothing downstream reads it → drop
-  row j of its layer (and bias j) and column j of the next layer.
+* **out-dead** unit j (every outgoing weight is 0): nothing downstream reads it → zero its
+  incoming row and bias.
 * **in-dead** unit j (every incoming weight is 0): its output is the constant c = relu(b_j).
-  MLP: fold it into the next layer's bias, b' += W_next[:, j] · c, then drop it.
+  MLP: fold it into the next layer's bias, b' += W_next[:, j] · c, then zero b_j and column j.
   CNN: a constant channel is exactly foldable only where nothing spatial follows — the last
   conv, whose output is averaged (b_head += W_head[:, j] · c). In an earlier conv the zero
-  padding of the next conv makes the constant channel position-dependent, so it is dropped
+  padding of the next conv makes a constant channel position-dependent, so it counts as dead
   only when c = 0.
-Removing units can make more units dead (a row whose only non-zeros were in removed columns),
-so this repeats until nothing changes. Input and output sizes never change: the compacted
-model is a drop-in replacement. A layer keeps at least one unit (with zero weights) so the
-architecture stays valid even when pruning cut the network in two.
-
-(The project's structured-pruning module may provide its own ``compact``; this one only
-removes what unstructured pruning has already killed.)
+Zeroing can make more units dead (a row whose only non-zeros were in removed columns), so
+this repeats until nothing changes. Input and output sizes never change, so the compacted
+model is a drop-in replacement; ``structured.compact`` keeps at least one unit per layer
+(a kept all-zero unit contributes relu(0) · 0 = 0).
 """
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 import torch
 from torch import nn
 
-from .errors import PruningError
-from .models import MLP, SmallCNN
+from .structured import compact
+from .units import unit_layers
 
 
 @dataclass
@@ -45,86 +45,55 @@ class Compaction:
         return sum(self.widths_before) - sum(self.widths_after)
 
 
-def _keep_one(keep: torch.Tensor) -> torch.Tensor:
-    if keep.any():
-        return keep
-    keep = keep.clone()
-    keep[0] = True
-    return keep
+def _columns(w: torch.Tensor) -> torch.Tensor:
+    """(units,) True where unit j's outgoing weights in the next layer ``w`` are all zero."""
+    return (w == 0).transpose(0, 1).reshape(w.shape[1], -1).all(dim=1)
 
 
 @torch.no_grad()
-def _compact_mlp(model: MLP) -> Compaction:
-    Ws = [l.weight.detach().clone() for l in model.layers]
-    bs = [l.bias.detach().clone() for l in model.layers]
-    before = tuple(w.shape[0] for w in Ws[:-1])
+def zero_dead_units(model: nn.Module) -> dict[str, torch.Tensor]:
+    """Rewrite ``model`` in place (same function) so its dead units output exactly zero;
+    return {hidden module name: bool (units,), True = alive}."""
+    layers = unit_layers(model)
+    removed = {l.module: torch.zeros(l.size, dtype=torch.bool) for l in layers}
+    last = layers[-1].module
+    is_cnn = any(isinstance(m, nn.Conv2d) for m in model.modules())
     changed = True
     while changed:
         changed = False
-        for l in range(len(Ws) - 1):                 # hidden layers only
-            W, b, W_next = Ws[l], bs[l], Ws[l + 1]
-            out_dead = (W_next == 0).all(dim=0)
-            in_dead = (W == 0).all(dim=1)
-            fold = in_dead & ~out_dead
-            bs[l + 1] = bs[l + 1] + W_next[:, fold] @ torch.relu(b[fold])
-            keep = _keep_one(~(out_dead | in_dead))
-            if not (~(out_dead | in_dead)).any():
-                # The kept placeholder unit contributes nothing: its effect (if any) is folded.
-                W[keep] = 0.0
-                b[keep] = 0.0
-                W_next[:, keep] = 0.0
-            if keep.sum() < keep.numel():
-                Ws[l], bs[l], Ws[l + 1] = W[keep], b[keep], W_next[:, keep]
-                changed = True
-    hidden = tuple(w.shape[0] for w in Ws[:-1])
-    new = MLP(Ws[0].shape[1], Ws[-1].shape[0], hidden)
-    for layer, w, b in zip(new.layers, Ws, bs):
-        layer.weight.copy_(w)
-        layer.bias.copy_(b)
-    return Compaction(new.eval(), before, hidden)
-
-
-@torch.no_grad()
-def _compact_cnn(model: SmallCNN) -> Compaction:
-    Ws = [c.weight.detach().clone() for c in model.convs] + [model.head.weight.detach().clone()]
-    bs = [c.bias.detach().clone() for c in model.convs] + [model.head.bias.detach().clone()]
-    n_convs = len(model.convs)
-    before = tuple(w.shape[0] for w in Ws[:-1])
-    changed = True
-    while changed:
-        changed = False
-        for l in range(n_convs):
-            W, b, W_next = Ws[l], bs[l], Ws[l + 1]
-            out_dead = (W_next == 0).flatten(2).all(dim=2).all(dim=0) if W_next.ndim == 4 \
-                else (W_next == 0).all(dim=0)
-            in_dead = (W == 0).flatten(1).all(dim=1)
+        for layer in layers:
+            mod, nxt = model.get_submodule(layer.module), model.get_submodule(layer.next_module)
+            W, b, W_next = mod.weight, mod.bias, nxt.weight
+            out_dead = _columns(W_next)
+            in_dead = (W == 0).reshape(W.shape[0], -1).all(dim=1)
             const = torch.relu(b)
-            last = l == n_convs - 1
-            foldable = in_dead & ~out_dead & (const == 0 if not last else torch.ones_like(in_dead))
-            if last:
-                bs[l + 1] = bs[l + 1] + W_next[:, foldable] @ const[foldable]
-            drop = out_dead | foldable
-            keep = _keep_one(~drop)
-            if not (~drop).any():
-                W[keep] = 0.0
-                b[keep] = 0.0
-                W_next[:, keep] = 0.0
-            if keep.sum() < keep.numel():
-                Ws[l], bs[l], Ws[l + 1] = W[keep], b[keep], W_next[:, keep]
+            foldable = in_dead & ~out_dead
+            if is_cnn and layer.module != last:
+                foldable &= const == 0          # zero padding: only a zero channel is constant
+            if foldable.any():
+                contrib = W_next[:, foldable] * const[foldable].view(1, -1, *([1] * (W_next.dim() - 2)))
+                nxt.bias += contrib.reshape(W_next.shape[0], int(foldable.sum()), -1).sum(dim=(1, 2))
+            dead = (out_dead | foldable) & ~removed[layer.module]
+            if dead.any():
+                W[dead] = 0.0
+                b[dead] = 0.0
+                W_next[:, dead] = 0.0
+                removed[layer.module] |= dead
                 changed = True
-    channels = tuple(w.shape[0] for w in Ws[:-1])
-    new = SmallCNN(model.image_shape, Ws[-1].shape[0], channels)
-    for conv, w, b in zip(list(new.convs) + [new.head], Ws, bs):
-        conv.weight.copy_(w)
-        conv.bias.copy_(b)
-    return Compaction(new.eval(), before, channels)
+    return {name: ~r for name, r in removed.items()}
 
 
 def compact_model(model: nn.Module) -> Compaction:
     """A smaller model computing the same function as ``model`` (see the module docstring).
-    ``model`` is not changed."""
-    if isinstance(model, MLP):
-        return _compact_mlp(model)
-    if isinstance(model, SmallCNN):
-        return _compact_cnn(model)
-    raise PruningError(f"compaction supports the app's MLP and CNN, not {type(model).__name__}")
+    ``model`` itself is not changed."""
+    work = copy.deepcopy(model)
+    alive = zero_dead_units(work)
+    keep = {}
+    for name, a in alive.items():
+        k = a.clone()
+        if not k.any():
+            k[0] = True  # all-zero placeholder: the network stays well-formed
+        keep[name] = k
+    small = compact(work, keep).eval()
+    return Compaction(small, tuple(int(a.numel()) for a in alive.values()),
+                      tuple(int(k.sum()) for k in keep.values()))

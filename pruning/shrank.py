@@ -186,15 +186,21 @@ def notes(s: Shrinkage) -> list[str]:
 
 # ----------------------------------------------------------------------------- figures
 def bytes_figure(s: Shrinkage, height: int = 420) -> go.Figure:
-    """Grouped bars: for each model, its file size plain, gzip, CSR and COO (KB)."""
+    """Grouped bars: for each model, its file size plain and gzip-compressed, and for the pruned
+    models also as sparse CSR and COO files (KB). The dense model's sparse files are only in
+    the table."""
     kinds = [("dense_file_bytes", "state_dict file", "#4c72b0"),
              ("dense_gzip_bytes", "same file, gzip", "#55a868"),
              ("csr_file_bytes", "sparse CSR file", "#c44e52"),
              ("coo_file_bytes", "sparse COO file", "#8172b2")]
     fig = go.Figure()
+    pruned_rows = s.models["model"] != MODEL_LABELS["dense"]
     for col, name, colour in kinds:
-        kb = s.models[col] / 1024
-        fig.add_trace(go.Bar(x=s.models["model"], y=kb, name=name, marker_color=colour,
+        # Sparse storage of the dense model (no zeros, indices on top) would be a bar several
+        # times taller than everything else; it stays in the table, not in the picture.
+        rows = s.models[pruned_rows] if col in ("csr_file_bytes", "coo_file_bytes") else s.models
+        kb = rows[col] / 1024
+        fig.add_trace(go.Bar(x=rows["model"], y=kb, name=name, marker_color=colour,
                              text=[f"{v:,.0f}" if v >= 10 else f"{v:.1f}" for v in kb],
                              textposition="outside",
                              hovertemplate="%{x}<br>" + name + ": %{y:,.1f} KB<extra></extra>"))
@@ -207,7 +213,7 @@ def latency_figure(s: Shrinkage, height: int = 420) -> go.Figure:
     """Bars of the median ms per batch, with whiskers from the lower to the upper quartile."""
     lat = s.latency
     fig = go.Figure(go.Bar(
-        x=lat["variant"], y=lat["median_ms"], marker_color=["#7f7f7f", "#4c72b0", "#c44e52", "#55a868"][:len(lat)],
+        x=[v.replace(", ", ",<br>") for v in lat["variant"]], y=lat["median_ms"], marker_color=["#7f7f7f", "#4c72b0", "#c44e52", "#55a868"][:len(lat)],
         error_y=dict(type="data", symmetric=False, array=lat["q3_ms"] - lat["median_ms"],
                      arrayminus=lat["median_ms"] - lat["q1_ms"]),
         text=[f"{v:.3f} ms" for v in lat["median_ms"]], textposition="outside",
@@ -220,10 +226,12 @@ def latency_figure(s: Shrinkage, height: int = 420) -> go.Figure:
 # ----------------------------------------------------------------------------- tables & report
 ACCURACY_COLUMNS = {"model": "model", "train_acc": "train accuracy (%)",
                     "test_acc": "test accuracy (%)"}
-SIZE_COLUMNS = {"model": "model", "parameters": "parameters", "nonzero_parameters": "non-zero",
-                "macs_dense": "multiply-adds (dense)", "macs_effective": "multiply-adds (non-zero)",
-                "dense_file_bytes": "state_dict file (B)", "dense_gzip_bytes": "gzip (B)",
-                "csr_file_bytes": "CSR file (B)", "coo_file_bytes": "COO file (B)"}
+COUNT_COLUMNS = {"model": "model", "parameters": "parameters", "nonzero_parameters": "non-zero",
+                 "macs_dense": "multiply-adds (dense)", "macs_effective": "multiply-adds (non-zero)"}
+BYTES_COLUMNS = {"model": "model", "dense_file_bytes": "state_dict file (B)",
+                 "dense_gzip_bytes": "gzip (B)", "csr_file_bytes": "CSR file (B)",
+                 "coo_file_bytes": "COO file (B)"}
+SIZE_COLUMNS = {**COUNT_COLUMNS, **BYTES_COLUMNS}
 LATENCY_COLUMNS = {"variant": "variant", "median_ms": "median ms / batch", "q1_ms": "lower quartile",
                    "q3_ms": "upper quartile", "speedup_vs_dense": "speed-up vs dense",
                    "repeats": "timed runs", "calls_per_run": "calls per run",
@@ -231,8 +239,9 @@ LATENCY_COLUMNS = {"variant": "variant", "median_ms": "median ms / batch", "q1_m
 
 
 def accuracy_table(s: Shrinkage) -> pd.DataFrame:
+    """Accuracy in % (2 decimals: one test example of 360 is 0.28 points)."""
     t = s.models[list(ACCURACY_COLUMNS)].copy()
-    t[["train_acc", "test_acc"]] = 100 * t[["train_acc", "test_acc"]]
+    t[["train_acc", "test_acc"]] = (100 * t[["train_acc", "test_acc"]]).round(2)
     return t.rename(columns=ACCURACY_COLUMNS)
 
 
@@ -240,8 +249,19 @@ def size_table(s: Shrinkage) -> pd.DataFrame:
     return s.models[list(SIZE_COLUMNS)].rename(columns=SIZE_COLUMNS)
 
 
+def counts_table(s: Shrinkage) -> pd.DataFrame:
+    return s.models[list(COUNT_COLUMNS)].rename(columns=COUNT_COLUMNS)
+
+
+def bytes_table(s: Shrinkage) -> pd.DataFrame:
+    return s.models[list(BYTES_COLUMNS)].rename(columns=BYTES_COLUMNS)
+
+
 def latency_table(s: Shrinkage) -> pd.DataFrame:
-    return s.latency[list(LATENCY_COLUMNS)].rename(columns=LATENCY_COLUMNS)
+    t = s.latency[list(LATENCY_COLUMNS)].copy()
+    t[["median_ms", "q1_ms", "q3_ms"]] = t[["median_ms", "q1_ms", "q3_ms"]].round(4)
+    t["speedup_vs_dense"] = t["speedup_vs_dense"].round(2)
+    return t.rename(columns=LATENCY_COLUMNS)
 
 
 def results_csv_table(s: Shrinkage) -> pd.DataFrame:

@@ -1,11 +1,13 @@
 """AppTest checks of the "What shrank?" page (measurements, exports, checkpoint upload) and of
 the settings in the URL (links restore them, widgets update them, hostile values are ignored
 with a notice) and classroom mode."""
+import base64
 import io
 import json
 import pickle
 import re
 
+import numpy as np
 import pytest
 import streamlit as st
 import torch
@@ -84,10 +86,17 @@ def chart(at: AppTest, key: str) -> dict:
     return json.loads(found[0].proto.spec)
 
 
+def values(array) -> list:
+    """Plotly JSON arrays may be typed ({"dtype": "f8", "bdata": base64}) or plain lists."""
+    if isinstance(array, dict):
+        return np.frombuffer(base64.b64decode(array["bdata"]), dtype=array["dtype"]).tolist()
+    return list(array)
+
+
 def headline(at: AppTest) -> str:
-    found = [m.value for m in at.markdown if m.value.startswith("#### 🗣️")]
+    found = [m.value for m in at.markdown if m.value.startswith("#### ") and "weights removed" in m.value]
     assert len(found) == 1
-    return found[0].removeprefix("#### 🗣️ ")
+    return found[0].removeprefix("#### ")
 
 
 # ----------------------------------------------------------------------------- links
@@ -215,12 +224,16 @@ def test_shrank_page_offers_a_one_click_prune_then_measures():
     assert f"test accuracy {100 * d:.1f} % → {100 * ws.finetuned.metrics['test_acc']:.1f} %" in h
     assert h.startswith(f"{100 * result.sparsity:.0f} % of the weights removed")
     # the tables are the measured ones
-    assert len(at.dataframe) == 3
+    assert len(at.dataframe) == 4          # bytes, counts, latency, accuracy
     sizes = at.dataframe[0].value
     assert list(sizes["model"]) == list(shrank.MODEL_LABELS.values())
     assert sizes["state_dict file (B)"].iloc[0] == sizes["state_dict file (B)"].iloc[1]
-    assert chart(at, "shrank_latency_chart")["data"][0]["x"] == [
+    assert list(sizes["gzip (B)"]) == list(result.models["dense_gzip_bytes"])
+    counts = at.dataframe[1].value
+    assert list(counts["non-zero"]) == list(result.models["nonzero_parameters"])
+    assert [x.replace("<br>", " ") for x in chart(at, "shrank_latency_chart")["data"][0]["x"]] == [
         shrank.DENSE, shrank.MASKED, shrank.SPARSE, shrank.COMPACT]
+    assert values(chart(at, "shrank_latency_chart")["data"][0]["y"]) == list(result.latency["median_ms"])
     keys = {b.proto.id.rsplit("-", 1)[-1] for b in at.get("download_button")}
     assert {"shrank_dl_checkpoint", "shrank_dl_csv", "shrank_dl_html"} <= keys
     code = [c.value for c in at.code if "import torch.nn.utils.prune" in c.value]
