@@ -1,0 +1,302 @@
+"""In the browser: app start to first page, slider to redrawn chart, memory of one session.
+
+A real ``streamlit run app.py`` (headless, loopback, file watcher off) and Debian's Chromium
+driven by Playwright (``executable_path=/usr/bin/chromium``, no sandbox, no GPU, no background
+networking). "Rendered" means: ``[data-testid=stApp]`` says ``notRunning`` and the main area
+holds at least one element.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+
+from .harness import ROOT, Result, Stats, Target
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+APP_DONE = "[data-testid='stApp'][data-test-script-state='notRunning']"
+# The first run has finished and drawn something (not the empty shell before the script ran).
+_RENDERED_JS = """() => !!document.querySelector("%s")
+    && document.querySelectorAll("[data-testid='stMain'] [data-testid='stElementContainer']").length > 0""" % APP_DONE
+LOG_DIR = ROOT / "test-artifacts"
+
+
+# ----------------------------------------------------------------------------- server
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """``streamlit run app.py`` on a free loopback port. ``started`` = perf_counter at spawn."""
+
+    def __init__(self, name: str = "bench-server"):
+        LOG_DIR.mkdir(exist_ok=True)
+        self.port = _free_port()
+        self.log_path = LOG_DIR / f"{name}-{self.port}.log"
+        self._log = open(self.log_path, "w")
+        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+               "--server.port", str(self.port), "--server.address", "127.0.0.1",
+               "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
+        self.started = time.perf_counter()
+        self.process = subprocess.Popen(cmd, cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT,
+                                        env=env)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def wait_healthy(self, timeout: float = 60.0, poll: float = 0.02) -> float:
+        """Seconds from spawn until ``/_stcore/health`` answered ``ok``."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"streamlit exited:\n{self.log_path.read_text()}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2) as r:
+                    if r.status == 200 and r.read().strip() == b"ok":
+                        return time.perf_counter() - self.started
+            except (urllib.error.URLError, OSError):
+                pass
+            time.sleep(poll)
+        raise RuntimeError(f"no /_stcore/health within {timeout} s:\n{self.log_path.read_text()}")
+
+    def rss_kib(self) -> int:
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+        raise RuntimeError("no VmRSS")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=15)
+        self._log.close()
+
+
+@contextmanager
+def running_server(name: str = "bench-server"):
+    server = Server(name)
+    try:
+        server.wait_healthy()
+        yield server
+    finally:
+        server.stop()
+
+
+@contextmanager
+def chromium():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def _new_page(browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context.set_default_timeout(120_000)
+    return context, context.new_page()
+
+
+def _wait_done(page, settle_ms: int = 400) -> None:
+    """Script finished and stayed finished for ``settle_ms`` (a rerun may start late)."""
+    while True:
+        page.wait_for_function(_RENDERED_JS, polling="raf")
+        page.wait_for_timeout(settle_ms)
+        if page.evaluate(_RENDERED_JS) and page.locator("[data-testid='stSpinner']").count() == 0:
+            return
+
+
+def _exceptions(page) -> list[str]:
+    return page.locator("[data-testid='stException']").all_inner_texts()
+
+
+def _go(page, title: str) -> None:
+    """Switch page by the sidebar link (same session; ``goto`` would start a new one)."""
+    page.locator("[data-testid='stSidebarNav'] a", has_text=title).first.click()
+    _wait_done(page)
+
+
+# ----------------------------------------------------------------------------- items
+def app_start(repeats: int) -> Result:
+    """Spawn the server → ``/_stcore/health`` → ``goto`` the root URL → first run rendered.
+    Chromium is launched once before the first repeat (it is the student's browser, already
+    open); every repeat is a fresh server process and a fresh browser context."""
+    health, rendered = [], []
+    with chromium() as browser:
+        for _ in range(repeats):
+            server = Server("bench-start")
+            try:
+                health.append(server.wait_healthy())
+                context, page = _new_page(browser)
+                page.goto(server.url, wait_until="commit")
+                page.wait_for_function(_RENDERED_JS, polling="raf")
+                rendered.append(time.perf_counter() - server.started)
+                if _exceptions(page):
+                    raise RuntimeError(f"exception on the first page: {_exceptions(page)}")
+                context.close()
+            finally:
+                server.stop()
+    res = Result("start", "app start to first page rendered in the browser",
+                 Target("<=", 5.0, " s"), Stats.of(rendered), headline_unit="s")
+    res.detail("spawn → /_stcore/health answers", Stats.of(health), 1, "s")
+    res.detail("health → first page rendered", Stats.of([r - h for r, h in zip(rendered, health)]),
+               1, "s")
+    res.notes.append("cold start every repeat: a new `streamlit run` process (Python, Streamlit, "
+                     "then on the first run torch, pandas, plotly and the app's modules are imported).")
+    return res
+
+
+# Snapshot of every Plotly chart's visible text (title, annotations): a chart is "redrawn"
+# when its text in the DOM differs from the snapshot.
+_CHART_TEXTS_JS = """() => Array.from(document.querySelectorAll("[data-testid='stPlotlyChart']"))
+    .map(el => Array.from(el.querySelectorAll('.annotation-text, .gtitle')).map(t => t.textContent).join(' | '))"""
+
+
+def _slider_page(browser, server):
+    context, page = _new_page(browser)
+    page.goto(server.url + "/prune", wait_until="commit")
+    _wait_done(page)
+    button = page.locator(".st-key-use_default_model button")
+    if button.count():
+        button.first.click()
+        _wait_done(page)
+    return context, page
+
+
+def slider_redraw(repeats: int) -> Result:
+    """On the Prune page with the default model, move the target-sparsity slider one step by
+    keyboard (alternately → and ←, 90 % ↔ 90.5 %) and time, from the key press, until every
+    chart whose text depends on the setting (the three weight heatmaps' "pruned" counts and the
+    histogram's) shows the new numbers in the DOM, and until the script run has finished."""
+    from pruning.models import prunable_names
+    from pruning.selection import n_to_prune
+
+    from .fixtures import default_data, default_trained
+
+    data = default_data()
+    n_prunable = sum(p.numel() for n, p in default_trained().build(data).named_parameters()
+                     if n in prunable_names(default_trained().build(data)))
+    redrawn, done = [], []
+    with running_server("bench-slider") as server, chromium() as browser:
+        context, page = _slider_page(browser, server)
+        slider = page.locator("[data-testid='stSlider'] input[type='range']"
+                              "[aria-label^='Target sparsity']")
+        if slider.count() != 1:
+            raise RuntimeError("no (single) target-sparsity slider on the Prune page")
+        slider.focus()
+        value = float(slider.get_attribute("value"))
+        for r in range(repeats + 1):  # the first move warms up the session's caches
+            key, new = ("ArrowRight", value + 0.5) if r % 2 == 0 else ("ArrowLeft", value - 0.5)
+            expected = f"pruned: {n_to_prune(new / 100, n_prunable):,}"
+            before = page.evaluate(_CHART_TEXTS_JS)
+            t0 = page.evaluate("performance.now()")
+            page.keyboard.press(key)
+            t_hist = page.wait_for_function(
+                """([expected, before]) => {
+                    const now = Array.from(document.querySelectorAll("[data-testid='stPlotlyChart']"))
+                      .map(el => Array.from(el.querySelectorAll('.annotation-text, .gtitle'))
+                                   .map(t => t.textContent).join(' | '));
+                    const hist = now.some(t => t.includes(expected));
+                    const heat = now.every((t, i) => !before[i] || !before[i].includes(' pruned (')
+                                                      || t !== before[i]);
+                    return hist && heat ? performance.now() : false;
+                }""", arg=[expected, before], polling="raf").json_value()
+            page.wait_for_function(f"() => document.querySelector(\"{APP_DONE}\")", polling="raf")
+            t_done = page.evaluate("performance.now()")
+            _wait_done(page)
+            value = new
+            if r == 0:
+                continue
+            redrawn.append((t_hist - t0) / 1e3)
+            done.append((t_done - t0) / 1e3)
+        if _exceptions(page):
+            raise RuntimeError(f"exception on the Prune page: {_exceptions(page)}")
+        context.close()
+    res = Result("slider", "slider moved to chart redrawn, in the browser",
+                 Target("<=", 300.0, " ms"), Stats.of(redrawn), headline_scale=1e3,
+                 headline_unit="ms", headline_digits=0)
+    res.detail("key press → all dependent charts show the new numbers", Stats.of(redrawn), 1e3, "ms", 0)
+    res.detail("key press → script run finished (notRunning seen)", Stats.of(done), 1e3, "ms", 0)
+    res.notes.append("one browser session; the first move (warm-up) is not counted; DOM checked "
+                     "every animation frame (≈ 17 ms resolution).")
+    return res
+
+
+def _student_session(browser, server) -> tuple:
+    """A new browser session that trains the default model on the Train page (its own
+    model, not the shared cached one), prunes it on the Prune page (90 %, global magnitude)
+    and keeps the pruned model. Returns (context, server RSS in KiB afterwards)."""
+    context, page = _new_page(browser)
+    page.goto(server.url + "/train", wait_until="commit")
+    _wait_done(page)
+    page.locator(".st-key-train_button button").first.click()
+    _wait_done(page)
+    _go(page, "Prune")
+    page.locator(".st-key-prune_keep button").first.click()
+    _wait_done(page)
+    if _exceptions(page):
+        raise RuntimeError(f"exception: {_exceptions(page)}")
+    time.sleep(1.0)
+    return context, server.rss_kib()
+
+
+def session_memory(repeats: int, sessions: int = 3) -> Result:
+    """Server RSS (VmRSS from /proc/<pid>/status) as student sessions are added, each with a
+    trained and a pruned model (see ``_student_session``); all stay open while measured.
+
+    The first session after start-up also pays the server's one-time costs: importing what
+    the Train and Prune pages use, torch's kernel and allocator warm-up. Those are paid once
+    per server, not per student, so the judged figure is what each *further* session adds
+    over the server as it was before it (sessions 2 and 3 of every repeat). The first
+    session's figure is reported beside it, over a server warmed only by a Home-page visit.
+    """
+    per_session, first, idle_mb, cold_mb = [], [], [], []
+    for _ in range(repeats):
+        with running_server("bench-memory") as server, chromium() as browser:
+            cold_mb.append(server.rss_kib() / 1024)
+            context, page = _new_page(browser)
+            page.goto(server.url, wait_until="commit")
+            _wait_done(page)
+            context.close()
+            time.sleep(2.0)
+            before = server.rss_kib()
+            idle_mb.append(before / 1024)
+            contexts = []
+            for i in range(sessions):
+                context, after = _student_session(browser, server)
+                contexts.append(context)
+                (first if i == 0 else per_session).append((after - before) / 1024)
+                before = after
+            for context in contexts:
+                context.close()
+    res = Result("memory", "memory of one session with a trained and a pruned model",
+                 Target("<=", 50.0, " MB"), Stats.of(per_session), headline_unit="MiB",
+                 headline_digits=1)
+    res.detail("server RSS after start (no session yet)", Stats.of(cold_mb), 1, "MiB", 0)
+    res.detail("server RSS after one Home-page visit (its session closed)", Stats.of(idle_mb), 1, "MiB", 0)
+    res.detail("first student session over that (incl. one-time imports and warm-up)",
+               Stats.of(first), 1, "MiB", 1)
+    res.detail(f"each further student session (sessions 2–{sessions}), headline",
+               Stats.of(per_session), 1, "MiB", 1)
+    res.notes.append("each repeat is a fresh server; a student session = Train page ▶ Train "
+                     "(default 300-100 MLP, 30 epochs), then Prune page ▶ Keep (90 %).")
+    return res
