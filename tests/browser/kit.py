@@ -4,10 +4,12 @@ actually sees (script state, error boxes, rendered Plotly charts, metrics).
 
 Kept free of pytest so ``tests/load/load_test.py`` can use the same server and browser code.
 
-Synchronisation rule: Streamlit reruns the script after every widget change. The root element
-``[data-testid=stApp]`` carries ``data-test-script-state`` (``initial``, ``running``,
-``rerunRequested``, ``notRunning`` …); a page is "done" when it says ``notRunning`` and stays
-so for a short settle time (a rerun can start a few milliseconds after a click).
+Synchronisation rule: Streamlit reruns the script after every widget change. A page is "done"
+after an action when a run that started after the action has finished for good (the server's
+``script_finished`` message, not one cut short for a rerun; see ``RunWatcher``) and the root
+element ``[data-testid=stApp]`` says ``data-test-script-state=notRunning``. Looking only at the
+attribute is not enough on a busy machine: between a click and its rerun, or between a run
+cut short by ``st.rerun()`` and the next one, the page briefly says ``notRunning`` too.
 """
 from __future__ import annotations
 
@@ -136,43 +138,120 @@ def launch_chromium(playwright):
     return playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
 
 
+class RunWatcher:
+    """Follows the script runs of one page by decoding the server's websocket messages.
+
+    Every run ends with a ``script_finished`` message; a run cut short for a rerun (a click
+    during a run, ``st.rerun()``) ends with ``FINISHED_EARLY_FOR_RERUN`` and is followed by
+    the next run. ``completed`` counts runs that really ended (not for a rerun), so "the
+    app is done after my click" is: ``completed`` grew past its value before the click, the
+    last run did not end for a rerun, and no run is going on now.
+    """
+
+    def __init__(self, page):
+        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+        self._ForwardMsg = ForwardMsg
+        self._early = ForwardMsg.FINISHED_EARLY_FOR_RERUN
+        self.completed = 0
+        self.running = False
+        self.last_status = None
+        page.on("websocket", self._on_websocket)
+
+    def _on_websocket(self, ws) -> None:
+        if ws.url.endswith("/_stcore/stream"):
+            ws.on("framereceived", self._on_frame)
+
+    def _on_frame(self, payload) -> None:
+        if not isinstance(payload, (bytes, bytearray)):
+            return
+        msg = self._ForwardMsg()
+        try:
+            msg.ParseFromString(bytes(payload))
+        except Exception:  # not a ForwardMsg: nothing to learn from it
+            return
+        kind = msg.WhichOneof("type")
+        if kind == "session_status_changed":
+            self.running = msg.session_status_changed.script_is_running
+        elif kind == "script_finished":
+            self.last_status = msg.script_finished
+            self.running = False
+            if msg.script_finished != self._early:
+                self.completed += 1
+
+    def settled(self, since: int) -> bool:
+        return (self.completed > since and not self.running
+                and self.last_status != self._early)
+
+
+_WATCHERS: dict[int, RunWatcher] = {}
+
+
+def watch(page) -> RunWatcher:
+    """The run watcher of ``page`` (attached before its first navigation by new_session)."""
+    if id(page) not in _WATCHERS:
+        _WATCHERS[id(page)] = RunWatcher(page)
+    return _WATCHERS[id(page)]
+
+
 def new_session(browser, viewport=(1400, 1000)):
     """A fresh browser context (= a fresh Streamlit session, own cookies) and its page."""
     context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]},
                                   accept_downloads=True)
     context.set_default_timeout(30_000)
-    return context, context.new_page()
+    page = context.new_page()
+    watch(page)
+    return context, page
 
 
-def wait_for_app(page, timeout: float = 120.0, settle: float = 0.4) -> None:
-    """Wait until the script is not running, and still is not after ``settle`` seconds.
+def completed_runs(page) -> int:
+    return watch(page).completed
 
-    A rerun can begin a moment after a click, so a single look could catch the old state;
-    looking again after the settle time catches a rerun that started in between.
+
+def wait_for_app(page, since: int | None = None, timeout: float = 120.0,
+                 settle: float = 0.3) -> None:
+    """Wait until a script run that started after ``since`` (a ``completed_runs`` value taken
+    before the action) has finished for good, and the page shows it (``notRunning``).
+
+    Without ``since``, any finished run counts (use ``act`` for clicks and key presses, so a
+    rerun that starts a moment after the click cannot be missed). After that, ``settle``
+    seconds more must pass without a new run (a slider sends its value after a short delay).
     """
+    watcher = watch(page)
+    since = -1 if since is None else since
     deadline = time.monotonic() + timeout
     while True:
-        remaining = max(deadline - time.monotonic(), 0.1)
-        page.wait_for_selector(APP_DONE, state="attached", timeout=remaining * 1000)
+        while not (watcher.settled(since) and page.locator(APP_DONE).count() == 1):
+            if time.monotonic() > deadline:
+                raise TimeoutError(
+                    f"the app did not finish a run within {timeout:.0f} s "
+                    f"(runs completed {watcher.completed}, running {watcher.running})")
+            page.wait_for_timeout(100)
+        mark = watcher.completed
         page.wait_for_timeout(settle * 1000)
-        if page.locator(APP_DONE).count() == 1 and not _spinner_visible(page):
+        if watcher.settled(since) and watcher.completed == mark \
+                and page.locator(APP_DONE).count() == 1:
             return
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"the app kept running for {timeout:.0f} s")
 
 
-def _spinner_visible(page) -> bool:
-    return page.locator("[data-testid='stSpinner']").count() > 0
+def act(page, action, timeout: float = 120.0) -> None:
+    """Do ``action()`` (a click, key presses, …) and wait for the rerun it causes."""
+    since = completed_runs(page)
+    action()
+    wait_for_app(page, since=since, timeout=timeout)
+
+
+def click(page, locator, timeout: float = 120.0) -> None:
+    """Click a widget and wait for the app's rerun."""
+    act(page, locator.click, timeout=timeout)
 
 
 def open_app(page, base_url: str, path: str = "", query: str = "", timeout: float = 120.0) -> None:
-    """Navigate to ``base_url/path?query`` and wait for the first run to finish."""
+    """Navigate to ``base_url/path?query`` (a new Streamlit session) and wait for its run."""
     url = f"{base_url}/{path.lstrip('/')}"
     if query:
         url += "?" + query.lstrip("?")
-    page.goto(url)
-    page.wait_for_selector("[data-testid='stApp']", state="attached")
-    wait_for_app(page, timeout=timeout)
+    act(page, lambda: page.goto(url), timeout=timeout)
 
 
 def expand_navigation(page) -> None:
@@ -185,8 +264,9 @@ def expand_navigation(page) -> None:
 def nav_links(page) -> list[tuple[str, str]]:
     """(title, href) of every page in the sidebar navigation, in order."""
     expand_navigation(page)
-    links = page.locator("[data-testid='stSidebarNav'] a")
-    return [(a.inner_text().strip(), a.get_attribute("href") or "") for a in links.all()]
+    return [tuple(x) for x in page.evaluate(
+        """() => Array.from(document.querySelectorAll("[data-testid='stSidebarNav'] a"))
+                 .map(a => [a.innerText.trim(), a.href || ""])""")]
 
 
 def go_to_page(page, title: str, timeout: float = 120.0) -> None:
@@ -194,8 +274,8 @@ def go_to_page(page, title: str, timeout: float = 120.0) -> None:
     its trained model survive, unlike a reload)."""
     expand_navigation(page)
     nav = page.locator("[data-testid='stSidebarNav']")
-    nav.get_by_role("link", name=re.compile(re.escape(title))).first.click()
-    wait_for_app(page, timeout=timeout)
+    link = nav.get_by_role("link", name=re.compile(r"(^|\s)" + re.escape(title) + "$"))
+    click(page, link.first, timeout=timeout)
 
 
 def exception_texts(page) -> list[str]:
@@ -303,11 +383,16 @@ def slider_value(page, label: str) -> str:
 
 
 def press_on_slider(page, label: str, key: str, times: int = 1) -> None:
-    """Move a slider as a keyboard user does: focus its thumb and press ``key``."""
+    """Move a slider as a keyboard user does (focus its thumb, press ``key``) and wait for
+    the rerun."""
     thumb = page.get_by_role("slider", name=label)
-    thumb.focus()
-    for _ in range(times):
-        page.keyboard.press(key)
+
+    def press():
+        thumb.focus()
+        for _ in range(times):
+            page.keyboard.press(key)
+
+    act(page, press)
 
 
 def metric_value(page, label) -> str:

@@ -53,8 +53,7 @@ def test_new_student_journey(page, base_url):
     # --- train the default model (the sidebar's defaults, the Train page's button)
     kit.go_to_page(page, "Train")
     assert page.get_by_text("No trained model in this session yet").is_visible()
-    page.get_by_role("button", name="Train").click()
-    kit.wait_for_app(page, timeout=180)
+    kit.click(page, page.get_by_role("button", name=re.compile(r"^\W*Train$")), timeout=180)
     kit.assert_no_exception(page, "Train")
     dense_test = kit.number_in(kit.metric_value(page, "Test accuracy"))
     assert dense_test > 80, f"the default model should learn digits, test accuracy {dense_test} %"
@@ -73,7 +72,6 @@ def test_new_student_journey(page, base_url):
     assert dense_test == kit.number_in(kit.metric_value(page, "Dense test accuracy"))
 
     kit.press_on_slider(page, SPARSITY_SLIDER, "ArrowRight", times=10)  # 10 steps of 0.5 %
-    kit.wait_for_app(page)
     kit.assert_no_exception(page, "Prune after the slider moved")
     assert kit.slider_value(page, "Target sparsity") == "95.0 %"
     after_pct = kit.number_in(kit.metric_value(page, "Weights pruned"))
@@ -94,15 +92,13 @@ def test_new_student_journey(page, base_url):
     pruned_share = 1 - table["nonzero"].sum() / table["total"].sum()
     assert abs(pruned_share - 0.95) < 0.001, table
 
-    page.get_by_role("button", name="Keep this pruned model").click()
-    kit.wait_for_app(page)
+    kit.click(page, page.get_by_role("button", name="Keep this pruned model"))
     assert page.get_by_text("Kept (this setting)").is_visible()
 
     # --- fine-tune the kept model: accuracy comes back
     kit.go_to_page(page, "Fine-tune")
     kit.assert_no_exception(page, "Fine-tune")
-    page.get_by_role("button", name="Fine-tune", exact=True).click()
-    kit.wait_for_app(page, timeout=180)
+    kit.click(page, page.get_by_role("button", name="Fine-tune", exact=True), timeout=180)
     kit.assert_no_exception(page, "Fine-tune after running")
     shown = kit.metrics(page)
     assert kit.number_in(shown["Pruned test accuracy"]) == pruned_test
