@@ -424,6 +424,26 @@ def number_in(text: str) -> float:
     return float(m.group(0).replace(",", "").replace("−", "-"))
 
 
+def download(page, button_name, timeout: float = 60.0) -> tuple[str, bytes]:
+    """Click a download button (name: text or regex) and return (file name, bytes)."""
+    with page.expect_download(timeout=timeout * 1000) as info:
+        page.get_by_role("button", name=button_name).first.click()
+    dl = info.value
+    with open(dl.path(), "rb") as f:
+        return dl.suggested_filename, f.read()
+
+
+def download_csv(page, button_name) -> "pd.DataFrame":
+    """Download a CSV through its button; it must parse. Returns the table."""
+    import io
+
+    import pandas as pd
+
+    name, raw = download(page, button_name)
+    assert name.endswith(".csv"), name
+    return pd.read_csv(io.BytesIO(raw))
+
+
 def screenshot(page, name: str) -> Path:
     """Full-page screenshot into test-artifacts/screenshots/<name>.png; also refreshes
     docs/screenshots/<name>.png when REFRESH_DOCS_SCREENSHOTS=1 (see scripts/)."""

@@ -9,11 +9,9 @@ REFRESH_DOCS_SCREENSHOTS=1, see scripts/refresh_screenshots.sh).
 """
 from __future__ import annotations
 
-import io
 import re
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from tests.browser import kit
@@ -31,16 +29,6 @@ def pruned_cells(page, chart_index: int = 0) -> int:
     data = kit.chart_data(page, chart_index)
     assert data and len(data) == 2 and data[0]["type"] == "heatmap", data
     return int(np.isfinite(kit.decode_array(data[0]["z"])).sum())
-
-
-def download_csv(page, button_name: str) -> pd.DataFrame:
-    with page.expect_download() as info:
-        page.get_by_role("button", name=button_name).click()
-    download = info.value
-    assert download.suggested_filename.endswith(".csv"), download.suggested_filename
-    with open(download.path(), "rb") as f:
-        raw = f.read()
-    return pd.read_csv(io.BytesIO(raw))
 
 
 @pytest.mark.timeout(300)
@@ -87,7 +75,7 @@ def test_new_student_journey(page, base_url):
     kit.screenshot(page, "03-prune")
 
     # The per-layer table downloads as CSV and says what the page says: 95 % of the weights.
-    table = download_csv(page, "Download the table (CSV)")
+    table = kit.download_csv(page, "Download the table (CSV)")
     assert len(table) == 3 and (table["total"] > 0).all(), table
     pruned_share = 1 - table["nonzero"].sum() / table["total"].sum()
     assert abs(pruned_share - 0.95) < 0.001, table
@@ -109,7 +97,7 @@ def test_new_student_journey(page, base_url):
     kit.screenshot(page, "04-finetune")
 
     # --- download the history as CSV: it parses and has one row per epoch (+ the start)
-    history = download_csv(page, "Download the fine-tuning history (CSV)")
+    history = kit.download_csv(page, "Download the fine-tuning history (CSV)")
     epochs = int(page.get_by_label("Epochs", exact=True).input_value())
     assert epochs > 0 and len(history) == epochs + 1, history
     assert history["epoch"].tolist() == list(range(epochs + 1))
