@@ -1,4 +1,5 @@
 """Validation ablation: the exact increase in validation loss when one weight is removed.
+(Biases work the same way: a bias is a weight whose input is the constant 1.)
 
     s_k = L_val(w with w_k := 0) − L_val(w)          (one number per weight, *signed*)
 
@@ -56,8 +57,8 @@ _CHUNK_ELEMENTS = 8_000_000
 
 def _module_of(model: nn.Module, param_name: str) -> nn.Module:
     mod_name, _, kind = param_name.rpartition(".")
-    if kind != "weight":
-        raise PruningError(f"validation ablation scores weights only, not {param_name!r}")
+    if kind not in ("weight", "bias"):
+        raise PruningError(f"validation ablation scores weights and biases, not {param_name!r}")
     mod = model.get_submodule(mod_name)
     if isinstance(mod, nn.Conv2d) and (mod.groups != 1 or isinstance(mod.padding, str)):
         raise PruningError("validation ablation supports ordinary Conv2d layers only")
@@ -191,7 +192,9 @@ def weight_ablation_scores(model: nn.Module, names, X: torch.Tensor, y: torch.Te
     base = F.cross_entropy(model(X), y).item()
     out = {}
     for n, (mod, live) in todo.items():
-        w2 = params[n].detach().reshape(params[n].shape[0], -1)  # (O, Q)
+        is_bias = n.endswith(".bias")
+        # A bias b_o is a weight whose input patch is constant 1: z[:, o, :] includes + b_o.
+        w2 = params[n].detach().reshape(params[n].shape[0], -1)  # (O, Q), Q = 1 for a bias
         idx = torch.nonzero(live.reshape(w2.shape), as_tuple=False)  # (M, 2) rows (o, q)
         delta = torch.zeros(w2.numel())
         n_out, n_pos, _ = sizes[n.rpartition(".")[0]]
@@ -201,7 +204,10 @@ def weight_ablation_scores(model: nn.Module, names, X: torch.Tensor, y: torch.Te
 
             def perturb(z, P, o=o, q=q):
                 zk = z.unsqueeze(0).repeat(len(o), 1, 1, 1)  # (K, N, O, L)
-                contrib = w2[o, q][:, None, None] * P[:, q, :].permute(1, 0, 2)  # (K, N, L)
+                if is_bias:
+                    contrib = w2[o, 0][:, None, None].expand(len(o), z.shape[0], z.shape[2])
+                else:
+                    contrib = w2[o, q][:, None, None] * P[:, q, :].permute(1, 0, 2)  # (K, N, L)
                 zk[torch.arange(len(o)), :, o, :] -= contrib
                 return zk
 
@@ -238,7 +244,7 @@ def unit_ablation_scores(model: nn.Module, module_name: str, X: torch.Tensor,
 
 
 @register("ablation", "exact rise in validation loss when the weight is removed — slow: "
-                      "small models only", needs_data=True)
+                      "small models only", needs_data=True, signed=True)
 def ablation(ctx: ScoreContext) -> dict[str, torch.Tensor]:
     """s_k = L_val(w_k := 0) − L_val(w), exact (see the module docstring); signed."""
     X, y = validation_split(ctx.data)

@@ -199,7 +199,9 @@ def lottery_figure(table: pd.DataFrame, height: int = 440) -> go.Figure:
         fig.add_hline(y=100 * float(dense["test_acc"].iloc[0]),
                       line=dict(color="#2ca02c", dash="dash"),
                       annotation_text="dense", annotation_position="bottom left")
-    fig.update_xaxes(title="weights remaining (%, log scale)", type="log", autorange="reversed")
+    ticks = sorted(set(table["remaining_pct"].round(2)), reverse=True)
+    fig.update_xaxes(title="weights remaining (%, log scale)", type="log", autorange="reversed",
+                     tickvals=ticks, ticktext=[f"{t:.3g} %" for t in ticks])
     fig.update_yaxes(title="test accuracy (%)")
     return _layout(fig, "Lottery tickets vs controls", height)
 
@@ -232,5 +234,5 @@ def lottery_notes(table: pd.DataFrame) -> list[str]:
                    > table[(table["round"] == r) & (table["variant"] == "reinit")]["test_acc"].iloc[0])
                for r in t.index)
     notes.append(f"The ticket beat the same mask with new initial weights in {wins} of {len(t)} "
-                 f"rounds{': the initial values matter, not only the mask' if wins > len(t) / 2 else ''}.")
+                 f"rounds (one seed){': here the initial values mattered, not only the mask' if wins > len(t) / 2 else ''}.")
     return notes

@@ -33,7 +33,7 @@ from .training import train
 
 
 @register("movement", "(w_after² − w_before²)/2 — weights that grew while fine-tuning (Sanh "
-                      "et al.); negative = moved towards zero")
+                      "et al.); negative = moved towards zero", signed=True)
 def movement(ctx: ScoreContext) -> dict[str, torch.Tensor]:
     before = ctx.pre_finetune_state if ctx.pre_finetune_state is not None else ctx.init_state
     if before is None:

@@ -208,7 +208,7 @@ def jaccard_heatmap(cmp: ScorerComparison, height: int = 440) -> go.Figure:
     m = cmp.jaccard.pivot(index="scorer_a", columns="scorer_b", values="jaccard").loc[order, order]
     z = m.to_numpy(dtype=np.float32)
     fig = go.Figure(go.Heatmap(z=z, x=order, y=order, zmin=0, zmax=1, colorscale="Viridis",
-                               text=np.round(z, 2), texttemplate="%{text}",
+                               texttemplate="%{z:.2f}", textfont=dict(size=14),
                                colorbar=dict(title="Jaccard"),
                                hovertemplate="%{y} vs %{x}: %{z:.3f}<extra></extra>"))
     fig.update_yaxes(autorange="reversed", type="category")
@@ -224,7 +224,8 @@ def layer_sparsity_heatmap(cmp: ScorerComparison, height: int = 380) -> go.Figur
     p = p[list(dict.fromkeys(cmp.per_layer["layer"]))]
     z = 100 * p.to_numpy(dtype=np.float32)
     fig = go.Figure(go.Heatmap(z=z, x=list(p.columns), y=order, zmin=0, zmax=100,
-                               colorscale="Oranges", text=np.round(z, 1), texttemplate="%{text}",
+                               colorscale="Oranges", texttemplate="%{z:.0f}",
+                               textfont=dict(size=14),
                                colorbar=dict(title="% pruned"),
                                hovertemplate="%{y} prunes %{z:.1f} % of %{x}<extra></extra>"))
     fig.update_yaxes(autorange="reversed", type="category")

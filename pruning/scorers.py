@@ -5,7 +5,7 @@ Every scorer has the same signature::
     scorer(ctx: ScoreContext) -> dict[str, Tensor]   # {param name: scores, same shape}
 
 and is registered in ``SCORERS`` with ``@register(name, description)``. Scores are
-non-negative, except ``ablation`` and ``movement``, which are signed (lower = prune first; a
+non-negative, except those in ``SIGNED`` (``ablation``, ``movement``: lower = prune first; a
 threshold t ≥ 0 prunes every negative score); already-pruned weights may score anything
 (selection keeps them pruned).
 
@@ -61,14 +61,17 @@ Scorer = Callable[[ScoreContext], dict]
 SCORERS: dict[str, Scorer] = {}
 DESCRIPTIONS: dict[str, str] = {}
 NEEDS_DATA: set[str] = set()
+SIGNED: set[str] = set()  # scorers whose scores may be negative (lower = prune first)
 
 
-def register(name: str, description: str, needs_data: bool = False):
+def register(name: str, description: str, needs_data: bool = False, signed: bool = False):
     def deco(fn: Scorer) -> Scorer:
         SCORERS[name] = fn
         DESCRIPTIONS[name] = description
         if needs_data:
             NEEDS_DATA.add(name)
+        if signed:
+            SIGNED.add(name)
         return fn
     return deco
 

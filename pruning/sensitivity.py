@@ -128,16 +128,18 @@ def sensitivity_figure(scan: pd.DataFrame, dense_val_acc: float | None = None,
             hovertemplate=f"{layer}<br>%{{x:.0f}} % pruned<br>validation accuracy "
                           f"%{{y:.1f}} %<extra></extra>"))
     if dense_val_acc is not None:
-        if tolerance:
+        if tolerance:  # the band is explained in the title: a label inside it hides the lines
             fig.add_hrect(y0=100 * (dense_val_acc - tolerance), y1=100 * dense_val_acc,
-                          fillcolor="#7f7f7f", opacity=0.15, line_width=0,
-                          annotation_text=f"within {100 * tolerance:.1f} points of dense",
-                          annotation_position="bottom left")
-        fig.add_hline(y=100 * dense_val_acc, line=dict(color="#7f7f7f", dash="dash"),
-                      annotation_text="dense", annotation_position="top left")
+                          fillcolor="#7f7f7f", opacity=0.2, line_width=0)
+        fig.add_hline(y=100 * dense_val_acc, line=dict(color="#7f7f7f", dash="dash"))
     fig.update_xaxes(title="sparsity of that one layer (%)", range=[0, 100])
     fig.update_yaxes(title="validation accuracy (%)")
-    return _layout(fig, "Sensitivity: one layer pruned at a time, no fine-tuning", height)
+    title = "Sensitivity: one layer pruned at a time, no fine-tuning"
+    if dense_val_acc is not None:
+        title += (f"<br><sup>dashed: dense ({100 * dense_val_acc:.1f} %)"
+                  + (f"; grey band: within {100 * tolerance:.1f} points of it" if tolerance else "")
+                  + "</sup>")
+    return _layout(fig, title, height)
 
 
 def sensitivity_notes(scan: pd.DataFrame, suggestions: pd.DataFrame, dense_val_acc: float,

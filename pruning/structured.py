@@ -25,9 +25,8 @@ from torch import nn
 
 from .errors import PruningError, check_fraction
 from .masks import Masks
-from .models import MLP, SmallCNN
 from .selection import select_by_sparsity
-from .units import unit_layers
+from .units import model_kind, unit_layers
 
 UnitKeep = dict[str, torch.Tensor]  # {hidden module name: bool (units,), True = kept}
 
@@ -85,18 +84,16 @@ def compact(model: nn.Module, keep: Mapping[str, torch.Tensor]) -> nn.Module:
     check_keep(model, keep)
     layers = unit_layers(model)
     idx = {l.module: torch.nonzero(keep[l.module].bool()).flatten() for l in layers}
-    if isinstance(model, MLP):
-        hidden = tuple(len(idx[l.module]) for l in layers)
-        small = MLP(model.layers[0].in_features, model.layers[-1].out_features, hidden)
-        pairs = [(f"layers.{i}", f"layers.{i}") for i in range(len(model.layers))]
-    elif isinstance(model, SmallCNN):
-        channels = tuple(len(idx[l.module]) for l in layers)
-        small = SmallCNN(model.image_shape, model.head.out_features, channels)
-        pairs = [(f"convs.{i}", f"convs.{i}") for i in range(len(model.convs))] + [("head", "head")]
-    else:  # unit_layers already refused other models
-        raise PruningError("structured pruning works on the app's MLP and CNN only")
+    sizes = tuple(len(idx[l.module]) for l in layers)
+    # type(model): the source's own class (``MLP`` / ``SmallCNN``), so a smaller twin.
+    if model_kind(model) == "mlp":
+        small = type(model)(model.layers[0].in_features, model.layers[-1].out_features, sizes)
+        names = [f"layers.{i}" for i in range(len(model.layers))]
+    else:
+        small = type(model)(model.image_shape, model.head.out_features, sizes)
+        names = [f"convs.{i}" for i in range(len(model.convs))] + ["head"]
     prev_keep = None  # kept inputs of the current layer (None = all)
-    for name, _ in pairs:
+    for name in names:
         src, dst = model.get_submodule(name), small.get_submodule(name)
         rows = idx.get(name)
         w = src.weight

@@ -33,7 +33,6 @@ from torch import nn
 
 from .ablation import unit_ablation_scores, validation_split
 from .errors import PruningError
-from .models import MLP, SmallCNN
 from .scorers import SCORERS, ScoreContext, score
 
 UNIT_METHODS = ("l1", "l2", "taylor", "ablation", "random")
@@ -58,17 +57,28 @@ class UnitLayer:
     next_module: str
 
 
+def model_kind(model: nn.Module) -> str:
+    """``mlp`` or ``cnn`` for the app's two models, recognised by their structure (not by
+    class identity, which a reloaded module would change)."""
+    layers = getattr(model, "layers", None)
+    if isinstance(layers, nn.ModuleList) and all(isinstance(m, nn.Linear) for m in layers):
+        return "mlp"
+    convs, head = getattr(model, "convs", None), getattr(model, "head", None)
+    if (isinstance(convs, nn.ModuleList) and all(isinstance(m, nn.Conv2d) for m in convs)
+            and isinstance(head, nn.Linear)):
+        return "cnn"
+    raise PruningError("structured pruning works on the app's MLP and CNN only")
+
+
 def unit_layers(model: nn.Module) -> list[UnitLayer]:
     """The hidden layers of the app's MLP (neurons) or SmallCNN (channels), in order."""
-    if isinstance(model, MLP):
+    if model_kind(model) == "mlp":
         n = len(model.layers)
         return [UnitLayer(f"layers.{i}", "neuron", model.layers[i].out_features, f"layers.{i + 1}")
                 for i in range(n - 1)]
-    if isinstance(model, SmallCNN):
-        n = len(model.convs)
-        return [UnitLayer(f"convs.{i}", "channel", model.convs[i].out_channels,
-                          f"convs.{i + 1}" if i + 1 < n else "head") for i in range(n)]
-    raise PruningError("structured pruning works on the app's MLP and CNN only")
+    n = len(model.convs)
+    return [UnitLayer(f"convs.{i}", "channel", model.convs[i].out_channels,
+                      f"convs.{i + 1}" if i + 1 < n else "head") for i in range(n)]
 
 
 def check_method(method: str) -> str:

@@ -193,7 +193,7 @@ def test_rewind_without_initial_state_raises(data):
 
 @pytest.mark.parametrize("prune_kw,train_kw,needles", [
     (dict(rounds=0), {}, ["rounds", "at least 1"]),
-    (dict(scorer="snip"), {}, ["'snip'", *SCORERS]),
+    (dict(scorer="nonexistent"), {}, ["'nonexistent'", *SCORERS]),
     (dict(scope="local"), {}, ["'local'", *SCOPES]),
     (dict(schedule="cosine"), {}, ["'cosine'", *SCHEDULES]),
     (dict(sparsity=float("nan")), {}, ["sparsity", "NaN"]),

@@ -134,18 +134,24 @@ def test_taylor_without_data_raises(model, names):
 
 @pytest.mark.parametrize("name", sorted(SCORERS))
 def test_every_scorer_gives_nonnegative_float_scores_of_param_shape(model, names, name):
-    s = score(name, ScoreContext(model, names, _tiny_bundle()))
+    from pruning.scorers import SIGNED
+
+    # snip / movement look at earlier weights: give them some (another seed's init).
+    earlier = build_model(ModelConfig(hidden=(5,)), 4, 3, seed=1).state_dict()
+    s = score(name, ScoreContext(model, names, _tiny_bundle(), init_state=earlier,
+                                 pre_finetune_state=earlier))
     params = dict(model.named_parameters())
     assert list(s) == names
     for n in names:
         assert s[n].shape == params[n].shape
         assert s[n].dtype == torch.float32
         assert not s[n].requires_grad
-        assert (s[n] >= 0).all() and torch.isfinite(s[n]).all()
+        assert torch.isfinite(s[n]).all()
+        assert name in SIGNED or (s[n] >= 0).all()
 
 
 def test_unknown_scorer_lists_valid_choices(model, names):
     with pytest.raises(PruningError) as e:
-        score("snip", ScoreContext(model, names))
+        score("nonexistent", ScoreContext(model, names))
     msg = str(e.value)
-    assert "'snip'" in msg and all(n in msg for n in ("magnitude", "random", "taylor"))
+    assert "'nonexistent'" in msg and all(n in msg for n in ("magnitude", "random", "taylor"))

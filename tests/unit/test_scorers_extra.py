@@ -22,6 +22,15 @@ from pruning.scorers import NEEDS_DATA, SCORERS
 from pruning.units import unit_scores
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _one_torch_thread():
+    """Two cores shared with other work: one intra-op thread is much faster than two."""
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)
+
+
 @pytest.fixture(scope="module")
 def data():
     d = load_dataset(DataConfig(name="digits", train_size=150, seed=0))
@@ -71,7 +80,7 @@ def _brute_force_ablation(model, names, X, y):
 def test_ablation_matches_brute_force_loop(data, cfg):
     model, _ = _trained(data, cfg)
     model.eval()
-    names = prunable_names(model)
+    names = prunable_names(model, include_bias=True)
     got = score("ablation", ScoreContext(model, names, data))
     want = _brute_force_ablation(model, names, data.X_val, data.y_val)
     for n in names:
@@ -276,3 +285,19 @@ def test_movement_sign_fallback_and_errors(data):
     torch.testing.assert_close(s0, (w ** 2 - init["layers.0.weight"] ** 2) / 2)
     with pytest.raises(PruningError, match="before and after"):
         score("movement", ScoreContext(model, names))
+
+
+def test_the_prune_loop_passes_initial_weights_to_snip(data):
+    from pruning import PruneConfig
+    from pruning.loop import run_prune_rounds
+
+    model, init = _trained(data, MLP)
+    cfg = PruneConfig(scorer="snip", sparsity=0.5, schedule="oneshot", finetune_epochs=0)
+    rounds, _, _, masks = run_prune_rounds(model, data, cfg, TrainConfig(seed=0), init)
+    assert rounds["sparsity"].iloc[0] == pytest.approx(0.5, abs=1e-3)
+    want = score("snip", ScoreContext(model, list(masks), data, init_state=init))
+    flat = torch.cat([want[n].flatten() for n in masks])
+    kept = torch.cat([masks[n].flatten() for n in masks])
+    assert flat[kept].min() >= flat[~kept].max()  # the mask keeps the top SNIP scores
+    with pytest.raises(PruningError, match="initial weights"):
+        run_prune_rounds(model, data, cfg, TrainConfig(seed=0))
