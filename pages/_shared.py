@@ -398,8 +398,8 @@ def classroom_mode() -> bool:
 
 _CLASSROOM_CSS = """
 <style>
-html { font-size: 20px; }
-[data-testid="stMarkdownContainer"] p, [data-testid="stMarkdownContainer"] li { font-size: 1.15rem; }
+html { font-size: 18px; }
+section[data-testid="stSidebar"] { width: 22rem !important; min-width: 22rem !important; }
 [data-testid="stMetricValue"] { font-size: 2.6rem; }
 [data-testid="stMetricLabel"] p { font-size: 1.1rem; }
 h1 { font-size: 2.8rem !important; }

@@ -15,7 +15,6 @@ from pruning.export import (MAX_CHECKPOINT_BYTES, checkpoint_bytes, checkpoint_m
                             read_checkpoint)
 from pruning.figures import training_curves
 from pruning.interactive import describe_prune_config
-from pruning.measure import clearly_faster
 from pruning.metrics import layer_table
 from pruning.report import Code, Section
 from pruning.torch_code import snippet_for_masks
@@ -110,7 +109,7 @@ stage = "pruned and fine-tuned" if ws.finetuned is not None else "pruned (not fi
 st.caption(f"Pruned model: {describe_prune_config(ws.pruned.prune_config)}, {stage}.")
 
 # ----------------------------------------------------------------------------- measure
-batch_size, repeats = 256, 7
+batch_size, repeats = 256, 9
 if not classroom_mode():
     with st.expander("Timing settings"):
         c1, c2 = st.columns(2)
@@ -118,7 +117,7 @@ if not classroom_mode():
                                       key="shrank_batch",
                                       help="Examples per forward pass. Sparse kernels and small "
                                            "matrices behave differently at different batch sizes.")
-        repeats = c2.slider("Timed runs per variant", 3, 21, 7, 2, key="shrank_repeats",
+        repeats = c2.slider("Timed runs per variant", 3, 21, 9, 2, key="shrank_repeats",
                             help="The median of these runs is reported; more runs, steadier "
                                  "numbers, longer wait.")
 
@@ -134,7 +133,8 @@ if st.button("Measure again", key="shrank_remeasure",
         with st.spinner("Measuring sizes and timing four ways of running the model…"):
             compaction = compact_model(pruned_model)
             result = shrank.measure_shrinkage(dense_model, pruned_model, compaction, final.masks,
-                                              data, batch_size=batch_size, repeats=repeats)
+                                              data, batch_size=batch_size, repeats=repeats,
+                                              min_run_s=0.01)
     except PruningError as exc:
         show_error(exc)
         st.stop()
@@ -153,25 +153,34 @@ m1, m2, m3, m4 = st.columns(4)
 m1.metric("Weights removed", f"{100 * result.sparsity:.1f} %",
           help="Share of the prunable weights that the masks set to zero.")
 m2.metric("Test accuracy", f"{100 * p_row.test_acc:.1f} %",
-          f"{100 * (p_row.test_acc - d_row.test_acc):+.1f} points vs dense")
+          f"{100 * (p_row.test_acc - d_row.test_acc):+.1f} points",
+          help=f"Pruned model on the test split; the dense model had {100 * d_row.test_acc:.1f} %.")
 m3.metric("File, gzip-compressed", f"{p_row.dense_gzip_bytes / 1024:,.0f} KB",
-          f"{100 * (p_row.dense_gzip_bytes / d_row.dense_gzip_bytes - 1):+.0f} % vs dense",
-          delta_color="inverse")
+          f"{100 * (p_row.dense_gzip_bytes / d_row.dense_gzip_bytes - 1):+.0f} %",
+          delta_color="inverse",
+          help=f"The pruned model's state_dict file, gzip-compressed; the dense model's: "
+               f"{d_row.dense_gzip_bytes / 1024:,.0f} KB.")
 compact_ms, dense_ms = lat.loc[shrank.COMPACT, "median_ms"], lat.loc[shrank.DENSE, "median_ms"]
-if clearly_faster(result.latency, shrank.COMPACT, shrank.DENSE) or \
-        clearly_faster(result.latency, shrank.DENSE, shrank.COMPACT):
+lat_help = f"Median time of one forward pass of the compacted model; dense: {dense_ms:.3f} ms."
+if shrank.beats(result, shrank.COMPACT, shrank.DENSE) or \
+        shrank.beats(result, shrank.DENSE, shrank.COMPACT):
     m4.metric("Latency, compacted", f"{compact_ms:.3f} ms",
-              f"{100 * (compact_ms / dense_ms - 1):+.0f} % vs dense", delta_color="inverse")
+              f"{100 * (compact_ms / dense_ms - 1):+.0f} %", delta_color="inverse", help=lat_help)
 else:  # medians differ, but the timed runs overlap: no direction to show
-    m4.metric("Latency, compacted", f"{compact_ms:.3f} ms", "≈ dense (within noise)",
-              delta_color="off", delta_arrow="off")
+    m4.metric("Latency, compacted", f"{compact_ms:.3f} ms", "≈ dense", delta_color="off",
+              delta_arrow="off", help=lat_help + " The timed runs overlap: within the noise.")
 
 st.subheader("What to notice")
 st.markdown("\n".join(f"- {n}" for n in shrank.notes(result)))
 
 # ----------------------------------------------------------------------------- tables & charts
+def side_by_side():
+    """Chart beside its table; stacked in classroom mode, where large fonts need the width."""
+    return (st.container(), st.container()) if classroom_mode() else st.columns([1, 1])
+
+
 st.subheader("Size")
-c1, c2 = st.columns([1, 1])
+c1, c2 = side_by_side()
 c1.plotly_chart(shrank.bytes_figure(result), key="shrank_bytes_chart")
 c2.dataframe(shrank.bytes_table(result), hide_index=True)
 c2.dataframe(shrank.counts_table(result), hide_index=True)
@@ -181,12 +190,14 @@ c2.caption(f"Compaction removed the hidden units whose weights were all pruned: 
            f"outputs (up to float rounding).")
 
 st.subheader("Speed")
-c1, c2 = st.columns([1, 1])
+c1, c2 = side_by_side()
 c1.plotly_chart(shrank.latency_figure(result), key="shrank_latency_chart")
 c2.dataframe(shrank.latency_table(result), hide_index=True)
 c2.caption("Median of the timed runs (each long enough to swamp the clock's resolution), variants "
            "timed in turn so background load hits all alike; whiskers span the middle half of "
-           "the runs. Two variants whose middle halves overlap are not called faster or slower.")
+           "the runs. The dense model is timed twice: how far apart those two come out is the "
+           "noise. A variant is called faster only when the middle halves of the runs do not "
+           "overlap and the gain is larger than that noise and 10 %.")
 
 st.subheader("Accuracy")
 st.dataframe(shrank.accuracy_table(result), hide_index=True)

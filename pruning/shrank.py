@@ -9,13 +9,18 @@ repeat, and ``notes`` into the "what to notice" bullets; both only say what the 
 * accuracy dense → pruned on the test split;
 * the file: gzip-compressed dense-model file vs gzip-compressed pruned-model file (an
   uncompressed ``state_dict`` is the same size whatever the zeros);
-* speed: "faster" only when ``measure.clearly_faster`` says so (the middle halves of the timed
-  runs do not overlap); otherwise "not measurably faster".
+* speed: the dense model is timed twice (an A/A check: same model, same input). How far its two
+  medians differ, ``noise_ratio``, is how much this machine's load moves a timing right now.
+  "X is faster" needs both: the middle halves of the timed runs do not overlap
+  (``measure.clearly_faster``) and the gain exceeds the A/A difference and 10 % (``beats``).
+  When the A/A pair differs by more than 25 % the sentence says the timing is too noisy to
+  call, instead of reporting a speed-up that is really background load.
 
 Figures (bytes, latency) are built here too, so tests can read their data.
 """
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 import pandas as pd
@@ -32,6 +37,9 @@ from .training import evaluate_all
 
 DENSE, MASKED, SPARSE, COMPACT = "dense", "pruned, masked dense", "pruned, torch.sparse CSR", \
     "pruned, compacted"
+DENSE_AGAIN = "dense, timed again (A/A check)"
+MIN_SPEEDUP = 1.10     # smaller gains are not called "faster"
+MAX_NOISE = 1.25       # A/A pair further apart than this: timings too noisy to call
 MODEL_LABELS = {"dense": "dense (trained)", "pruned": "pruned (masked)",
                 "compacted": "pruned + compacted"}
 
@@ -79,7 +87,8 @@ def measure_shrinkage(dense: nn.Module, pruned: nn.Module, compaction: Compactio
     reps = -(-int(batch_size) // len(X))
     X = X.repeat(reps, 1)[:int(batch_size)].contiguous()
     latency = time_forward({DENSE: dense, MASKED: pruned, SPARSE: to_sparse_inference(pruned),
-                            COMPACT: compaction.model}, X, repeats=repeats, min_run_s=min_run_s)
+                            COMPACT: compaction.model, DENSE_AGAIN: copy.deepcopy(dense)},
+                           X, repeats=repeats, min_run_s=min_run_s)
     base = float(latency.loc[latency["variant"] == DENSE, "median_ms"].iloc[0])
     latency["speedup_vs_dense"] = base / latency["median_ms"]
     total = sum(m.numel() for m in masks.values())
@@ -106,6 +115,24 @@ def _times(ratio: float) -> str:
     return f"{ratio:.1f}×"
 
 
+def noise_ratio(s: Shrinkage) -> float:
+    """How far apart the two timings of the same dense model are (≥ 1; 1 = identical)."""
+    a, b = _lat(s, DENSE), _lat(s, DENSE_AGAIN)
+    return max(a / b, b / a)
+
+
+def too_noisy(s: Shrinkage) -> bool:
+    return noise_ratio(s) > MAX_NOISE
+
+
+def beats(s: Shrinkage, fast: str, slow: str) -> bool:
+    """``fast`` ran faster than ``slow`` beyond the noise (see the module docstring)."""
+    if too_noisy(s):
+        return False
+    ratio = _lat(s, slow) / _lat(s, fast)
+    return clearly_faster(s.latency, fast, slow) and ratio >= max(MIN_SPEEDUP, noise_ratio(s))
+
+
 def _units(s: Shrinkage, n: int) -> str:
     return f"{n} dead {s.unit_name}{'' if n == 1 else 's'}"
 
@@ -122,15 +149,19 @@ def headline(s: Shrinkage) -> str:
         parts.append(f"the compressed file is {_times(1 / ratio)} larger")
     else:
         parts.append("the compressed file is about the same size")
-    masked_fast = clearly_faster(s.latency, MASKED, DENSE)
     removed = s.units_before - s.units_after
+    if too_noisy(s):
+        parts.append(f"speed not called: this machine is busy (the same model timed twice "
+                     f"differed by {_times(noise_ratio(s))}), measure again")
+        return "; ".join(parts) + "."
+    masked_fast = beats(s, MASKED, DENSE)
     if masked_fast:
         speed = f"the masked model ran {_times(_lat(s, DENSE) / _lat(s, MASKED))} faster here"
     else:
         speed = "inference is not faster with the zeros left in"
     if removed == 0:
         speed += f", and no {s.unit_name} died, so none could be removed"
-    elif clearly_faster(s.latency, COMPACT, DENSE):
+    elif beats(s, COMPACT, DENSE):
         speed += (f"{'' if masked_fast else ','} but removing the {_units(s, removed)} makes it "
                   f"{_times(_lat(s, DENSE) / _lat(s, COMPACT))} faster")
     else:
@@ -158,9 +189,11 @@ def notes(s: Shrinkage) -> list[str]:
                f"gain from that.")
     lat = s.latency.set_index("variant")
     sparse_ratio = lat.loc[DENSE, "median_ms"] / lat.loc[SPARSE, "median_ms"]
-    if clearly_faster(s.latency, SPARSE, DENSE):
+    if too_noisy(s):
+        sparse_word = f"at {_times(sparse_ratio)} the speed of dense, but the timings are noisy"
+    elif beats(s, SPARSE, DENSE):
         sparse_word = f"{_times(sparse_ratio)} faster than dense"
-    elif clearly_faster(s.latency, DENSE, SPARSE):
+    elif beats(s, DENSE, SPARSE):
         sparse_word = f"{_times(1 / sparse_ratio)} slower than dense"
     else:
         sparse_word = "about as fast as dense (within the measurement noise)"
@@ -168,6 +201,9 @@ def notes(s: Shrinkage) -> list[str]:
                f"{int(lat.loc[DENSE, 'threads'])} thread(s) and a batch of "
                f"{int(lat.loc[DENSE, 'batch_size'])}; sparse kernels win only at high sparsity "
                f"and lose to dense ones on small or moderately sparse layers.")
+    out.append(f"Timing noise right now: the same dense model timed twice came out "
+               f"{100 * (noise_ratio(s) - 1):.0f} % apart; speed differences are only called "
+               f"when they exceed that and {100 * (MIN_SPEEDUP - 1):.0f} %.")
     removed = s.units_before - s.units_after
     if removed:
         same = abs(c.test_acc - p.test_acc) < 1e-9
@@ -210,8 +246,9 @@ def bytes_figure(s: Shrinkage, height: int = 420) -> go.Figure:
 
 
 def latency_figure(s: Shrinkage, height: int = 420) -> go.Figure:
-    """Bars of the median ms per batch, with whiskers from the lower to the upper quartile."""
-    lat = s.latency
+    """Bars of the median ms per batch, with whiskers from the lower to the upper quartile
+    (the A/A re-timing of the dense model is in the table, not in the picture)."""
+    lat = s.latency[s.latency["variant"] != DENSE_AGAIN]
     fig = go.Figure(go.Bar(
         x=[v.replace(", ", ",<br>") for v in lat["variant"]], y=lat["median_ms"], marker_color=["#7f7f7f", "#4c72b0", "#c44e52", "#55a868"][:len(lat)],
         error_y=dict(type="data", symmetric=False, array=lat["q3_ms"] - lat["median_ms"],

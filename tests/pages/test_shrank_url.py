@@ -233,7 +233,9 @@ def test_shrank_page_offers_a_one_click_prune_then_measures():
     assert list(counts["non-zero"]) == list(result.models["nonzero_parameters"])
     assert [x.replace("<br>", " ") for x in chart(at, "shrank_latency_chart")["data"][0]["x"]] == [
         shrank.DENSE, shrank.MASKED, shrank.SPARSE, shrank.COMPACT]
-    assert values(chart(at, "shrank_latency_chart")["data"][0]["y"]) == list(result.latency["median_ms"])
+    assert values(chart(at, "shrank_latency_chart")["data"][0]["y"]) == list(result.latency["median_ms"])[:4]
+    latency = at.dataframe[2].value
+    assert list(latency["variant"])[-1] == shrank.DENSE_AGAIN      # the A/A check is shown
     keys = {b.proto.id.rsplit("-", 1)[-1] for b in at.get("download_button")}
     assert {"shrank_dl_checkpoint", "shrank_dl_csv", "shrank_dl_html"} <= keys
     code = [c.value for c in at.code if "import torch.nn.utils.prune" in c.value]
