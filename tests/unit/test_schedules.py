@@ -123,7 +123,7 @@ def test_bad_final_sparsity_raises(schedule, bad):
 @pytest.mark.parametrize("field,bad,needle", [
     ("rounds", 0, "rounds"),
     ("rounds", 101, "at most 100"),
-    ("scorer", "snip", "magnitude"),
+    ("scorer", "nonexistent", "magnitude"),
     ("scope", "local", "global"),
     ("schedule", "cosine", "iterative"),
     ("sparsity", 1.5, "sparsity"),
