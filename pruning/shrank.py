@@ -190,7 +190,8 @@ def notes(s: Shrinkage) -> list[str]:
     lat = s.latency.set_index("variant")
     sparse_ratio = lat.loc[DENSE, "median_ms"] / lat.loc[SPARSE, "median_ms"]
     if too_noisy(s):
-        sparse_word = f"at {_times(sparse_ratio)} the speed of dense, but the timings are noisy"
+        sparse_word = (f"{_times(sparse_ratio)} as fast as dense in this measurement, but the "
+                       f"timings are too noisy to trust")
     elif beats(s, SPARSE, DENSE):
         sparse_word = f"{_times(sparse_ratio)} faster than dense"
     elif beats(s, DENSE, SPARSE):
