@@ -45,7 +45,8 @@ def cached_scores(trained: TrainedModel, data: DataBundle, scorer: str, include_
     cache = _session_cache("prune_scores", trained)
     key = (scorer, include_output, seed)
     if key not in cache:
-        cache[key] = compute_scores(trained.build(data), data, scorer, include_output, seed)
+        cache[key] = compute_scores(trained.build(data), data, scorer, include_output, seed,
+                                    init_state=trained.init_state)
     return cache[key]
 
 

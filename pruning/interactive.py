@@ -32,16 +32,18 @@ MODES = ("sparsity", "threshold")
 
 
 def compute_scores(model: nn.Module, data: DataBundle | None, scorer: str,
-                   include_output: bool = True, seed: int = 0) -> dict[str, torch.Tensor]:
+                   include_output: bool = True, seed: int = 0,
+                   init_state=None) -> dict[str, torch.Tensor]:
     """``{param name: scores}`` for every prunable weight of ``model`` (not modified).
 
     Pass a freshly built model (``TrainedModel.build``): the Taylor scorer runs a backward
-    pass, which fills ``.grad`` buffers.
+    pass, which fills ``.grad`` buffers. ``init_state`` (the untrained weights) is what the
+    ``snip`` scorer scores and ``movement`` measures from.
     """
     names = prunable_names(model, include_output=include_output)
     if not names:
         raise PruningError("this model has no prunable weights; allow the output layer to be pruned")
-    return score(scorer, ScoreContext(model, names, data, seed=seed))
+    return score(scorer, ScoreContext(model, names, data, seed=seed, init_state=init_state))
 
 
 def select(scores: Mapping[str, torch.Tensor], mode: str, value: float,

@@ -32,14 +32,14 @@ from .scorers import ScoreContext, register
 from .training import train
 
 
-@register("movement", "(w_after² − w_before²)/2 — weights that grew while fine-tuning (Sanh "
-                      "et al.); negative = moved towards zero", signed=True)
+@register("movement", "(w_after² − w_before²)/2 — weights that grew while fine-tuning, or "
+                      "since initialization when no fine-tuning is at hand (Sanh et al.); "
+                      "negative = moved towards zero", signed=True)
 def movement(ctx: ScoreContext) -> dict[str, torch.Tensor]:
     before = ctx.pre_finetune_state if ctx.pre_finetune_state is not None else ctx.init_state
     if before is None:
-        raise PruningError("movement compares the weights before and after fine-tuning; give "
-                           "the weights before (ScoreContext.pre_finetune_state) or at least "
-                           "the initial ones (init_state)")
+        raise PruningError("movement compares the weights before and after fine-tuning, and "
+                           "neither those before fine-tuning nor the initial weights were given")
     params = dict(ctx.model.named_parameters())
     out = {}
     for n in ctx.names:

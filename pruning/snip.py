@@ -32,8 +32,8 @@ SNIP_BATCH = 512
           needs_data=True)
 def snip(ctx: ScoreContext) -> dict[str, torch.Tensor]:
     if ctx.init_state is None:
-        raise PruningError("SNIP scores the model's initial weights, and none were given "
-                           "(ScoreContext.init_state); the Compare scorers page passes them")
+        raise PruningError("SNIP scores the network's initial (untrained) weights, and they "
+                           "were not given here")
     model = copy.deepcopy(ctx.model)  # ctx.model keeps its trained weights
     model.load_state_dict(ctx.init_state)
     if ctx.masks:
