@@ -126,12 +126,13 @@ def granularity_notes(table: pd.DataFrame) -> list[str]:
         s = part[part["granularity"] == "structured"].iloc[0]
         u = part[part["granularity"] == "unstructured"].iloc[0]
         gap = 100 * (u["test_acc"] - s["test_acc"])
-        better = "unstructured" if gap > 0 else "structured" if gap < 0 else "neither"
+        verdict = (f"{'unstructured' if gap > 0 else 'structured'} is ahead by {abs(gap):.1f} points"
+                   if round(gap, 1) != 0 else "a tie")
         notes.append(
             f"Removing {100 * f:.0f} % of the units keeps {s['kept_weights']:,} weights "
             f"({s['kept_weights_pct']:.1f} %). After fine-tuning, test accuracy is "
             f"{100 * s['test_acc']:.1f} % (structured) vs {100 * u['test_acc']:.1f} % "
-            f"(unstructured, same weight count): {better} is ahead by {abs(gap):.1f} points. "
+            f"(unstructured, same weight count): {verdict}. "
             f"The structured model really is smaller — {s['macs_per_example']:,} vs "
             f"{u['macs_per_example']:,} multiply-adds per example when run densely.")
     return notes
