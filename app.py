@@ -16,6 +16,7 @@ PAGES = [
     st.Page("pages/scorers.py", title="Compare scorers", icon="🧮"),
     st.Page("pages/structured.py", title="Structured & sensitivity", icon="🧱"),
     st.Page("pages/lottery.py", title="Lottery tickets", icon="🎟️"),
+    st.Page("pages/generalization.py", title="Generalization lab", icon="🔬"),
     st.Page("pages/shrank.py", title="What shrank?", icon="📦"),
 ]
 

@@ -310,6 +310,13 @@ def test_explanation_says_so_when_validation_prefers_the_dense_net():
     assert "At 50 % sparsity" not in text
 
 
+def test_explanation_says_when_there_is_no_gap_to_close():
+    runs = _synthetic(dense_test=(1.0, 1.0, 1.0))
+    text = " ".join(explain_sweep(runs))
+    assert "no train/test gap (train − test = 0.0 points)" in text
+    assert "gap of" not in text.split("**At")[0]
+
+
 def test_explanation_names_every_leader_of_a_tie():
     runs = _synthetic(pruned_test=(0.74, 0.74, 0.74), es_test=(0.74, 0.74, 0.74))
     text = " ".join(explain_sweep(runs))

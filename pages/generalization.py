@@ -1,0 +1,183 @@
+"""Generalization lab: make a network overfit on purpose, then measure whether pruning helps —
+over several seeds, next to random pruning, early stopping, weight decay and a small dense net.
+
+Results are cached per settings with ``st.cache_data`` (tables only, never models), so a second
+visit with the same settings, from any session, is instant.
+"""
+import logging
+from dataclasses import replace
+
+import streamlit as st
+
+from pages._prune_common import NOTICE
+from pages._shared import remembered, show_error
+from pruning import generalization as gen
+from pruning.errors import PruningError
+from pruning.generalization_figures import level_label, overfitting_figure, sweep_figure
+from pruning.generalization_text import CAPACITY_TEXT, explain_sweep
+
+RESULT_KEY = "gl_ran"   # session_state: keys of the sweeps this session has run
+LEVEL_MENU = (0.1, 0.2, 0.35, 0.5, 0.65, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99)
+CHART = {"config": {"displayModeBar": False}, "theme": None}
+_log = logging.getLogger("pruning_playground")
+
+
+class _NotCached(Exception):
+    """Nothing is stored under this key yet (exceptions are never cached)."""
+
+
+@st.cache_data(show_spinner=False, max_entries=24)
+def sweep_tables(key: str, _fresh: dict | None = None) -> dict:
+    """The sweep's tables stored under ``key`` (= ``SweepConfig.key()``; ``_fresh`` is not hashed).
+
+    Why not compute inside the cached function: the progress bar must be drawn *outside* it
+    (Streamlit refuses to replay an element call on a block created outside a cached
+    function), so the page computes on a miss and then stores the result here.
+    """
+    if _fresh is None:
+        raise _NotCached(key)
+    return _fresh
+
+
+def sweep_with_progress(cfg: gen.SweepConfig) -> dict:
+    """Tables of the sweep for ``cfg``: from the cache, or computed with a progress bar."""
+    key = cfg.key()
+    try:
+        return sweep_tables(key)
+    except _NotCached:
+        pass
+    bar = st.progress(0.0, text="Starting…")
+    try:
+        _log.info("generalization sweep computed: %s", cfg.name)
+        result = gen.run_sweep(cfg, progress=lambda f, msg: bar.progress(min(max(f, 0.0), 1.0),
+                                                                           text=msg))
+    finally:
+        bar.empty()
+    return sweep_tables(key, {"runs": result.runs, "history": result.history,
+                              "seconds": result.seconds, "threads": result.threads})
+
+
+st.title("🔬 Generalization lab")
+st.markdown(
+    "The article says a network with 1000 connections *might* overfit a small data set, and "
+    "after pruning 500 of them *might* do better on unseen data. Here you make a network "
+    "overfit on purpose and **measure** whether pruning helps — over several seeds, against "
+    "random pruning and the usual remedies: early stopping, weight decay and simply a smaller "
+    "dense net.")
+with st.expander("Capacity and overfitting, in plain words", expanded=False):
+    st.markdown(CAPACITY_TEXT)
+
+names = list(gen.PRESETS)
+preset_name = st.radio("Experiment", names, horizontal=True,
+                       format_func=lambda n: gen.PRESETS[n].title,
+                       help="Each preset fixes the data, the network and the training recipe.",
+                       **remembered("gl_preset", names[0]))
+preset = gen.PRESETS[preset_name]
+base = preset.config
+st.caption(preset.description)
+
+p = preset_name  # widget values are remembered per preset: each has its own defaults
+c1, c2, c3 = st.columns([3, 1, 1])
+menu = sorted(set(LEVEL_MENU) | set(base.levels))
+levels = c1.multiselect("Sparsity levels", menu, format_func=level_label,
+                        help="Fractions of the weights removed. The levels are pruning rounds: "
+                             "each starts from the previous level's fine-tuned net.",
+                        **remembered(f"gl_levels_{p}", list(base.levels)))
+n_seeds = c2.number_input("Seeds", min_value=1, max_value=5, step=1,
+                          help="Each seed redraws the split, the noisy labels, the initial "
+                               "weights and the batch order. The chart shows mean ± spread.",
+                          **remembered(f"gl_seeds_{p}", len(base.seeds)))
+rewind = c3.checkbox("Rewind", help="After each pruning round, reset the surviving weights to "
+                                    "their initial values before retraining (lottery-ticket "
+                                    "style).", **remembered(f"gl_rewind_{p}", base.rewind))
+with st.expander("Training budget and controls"):
+    d1, d2, d3 = st.columns(3)
+    epochs = d1.number_input("Dense training epochs", min_value=1, max_value=1000, step=10,
+                             help="The dense net trains this long without early stopping, so "
+                                  "it can memorise its training set.",
+                             **remembered(f"gl_epochs_{p}", base.train.epochs))
+    ft_epochs = d2.number_input("Retraining epochs per level", min_value=0, max_value=1000, step=5,
+                                help="Masked fine-tuning after each pruning round (with Rewind: "
+                                     "the whole retraining budget).",
+                                **remembered(f"gl_ft_{p}", base.finetune_epochs))
+    patience = d3.number_input("Early-stopping patience (epochs)", min_value=1, max_value=1000,
+                               help="Stop when validation accuracy has not improved for this "
+                                    "many epochs; restore the best epoch.",
+                               **remembered(f"gl_patience_{p}", base.patience))
+    controls = st.multiselect("Controls", list(gen.CONTROLS),
+                              format_func=gen.ARM_LABELS.get,
+                              help="What pruning is compared with, on the same chart.",
+                              **remembered(f"gl_controls_{p}", list(gen.CONTROLS)))
+
+cfg = replace(base, levels=tuple(sorted(float(v) for v in levels)),
+              seeds=tuple(range(int(n_seeds))), rewind=bool(rewind),
+              train=replace(base.train, epochs=int(epochs)), finetune_epochs=int(ft_epochs),
+              patience=int(patience), controls=tuple(c for c in gen.CONTROLS if c in controls))
+try:
+    gen.validate_sweep_config(cfg)
+except PruningError as exc:
+    show_error(exc)
+    st.stop()
+if len(cfg.levels) < 6:
+    st.caption(f"{len(cfg.levels)} level(s): six or more give a clearer curve.")
+
+ran: set = st.session_state.setdefault(RESULT_KEY, set())
+key = cfg.key()
+clicked = st.button("Run the sweep", type="primary", key="gl_run",
+                    help="Trains every arm for every seed. The same settings come back "
+                         "instantly afterwards (also for other visitors).")
+if not clicked and key not in ran:
+    st.info("Press **Run the sweep**. The default noisy-digits sweep takes about a minute; "
+            "results are cached, so the same settings come back instantly.")
+    st.stop()
+
+try:
+    out = sweep_with_progress(cfg)
+except PruningError as exc:
+    show_error(exc)
+    st.stop()
+ran.add(key)
+runs, history = out["runs"], out["history"]
+summary = gen.summarize(runs)
+st.caption(f"{len(cfg.seeds)} seed(s) × {len(cfg.levels)} levels, computed in "
+           f"{out['seconds']:.0f} s with {out['threads']} CPU thread(s); cached for these settings.")
+
+st.subheader("1 · The dense net overfits")
+dense = summary[summary["arm"] == "dense"].iloc[0]
+m1, m2, m3 = st.columns(3)
+m1.metric("Train accuracy (dense)", f"{100 * dense['train_acc_mean']:.1f} %",
+          help="On the training labels the net saw, noisy ones included.")
+m2.metric("Test accuracy (dense)", f"{100 * dense['test_acc_mean']:.1f} %",
+          help="On held-out examples with clean labels.")
+m3.metric("Train − test gap", f"{100 * dense['gap_mean']:.1f} points",
+          help=f"Mean over {int(dense['n_seeds'])} seeds; ± "
+               f"{100 * dense['gap_std']:.1f} points (1 sample standard deviation).")
+es = runs[runs["arm"] == "early_stopping"].set_index("seed")["epoch"].to_dict()
+st.plotly_chart(overfitting_figure(history, es or None), key="gl_overfit", **CHART)
+
+st.subheader("2 · The sweep, with its controls")
+st.plotly_chart(sweep_figure(summary), key="gl_sweep", **CHART)
+best = gen.best_sparsity(summary)
+st.caption(f"The star marks the sparsity with the best mean **validation** accuracy "
+           f"({level_label(best)}); the test split never chooses anything. Error bars and bands: "
+           "± 1 sample standard deviation over seeds.")
+
+st.subheader("3 · What this run shows")
+for sentence in explain_sweep(runs, summary, focus_level=preset.focus_level):
+    st.markdown("- " + sentence)
+st.markdown(NOTICE + "a smaller gap alone is not better generalization — compare the test "
+            "accuracies, and check whether the difference survives across seeds.")
+
+with st.expander("The numbers (mean and spread over seeds)"):
+    view = summary.assign(arm=summary["arm"].map(gen.ARM_LABELS))
+    cols = ["arm", "level", "weight_decay", "hidden", "weights", "epoch", "train_acc_mean",
+            "val_acc_mean", "test_acc_mean", "test_acc_std", "gap_mean", "gap_std"]
+    st.dataframe(view[cols], hide_index=True, width="stretch",
+                 column_config={c: st.column_config.NumberColumn(c, format="percent")
+                                for c in cols if c.endswith(("_mean", "_std")) or c == "level"})
+d1, d2 = st.columns(2)
+d1.download_button("Download every run (CSV)", runs.to_csv(index=False),
+                   file_name=f"sweep_{cfg.name}_runs.csv", mime="text/csv", key="gl_dl_runs",
+                   help="One row per arm, sparsity level, weight decay and seed.")
+d2.download_button("Download the summary (CSV)", summary.to_csv(index=False),
+                   file_name=f"sweep_{cfg.name}_summary.csv", mime="text/csv", key="gl_dl_summary")

@@ -1,0 +1,193 @@
+"""AppTest checks of the Generalization lab page: the run shows the dense net's gap, the sweep
+chart with its controls and seed spread, and the computed explanation — all equal to what
+``pruning.generalization`` computes for the same settings; results are cached (a second
+session does not recompute); bad input is a message, not a traceback."""
+import json
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import streamlit as st
+import torch
+from streamlit.testing.v1 import AppTest
+
+from pruning import generalization as gen
+from pruning.generalization_text import explain_sweep
+
+APP = "../../app.py"
+PAGE = "pages/generalization.py"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_caches():
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    yield
+    st.cache_resource.clear()
+    st.cache_data.clear()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _one_torch_thread():
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)
+
+
+#: Tiny budgets per preset so a test run takes seconds, not minutes.
+TINY = {
+    "digits-noisy": dict(epochs=4, ft=1, levels=[0.5, 0.9], seeds=2, patience=2),
+    "article-2d": dict(epochs=20, ft=3, levels=[0.5, 0.8], seeds=2, patience=5),
+    "mnist1d": dict(epochs=2, ft=1, levels=[0.5, 0.9], seeds=2, patience=1),
+}
+
+
+def tiny_config(preset: str) -> gen.SweepConfig:
+    """The config the page builds from the TINY widget values (all controls on)."""
+    t, base = TINY[preset], gen.PRESETS[preset].config
+    return replace(base, levels=tuple(t["levels"]), seeds=tuple(range(t["seeds"])),
+                   train=replace(base.train, epochs=t["epochs"]), finetune_epochs=t["ft"],
+                   patience=t["patience"])
+
+
+def page(preset: str = "digits-noisy") -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=300)
+    at.run()
+    at.switch_page(PAGE)
+    t = TINY[preset]
+    at.session_state["gl_preset"] = preset
+    at.session_state[f"gl_epochs_{preset}"] = t["epochs"]
+    at.session_state[f"gl_ft_{preset}"] = t["ft"]
+    at.session_state[f"gl_levels_{preset}"] = list(t["levels"])
+    at.session_state[f"gl_seeds_{preset}"] = t["seeds"]
+    at.session_state[f"gl_patience_{preset}"] = t["patience"]
+    return ok(at.run())
+
+
+def ok(at: AppTest) -> AppTest:
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def run(at: AppTest) -> AppTest:
+    return ok(at.button(key="gl_run").click().run())
+
+
+def chart(at: AppTest, key: str) -> dict:
+    found = [c for c in at.get("plotly_chart") if c.proto.id.endswith("-" + key)]
+    assert found, f"no chart with key {key!r}"
+    return json.loads(found[0].proto.spec)
+
+
+def as_array(v) -> np.ndarray:
+    """A figure JSON array (Plotly may send numpy arrays as base64 'bdata')."""
+    if isinstance(v, dict) and "bdata" in v:
+        import base64
+        return np.frombuffer(base64.b64decode(v["bdata"]), dtype=np.dtype(v["dtype"]))
+    return np.asarray(v, dtype=float)
+
+
+def traces(spec: dict, name: str, axis: str = "y") -> list[dict]:
+    return [t for t in spec["data"] if t.get("name") == name and t.get("yaxis", "y") == axis]
+
+
+def text_of(at: AppTest) -> str:
+    return "\n".join(m.value for m in at.markdown)
+
+
+def test_before_a_run_the_page_explains_and_offers_the_presets():
+    at = page()
+    radio = at.radio(key="_w_gl_preset")
+    assert list(radio.options) == [p.title for p in gen.PRESETS.values()]
+    assert "Capacity" in text_of(at) and "Overfitting" in text_of(at)
+    assert any("Run the sweep" in i.value for i in at.info)
+    assert not at.get("plotly_chart")
+
+
+def test_a_run_shows_the_gap_the_sweep_and_the_explanation_it_measured():
+    at = run(page())
+    expected = gen.run_sweep(tiny_config("digits-noisy"))  # deterministic: same numbers
+    summary = gen.summarize(expected.runs)
+    dense = summary[summary["arm"] == "dense"].iloc[0]
+
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Train accuracy (dense)"] == f"{100 * dense['train_acc_mean']:.1f} %"
+    assert metrics["Test accuracy (dense)"] == f"{100 * dense['test_acc_mean']:.1f} %"
+    assert metrics["Train − test gap"] == f"{100 * dense['gap_mean']:.1f} points"
+
+    over = chart(at, "gl_overfit")
+    test_curve = [t for t in over["data"] if t.get("name") == "test"][0]
+    d_hist = expected.history[expected.history["arm"] == "dense"]
+    np.testing.assert_allclose(as_array(test_curve["y"]),
+                               100 * d_hist.groupby("epoch")["test_acc"].mean().to_numpy())
+
+    spec = chart(at, "gl_sweep")
+    pruned = summary[summary["arm"] == "pruned"].sort_values("level")
+    (line,) = traces(spec, "pruned + fine-tuned")
+    np.testing.assert_allclose(as_array(line["y"]),
+                               100 * np.r_[dense["test_acc_mean"], pruned["test_acc_mean"]])
+    np.testing.assert_allclose(as_array(line["error_y"]["array"]),        # seed spread
+                               100 * np.r_[dense["test_acc_std"], pruned["test_acc_std"]])
+    (gap_line,) = traces(spec, "pruned + fine-tuned", "y2")
+    np.testing.assert_allclose(as_array(gap_line["y"]),
+                               100 * np.r_[dense["gap_mean"], pruned["gap_mean"]])
+    names = {t.get("name", "") for t in spec["data"]}
+    assert {"random pruning (control)", "small dense net, same #weights",
+            "dense (no early stopping)", "best on validation"} <= names
+    assert any(n.startswith("dense + early stopping") for n in names)
+    assert any(n.startswith("dense + weight decay") for n in names)
+    (star,) = traces(spec, "best on validation")
+    assert star["x"] == [f"{100 * gen.best_sparsity(summary):.4g} %"]
+
+    shown = text_of(at)
+    for sentence in explain_sweep(expected.runs, summary, focus_level=0.9):
+        assert sentence in shown
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert "Download every run (CSV)" in labels
+
+
+def test_a_second_visit_and_a_second_session_do_not_recompute(monkeypatch):
+    at = run(page())
+    assert at.get("plotly_chart")
+    # Same session: leaving and coming back shows the result without pressing the button.
+    at.switch_page("pages/home.py").run()
+    ok(at.switch_page(PAGE).run())
+    assert len(at.get("plotly_chart")) == 2
+
+    def must_not_run(*args, **kwargs):
+        raise AssertionError("the sweep was recomputed")
+
+    monkeypatch.setattr(gen, "run_sweep", must_not_run)
+    other = run(page())                    # another student, same settings: from the cache
+    assert len(other.get("plotly_chart")) == 2
+    assert chart(other, "gl_sweep")["data"] == chart(at, "gl_sweep")["data"]
+
+
+def test_new_settings_need_a_new_run():
+    at = run(page())
+    at.session_state["gl_seeds_digits-noisy"] = 1
+    ok(at.run())
+    assert not at.get("plotly_chart")
+    assert any("Run the sweep" in i.value for i in at.info)
+
+
+def test_bad_input_is_a_message_and_the_result_comes_back():
+    at = run(page())
+    at.session_state["gl_levels_digits-noisy"] = []
+    ok(at.run())
+    assert any("at least one sparsity level" in e.value for e in at.error)
+    assert not at.get("plotly_chart")
+    at.session_state["gl_levels_digits-noisy"] = TINY["digits-noisy"]["levels"]
+    ok(at.run())
+    assert len(at.get("plotly_chart")) == 2   # the earlier run, not lost
+
+
+@pytest.mark.parametrize("preset", ["article-2d", "mnist1d"])
+def test_the_other_presets_run(preset):
+    at = run(page(preset))
+    assert len(at.get("plotly_chart")) == 2
+    assert "Dense net, trained for all" in text_of(at)
+    spec = chart(at, "gl_sweep")
+    (line,) = traces(spec, "pruned + fine-tuned")
+    assert line["x"] == ["0 %"] + [f"{100 * v:.4g} %" for v in TINY[preset]["levels"]]
