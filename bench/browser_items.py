@@ -125,14 +125,31 @@ def _wait_done(page, settle_ms: int = 400) -> None:
             return
 
 
+_COUNT_RUNS_JS = """() => {
+    window.__benchRuns = 0;
+    const app = document.querySelector("[data-testid='stApp']");
+    new MutationObserver(() => {
+        if (app.getAttribute('data-test-script-state') === 'running') window.__benchRuns++;
+    }).observe(app, {attributes: true, attributeFilter: ['data-test-script-state']});
+}"""
+
+
+def _act(page, action) -> None:
+    """Do ``action()`` (a click), then wait for the rerun it causes to start *and* finish.
+    (Waiting for "not running" alone can return before a slow server has begun the rerun.)"""
+    page.evaluate(_COUNT_RUNS_JS)
+    action()
+    page.wait_for_function("() => window.__benchRuns > 0", polling="raf")
+    _wait_done(page)
+
+
 def _exceptions(page) -> list[str]:
     return page.locator("[data-testid='stException']").all_inner_texts()
 
 
 def _go(page, title: str) -> None:
     """Switch page by the sidebar link (same session; ``goto`` would start a new one)."""
-    page.locator("[data-testid='stSidebarNav'] a", has_text=title).first.click()
-    _wait_done(page)
+    _act(page, page.locator("[data-testid='stSidebarNav'] a", has_text=title).first.click)
 
 
 # ----------------------------------------------------------------------------- items
@@ -177,8 +194,7 @@ def _slider_page(browser, server):
     _wait_done(page)
     button = page.locator(".st-key-use_default_model button")
     if button.count():
-        button.first.click()
-        _wait_done(page)
+        _act(page, button.first.click)
     return context, page
 
 
@@ -248,28 +264,27 @@ def _student_session(browser, server) -> tuple:
     context, page = _new_page(browser)
     page.goto(server.url + "/train", wait_until="commit")
     _wait_done(page)
-    page.locator(".st-key-train_button button").first.click()
-    _wait_done(page)
+    _act(page, page.locator(".st-key-train_button button").first.click)
     _go(page, "Prune")
-    page.locator(".st-key-prune_keep button").first.click()
-    _wait_done(page)
+    _act(page, page.locator(".st-key-prune_keep button").first.click)
     if _exceptions(page):
         raise RuntimeError(f"exception: {_exceptions(page)}")
     time.sleep(1.0)
     return context, server.rss_kib()
 
 
-def session_memory(repeats: int, sessions: int = 3) -> Result:
+def session_memory(repeats: int, sessions: int = 5) -> Result:
     """Server RSS (VmRSS from /proc/<pid>/status) as student sessions are added, each with a
     trained and a pruned model (see ``_student_session``); all stay open while measured.
 
     The first session after start-up also pays the server's one-time costs: importing what
-    the Train and Prune pages use, torch's kernel and allocator warm-up. Those are paid once
-    per server, not per student, so the judged figure is what each *further* session adds
-    over the server as it was before it (sessions 2 and 3 of every repeat). The first
-    session's figure is reported beside it, over a server warmed only by a Home-page visit.
+    the Train and Prune pages use, torch's kernel and allocator warm-up on the first training.
+    Those are paid once per server, not per student, so the judged figure is what each
+    *further* session adds: (RSS after session N − RSS after session 1) ÷ (N − 1), per repeat.
+    RSS moves by a few MiB either way with allocator reuse, hence the average over sessions.
+    The first session's figure is reported beside it, over a server warmed only by a Home visit.
     """
-    per_session, first, idle_mb, cold_mb = [], [], [], []
+    per_session, steps, first, idle_mb, cold_mb = [], [], [], [], []
     for _ in range(repeats):
         with running_server("bench-memory") as server, chromium() as browser:
             cold_mb.append(server.rss_kib() / 1024)
@@ -278,14 +293,16 @@ def session_memory(repeats: int, sessions: int = 3) -> Result:
             _wait_done(page)
             context.close()
             time.sleep(2.0)
-            before = server.rss_kib()
-            idle_mb.append(before / 1024)
-            contexts = []
-            for i in range(sessions):
+            idle = server.rss_kib()
+            idle_mb.append(idle / 1024)
+            contexts, rss = [], []
+            for _ in range(sessions):
                 context, after = _student_session(browser, server)
                 contexts.append(context)
-                (first if i == 0 else per_session).append((after - before) / 1024)
-                before = after
+                rss.append(after)
+            first.append((rss[0] - idle) / 1024)
+            per_session.append((rss[-1] - rss[0]) / (sessions - 1) / 1024)
+            steps += [(b - a) / 1024 for a, b in zip(rss, rss[1:])]
             for context in contexts:
                 context.close()
     res = Result("memory", "memory of one session with a trained and a pruned model",
@@ -295,8 +312,10 @@ def session_memory(repeats: int, sessions: int = 3) -> Result:
     res.detail("server RSS after one Home-page visit (its session closed)", Stats.of(idle_mb), 1, "MiB", 0)
     res.detail("first student session over that (incl. one-time imports and warm-up)",
                Stats.of(first), 1, "MiB", 1)
-    res.detail(f"each further student session (sessions 2–{sessions}), headline",
+    res.detail(f"each further session, one by one (sessions 2–{sessions})", Stats.of(steps), 1, "MiB", 1)
+    res.detail(f"per further session, averaged over sessions 2–{sessions} (headline)",
                Stats.of(per_session), 1, "MiB", 1)
     res.notes.append("each repeat is a fresh server; a student session = Train page ▶ Train "
-                     "(default 300-100 MLP, 30 epochs), then Prune page ▶ Keep (90 %).")
+                     "(default 300-100 MLP, 30 epochs, its own model), then Prune page ▶ Keep "
+                     "(90 %); every session stays open until the repeat ends.")
     return res

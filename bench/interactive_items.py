@@ -22,13 +22,13 @@ import plotly.io
 import plotly.tools
 import torch
 
-from pruning.figures import images_grid, weight_heatmap
+from pruning.figures import images_grid
 from pruning.interactive import (compute_scores, first_layer_units, prune_config_for, select,
                                  sparsity_table, threshold_slider_range)
 from pruning.network_diagram import MAX_DIAGRAM_WEIGHTS, count_weights, linear_weights
-from pruning.prune_figures import cutoff_histogram
+from pruning.prune_figures import cutoff_histogram, layer_heatmap
 from pruning.prune_notes import (dead_units_note, histogram_note, pruning_effect_note,
-                                 unevenness_note)
+                                 unevenness_note, unit_images_note)
 from pruning.workspace import prune_trained
 
 from .fixtures import default_data, default_trained
@@ -49,7 +49,7 @@ def _send_chart(fig) -> int:
 def _send_table(table) -> int:
     from streamlit import dataframe_util
 
-    return len(dataframe_util.convert_pandas_df_to_arrow_bytes(table)) + len(table.to_csv(index=False))
+    return len(dataframe_util.convert_pandas_df_to_arrow_bytes(table))
 
 
 def prune_page_update(trained, data, scores, mode: str, value: float, scope: str = "global",
@@ -75,23 +75,24 @@ def prune_page_update(trained, data, scores, mode: str, value: float, scope: str
     for name in names:
         w = params[name].detach()
         title = f"{name.removesuffix('.weight')} ({' × '.join(map(str, w.shape))})"
-        sent += _send_chart(weight_heatmap(w, sel.masks[name], title=title,
-                                           zmax=float(w.abs().max()) or 1.0,
-                                           height=300 if w.shape[0] <= 20 else 420))
+        sent += _send_chart(layer_heatmap(w, sel.masks[name], title=title,
+                                          zmax=float(w.abs().max()) or 1.0))
     hist_masks = {n: sel.masks[n] for n in scores}
     sent += _send_chart(cutoff_histogram(scores, hist_masks, sel.cutoff, mode,
                                          title="scores of all prunable weights"))
     n_pruned_here = int(sum(int((~m).sum()) for m in hist_masks.values()))
     histogram_note(torch.cat([s.flatten() for s in scores.values()]).numpy(), sel.cutoff, mode,
                    n_pruned_here)
-    sent += _send_table(table)
+    sent += _send_table(table.dropna(axis=1, how="all")) + len(table.to_csv(index=False))
     first_name, first_w = next((n, p.detach()) for n, p in params.items() if p.ndim in (2, 4))
     if data.is_image:
         imgs, kept, titles = first_layer_units(first_w, sel.masks.get(first_name), data.image_shape)
-        sent += _send_chart(images_grid(imgs, titles, cols=4, symmetric=True, title="before pruning"))
-        sent += _send_chart(images_grid(imgs, titles, cols=4, symmetric=True, title="after pruning",
-                                        masks=kept))
-        float(np.mean(kept))
+        sent += _send_chart(images_grid(imgs, titles, cols=len(imgs), symmetric=True,
+                                        title="before pruning", height=260))
+        sent += _send_chart(images_grid(imgs, titles, cols=len(imgs), symmetric=True,
+                                        title="after pruning (amber = pruned)", masks=kept,
+                                        height=260))
+        unit_images_note(first_w.ndim == 4, len(titles), 1 - float(np.mean(kept)))
     if trained.model_config.kind == "mlp":
         lin = linear_weights(pruned_model)
         if count_weights([w for _, w in lin]) <= MAX_DIAGRAM_WEIGHTS:
@@ -114,11 +115,12 @@ def interactive_update(repeats: int) -> Result:
     sparsities = list(np.linspace(0.5, 0.95, UPDATES_PER_REPEAT))
     prune_page_update(trained, data, scores, "threshold", thresholds[0])  # warm-up
     prune_page_update(trained, data, scores, "sparsity", sparsities[0])
-    t_thr, t_sp, sizes = [], [], []
+    t_thr, c_thr, t_sp, sizes = [], [], [], []
     for _ in range(repeats):
         for t, s in zip(thresholds, sparsities):
-            wall, _, out = timed(lambda: prune_page_update(trained, data, scores, "threshold", t))
+            wall, cpu, out = timed(lambda: prune_page_update(trained, data, scores, "threshold", t))
             t_thr.append(wall)
+            c_thr.append(cpu)
             sizes.append(out["bytes"])
             wall, _, out = timed(lambda: prune_page_update(trained, data, scores, "sparsity", s))
             t_sp.append(wall)
@@ -127,6 +129,7 @@ def interactive_update(repeats: int) -> Result:
                  Target("<=", 50.0, " ms"), Stats.of(t_thr), headline_scale=1e3,
                  headline_unit="ms", headline_digits=1)
     res.detail("threshold mode (headline), per update", Stats.of(t_thr), 1e3, "ms", 1)
+    res.detail("threshold mode, thread CPU per update", Stats.of(c_thr), 1e3, "ms", 1)
     res.detail("target-sparsity mode (page default), per update", Stats.of(t_sp), 1e3, "ms", 1)
     if apptest is not None:
         res.detail("cross-check: whole Prune-page script rerun in AppTest after a slider move",
