@@ -444,15 +444,20 @@ def download_csv(page, button_name) -> "pd.DataFrame":
     return pd.read_csv(io.BytesIO(raw))
 
 
-def screenshot(page, name: str) -> Path:
-    """Full-page screenshot into test-artifacts/screenshots/<name>.png; also refreshes
-    docs/screenshots/<name>.png when REFRESH_DOCS_SCREENSHOTS=1 (see scripts/)."""
+#: The screenshots the README shows (docs/screenshots/<name>.png), refreshed by
+#: scripts/refresh_screenshots.sh (REFRESH_DOCS_SCREENSHOTS=1).
+DOCS_SHOTS = ("01-home", "02-train", "03-prune", "04-finetune", "hostile-link-notice")
+
+
+def screenshot(page, name: str, full_page: bool = False) -> Path:
+    """Screenshot into test-artifacts/screenshots/<name>.png (the visible screen: a full-page
+    shot of a long page costs seconds). With REFRESH_DOCS_SCREENSHOTS=1, the shots named in
+    DOCS_SHOTS are also written to docs/screenshots/ for the README."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
-    if os.environ.get("REFRESH_DOCS_SCREENSHOTS") == "1":
+    page.screenshot(path=str(path), full_page=full_page)
+    if os.environ.get("REFRESH_DOCS_SCREENSHOTS") == "1" and name in DOCS_SHOTS:
         DOCS_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        # The README shows the first screen (not the whole scroll) to keep the PNGs small.
         page.screenshot(path=str(DOCS_SCREENSHOTS / f"{name}.png"), full_page=False)
     return path
 

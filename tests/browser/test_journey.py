@@ -36,7 +36,7 @@ def test_new_student_journey(page, base_url):
     # --- home
     kit.open_app(page, base_url)
     kit.assert_no_exception(page, "home")
-    kit.screenshot(page, "01-home")
+    kit.screenshot(page, "01-home", full_page=True)
 
     # --- train the default model (the sidebar's defaults, the Train page's button)
     kit.go_to_page(page, "Train")
@@ -46,7 +46,7 @@ def test_new_student_journey(page, base_url):
     dense_test = kit.number_in(kit.metric_value(page, "Test accuracy"))
     assert dense_test > 80, f"the default model should learn digits, test accuracy {dense_test} %"
     kit.assert_charts_rendered(page, minimum=3, where="Train after training")
-    kit.screenshot(page, "02-train")
+    kit.screenshot(page, "02-train", full_page=True)
 
     # --- prune: the page starts at 90 %; the slider moves it up with the keyboard
     kit.go_to_page(page, "Prune")
@@ -72,7 +72,7 @@ def test_new_student_journey(page, base_url):
     kit.assert_charts_rendered(page, minimum=4, where="Prune")
     pruned_test = kit.number_in(kit.metric_value(page, PRUNED_TEST_ACC))
     assert pruned_test < dense_test, "removing 95 % of the weights without retraining costs accuracy"
-    kit.screenshot(page, "03-prune")
+    kit.screenshot(page, "03-prune", full_page=True)
 
     # The per-layer table downloads as CSV and says what the page says: 95 % of the weights.
     table = kit.download_csv(page, "Download the table (CSV)")
@@ -94,7 +94,7 @@ def test_new_student_journey(page, base_url):
     assert tuned_test > pruned_test + 5, f"fine-tuning should recover accuracy: {shown}"
     assert kit.number_in(kit.metric_value(page, NONZERO_AT_PRUNED)) == 0
     kit.assert_charts_rendered(page, minimum=3, where="Fine-tune")
-    kit.screenshot(page, "04-finetune")
+    kit.screenshot(page, "04-finetune", full_page=True)
 
     # --- download the history as CSV: it parses and has one row per epoch (+ the start)
     history = kit.download_csv(page, "Download the fine-tuning history (CSV)")
