@@ -14,7 +14,7 @@ from pages._shared import remembered, show_error
 from pruning import generalization as gen
 from pruning.errors import PruningError
 from pruning.generalization_figures import level_label, overfitting_figure, sweep_figure
-from pruning.generalization_text import CAPACITY_TEXT, explain_sweep
+from pruning.generalization_text import CAPACITY_TEXT, explain_sweep, overfit_heading
 
 RESULT_KEY = "gl_ran"   # session_state: keys of the sweeps this session has run
 LEVEL_MENU = (0.1, 0.2, 0.35, 0.5, 0.65, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99)
@@ -142,8 +142,8 @@ summary = gen.summarize(runs)
 st.caption(f"{len(cfg.seeds)} seed(s) × {len(cfg.levels)} levels, computed in "
            f"{out['seconds']:.0f} s with {out['threads']} CPU thread(s); cached for these settings.")
 
-st.subheader("1 · The dense net overfits")
 dense = summary[summary["arm"] == "dense"].iloc[0]
+st.subheader("1 · " + overfit_heading(dense["gap_mean"]))
 m1, m2, m3 = st.columns(3)
 m1.metric("Train accuracy (dense)", f"{100 * dense['train_acc_mean']:.1f} %",
           help="On the training labels the net saw, noisy ones included.")

@@ -151,7 +151,7 @@ def sweep_figure(summary: pd.DataFrame, title: str = "Sparsity sweep with contro
 
 
 def overfitting_figure(history: pd.DataFrame, patience_epochs: dict[int, int] | None = None,
-                       title: str = "The dense net overfits: accuracy per epoch",
+                       title: str = "Dense net: accuracy per epoch, training vs held-out data",
                        height: int = 420) -> go.Figure:
     """Mean (line) and min … max over seeds (band) of the dense run's accuracy per epoch.
 

@@ -12,7 +12,7 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 from pruning import generalization as gen
-from pruning.generalization_text import explain_sweep
+from pruning.generalization_text import explain_sweep, overfit_heading
 
 APP = "../../app.py"
 PAGE = "pages/generalization.py"
@@ -111,6 +111,7 @@ def test_a_run_shows_the_gap_the_sweep_and_the_explanation_it_measured():
     summary = gen.summarize(expected.runs)
     dense = summary[summary["arm"] == "dense"].iloc[0]
 
+    assert "1 · " + overfit_heading(dense["gap_mean"]) in [h.value for h in at.subheader]
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Train accuracy (dense)"] == f"{100 * dense['train_acc_mean']:.1f} %"
     assert metrics["Test accuracy (dense)"] == f"{100 * dense['test_acc_mean']:.1f} %"

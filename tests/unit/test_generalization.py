@@ -20,7 +20,7 @@ from pruning.generalization import (PRESETS, SweepConfig, best_sparsity, matched
                                     mlp_weight_count, pick_by_validation, run_sweep, summarize,
                                     validate_sweep_config)
 from pruning.generalization_figures import level_label, overfitting_figure, sweep_figure
-from pruning.generalization_text import explain_sweep, paired
+from pruning.generalization_text import explain_sweep, overfit_heading, paired
 from pruning.models import build_model
 from pruning.training import train
 
@@ -310,6 +310,26 @@ def test_explanation_says_so_when_validation_prefers_the_dense_net():
     assert "At 50 % sparsity" not in text
 
 
+def test_a_smaller_gap_with_lower_test_accuracy_is_not_called_an_improvement():
+    runs = _synthetic(pruned_test=(0.60, 0.61, 0.62))   # test falls by 10 points ...
+    runs.loc[runs["arm"] == "pruned", "train_acc"] = 0.70  # ... and train by more: gap 29 -> 9
+    runs["gap"] = runs["train_acc"] - runs["test_acc"]
+    text = " ".join(explain_sweep(runs))
+    assert "test accuracy fell from 71.0 % to 61.0 % (lower in 3 of 3 seeds)" in text
+    assert "the gap shrank because training accuracy dropped" in text
+    assert "rose" not in text.split("**At 50 %")[1].split("**At 90 %")[0]
+
+
+def test_random_pruning_is_a_candidate_but_not_a_dense_remedy():
+    runs = _synthetic()
+    extra = _runs([dict(arm="random", level=lv, seed=s, train_acc=0.8, val_acc=va, test_acc=te)
+                   for s in range(3) for lv, va, te in ((0.5, 0.78, 0.90), (0.9, 0.5, 0.2))])
+    text = " ".join(explain_sweep(pd.concat([runs, extra], ignore_index=True)))
+    assert "**Random pruning** at 50 % (its level picked on validation) reached 90.0 % test" in text
+    assert "candidates:** random pruning at 50 % (90.0 %)" in text
+    assert "the best dense remedy (early stopping)" in text
+
+
 def test_explanation_says_when_there_is_no_gap_to_close():
     runs = _synthetic(dense_test=(1.0, 1.0, 1.0))
     text = " ".join(explain_sweep(runs))
@@ -322,6 +342,12 @@ def test_explanation_names_every_leader_of_a_tie():
     text = " ".join(explain_sweep(runs))
     assert "candidates:** pruning at 50 % and early stopping (74.0 %)" in text
     assert "were level" in text
+
+
+def test_overfit_heading_follows_the_gap():
+    assert overfit_heading(0.214) == "The dense net overfits: a 21.4-point train/test gap"
+    assert "only a little" in overfit_heading(0.02)
+    assert overfit_heading(-0.03) == "The dense net does not overfit here"
 
 
 def test_paired_counts_wins_losses_and_ties():
