@@ -8,7 +8,6 @@ default) can never be changed by one session under another's feet.
 """
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -42,7 +41,9 @@ class TrainedModel:
         """A new module holding a *copy* of ``state`` (default: the trained weights)."""
         model = build_model(self.model_config, data.n_features, data.n_classes,
                             data.image_shape, seed=self.train_config.seed)
-        model.load_state_dict(copy.deepcopy(state if state is not None else self.state))
+        # load_state_dict copies the values into the module's own tensors, so the (possibly
+        # shared) ``state`` is never aliased; no deep copy needed first.
+        model.load_state_dict(state if state is not None else self.state)
         model.eval()
         return model
 
