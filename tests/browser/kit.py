@@ -241,6 +241,27 @@ def act(page, action, timeout: float = 120.0) -> None:
     wait_for_app(page, since=since, timeout=timeout)
 
 
+def wait_until(page, predicate, timeout: float = 60.0, what: str = "") -> None:
+    """Wait until no run is going on and ``predicate()`` is true (an exception counts as
+    false). For outcomes that several reruns lead to: keyboard presses on a slider may reach
+    the server as more than one value on a busy machine, and only the last run's numbers
+    count."""
+    watcher = watch(page)
+    deadline = time.monotonic() + timeout
+    last_error = None
+    while True:
+        if watcher.settled(-1) and page.locator(APP_DONE).count() == 1:
+            try:
+                if predicate():
+                    return
+            except Exception as exc:  # element not there yet, or mid-update
+                last_error = exc
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for "
+                                 f"{what or predicate}" + (f" ({last_error})" if last_error else ""))
+        page.wait_for_timeout(200)
+
+
 def click(page, locator, timeout: float = 120.0) -> None:
     """Click a widget and wait for the app's rerun."""
     act(page, locator.click, timeout=timeout)
@@ -382,9 +403,9 @@ def slider_value(page, label: str) -> str:
     return box.locator("[data-testid='stSliderThumbValue']").first.inner_text().strip()
 
 
-def press_on_slider(page, label: str, key: str, times: int = 1) -> None:
+def press_on_slider(page, label: str, key: str, times: int = 1, shows: str | None = None) -> None:
     """Move a slider as a keyboard user does (focus its thumb, press ``key``) and wait for
-    the rerun."""
+    the rerun; with ``shows``, also until the thumb shows that value (e.g. "95.0 %")."""
     thumb = page.get_by_role("slider", name=label)
 
     def press():
@@ -393,6 +414,10 @@ def press_on_slider(page, label: str, key: str, times: int = 1) -> None:
             page.keyboard.press(key)
 
     act(page, press)
+    if shows is not None:
+        box_label = label.split(" (")[0]
+        wait_until(page, lambda: slider_value(page, box_label) == shows, timeout=30,
+                   what=f"slider {label!r} to show {shows}")
 
 
 def metric_value(page, label) -> str:

@@ -42,6 +42,11 @@ def set_number(page, label: str, value) -> None:
     kit.act(page, lambda: (field.fill(str(value)), field.press("Enter")))
 
 
+def settings_caption(page) -> str:
+    """The Train page's "Settings: …" line: what the next Train press will use."""
+    return page.get_by_text("Settings:").first.inner_text()
+
+
 def model_test_accuracy(page) -> str:
     """The Train page's "Your model" test accuracy (the session's current model)."""
     kit.go_to_page(page, "Train")
@@ -56,7 +61,9 @@ def test_extreme_settings_give_messages_not_tracebacks(page, base_url):
     chance = 10.0  # digits: 10 balanced classes
 
     # --- 100 % sparsity: every weight zero, said plainly, accuracy at chance level
-    kit.press_on_slider(page, SPARSITY_SLIDER, "End")
+    kit.press_on_slider(page, SPARSITY_SLIDER, "End", shows="100.0 %")
+    kit.wait_until(page, lambda: kit.metric_value(page, "Weights pruned") == "100.0 %",
+                   what="the 100 % result")
     assert_clean(page, "Prune at 100 %")
     assert kit.metric_value(page, "Weights pruned") == "100.0 %"
     assert alerts_matching(page, r"Every prunable weight is zero"), kit.alert_texts(page)
@@ -90,8 +97,9 @@ def test_extreme_settings_give_messages_not_tracebacks(page, base_url):
 
     # --- 100 % label noise: every training label wrong, said so
     set_number(page, "Training-set size (0 = all)", 0)
-    kit.press_on_slider(page, "Label noise", "End")
-    assert kit.slider_value(page, "Label noise") == "1.00"
+    kit.press_on_slider(page, "Label noise", "End", shows="1.00")
+    kit.wait_until(page, lambda: "100 % label noise" in settings_caption(page),
+                   what="the Train page to take the label noise")
     set_number(page, "Training epochs", 5)  # enough to learn the wrong labels; keeps it quick
     kit.click(page, page.get_by_role("button", name=TRAIN_BUTTON), timeout=180)
     assert_clean(page, "Train with 100 % label noise")
@@ -100,7 +108,9 @@ def test_extreme_settings_give_messages_not_tracebacks(page, base_url):
         "a model taught only wrong labels cannot be good on clean test labels"
 
     # --- zero epochs: an untrained model, said so
-    kit.press_on_slider(page, "Label noise", "Home")
+    kit.press_on_slider(page, "Label noise", "Home", shows="0.00")
+    kit.wait_until(page, lambda: "label noise" not in settings_caption(page),
+                   what="the Train page to drop the label noise")
     set_number(page, "Training epochs", 0)
     kit.click(page, page.get_by_role("button", name=TRAIN_BUTTON), timeout=180)
     assert_clean(page, "Train with 0 epochs")

@@ -45,7 +45,9 @@ def test_two_browser_sessions_are_isolated(new_session, base_url):
     assert dense_a == dense_b, "both students start from the same shared default model"
 
     # A: 90 % -> 95 % with the keyboard, keep it, fine-tune it (weights change in A's copy).
-    kit.press_on_slider(a, SPARSITY_SLIDER, "ArrowRight", times=10)
+    kit.press_on_slider(a, SPARSITY_SLIDER, "ArrowRight", times=10, shows="95.0 %")
+    kit.wait_until(a, lambda: kit.metric_value(a, "Weights pruned") == "95.0 %",
+                   what="A's page to show the 95 % result")
     assert kit.metric_value(a, "Weights pruned") == "95.0 %"
     kit.click(a, a.get_by_role("button", name="Keep this pruned model"))
     kit.go_to_page(a, "Fine-tune")
@@ -57,7 +59,9 @@ def test_two_browser_sessions_are_isolated(new_session, base_url):
 
     # B: still its own dense model. B's page re-runs (the slider moves to 0 %) and the server
     # recomputes everything from B's session and the shared cache.
-    kit.press_on_slider(b, SPARSITY_SLIDER, "Home")
+    kit.press_on_slider(b, SPARSITY_SLIDER, "Home", shows="0.0 %")
+    kit.wait_until(b, lambda: kit.metric_value(b, "Weights pruned") == "0.0 %",
+                   what="B's page to show the 0 % result")
     kit.assert_no_exception(b, "B's Prune")
     assert kit.slider_value(b, "Target sparsity") == "0.0 %"
     assert kit.metric_value(b, "Weights pruned") == "0.0 %"
