@@ -160,7 +160,7 @@ PRESETS: dict[str, Preset] = {p.name: p for p in (
         "mnist1d", "MNIST-1D: where pruning is reported to win",
         "MNIST-1D (procedurally generated 1-D signals of 40 samples, made locally) with 3,000 "
         "training examples; an MLP 40→100→100→10 (15,000 weights) trained for 40 epochs "
-        "(Adam, learning rate 0.01, batches of 100, as in the MNIST-1D paper). Pruning follows "
+        "(Adam, learning rate 0.01, batches of 100). Pruning follows "
         "the lottery-ticket protocol: after each round the survivors are rewound to their "
         "initial values and retrained for the full 40 epochs.",
         data=DataConfig(name="mnist1d", n_samples=5000),
