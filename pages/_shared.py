@@ -20,18 +20,32 @@ from pruning.errors import PruningError
 from pruning.workspace import TrainedModel, Workspace, train_model
 
 # A folder named ``pages/`` next to app.py is also Streamlit's *legacy* multipage layout, used
-# until some session runs ``st.navigation``. So the first visitor after a server start who
-# opens a deep link (a teacher's ``/prune?…``) would get that page run alone, without app.py:
-# no settings sidebar, no link settings, every file of pages/ listed as a page. Every page
-# imports this module first, so switch the legacy mode off here and rerun through app.py
-# (the page and the query string are kept). Found by tests/browser/test_deep_link.py.
-try:
-    from streamlit.runtime.pages_manager import PagesManager as _PagesManager
-except ImportError:  # a future Streamlit without the legacy mode
-    _PagesManager = None
-if _PagesManager is not None and getattr(_PagesManager, "uses_pages_directory", None):
-    _PagesManager.uses_pages_directory = False
-    st.rerun()
+# until some session runs ``st.navigation``. So the first visitors after a server start who
+# open a deep link (a teacher's ``/prune?…``) get that page run alone, without app.py: no
+# settings sidebar, no link settings, every file of pages/ listed as a page. Every page imports
+# this module first, so the first such run switches the legacy mode off for the whole server
+# and asks for a rerun through app.py (page and query string kept). Not ``st.rerun()``: it
+# raises, and an exception inside this import leaves the module half-initialised for the
+# sessions importing it at the same moment (20 students at once got ImportErrors, measured
+# by tests/load/load_test.py); a rerun *request* is honoured at the page's next Streamlit
+# call, outside any import. Sessions already running a legacy run at that moment show it
+# once and are back on the next click. Renaming pages/ would remove the legacy mode entirely.
+def _leave_legacy_pages_mode() -> None:
+    try:
+        from streamlit.runtime.pages_manager import PagesManager
+        from streamlit.runtime.scriptrunner import RerunData, get_script_run_ctx
+    except ImportError:  # a Streamlit without the legacy mode or these internals
+        return
+    if not getattr(PagesManager, "uses_pages_directory", None):
+        return
+    PagesManager.uses_pages_directory = False
+    ctx = get_script_run_ctx()
+    if ctx is not None and getattr(ctx, "script_requests", None) is not None:
+        ctx.script_requests.request_rerun(RerunData(query_string=ctx.query_string,
+                                                    page_script_hash=ctx.page_script_hash))
+
+
+_leave_legacy_pages_mode()
 
 # The server log says when shared work really runs (not served from a cache): the load test
 # counts these lines to show the default model is trained once for a whole class.

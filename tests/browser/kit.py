@@ -6,7 +6,7 @@ Kept free of pytest so ``tests/load/load_test.py`` can use the same server and b
 
 Synchronisation rule: Streamlit reruns the script after every widget change. A page is "done"
 after an action when a run that started after the action has finished for good (the server's
-``script_finished`` message, not one cut short for a rerun; see ``RunWatcher``) and the root
+``script_finished`` message, not one cut short for a rerun; see ``WATCH_SCRIPT``) and the root
 element ``[data-testid=stApp]`` says ``data-test-script-state=notRunning``. Looking only at the
 attribute is not enough on a busy machine: between a click and its rerun, or between a run
 cut short by ``st.rerun()`` and the next one, the page briefly says ``notRunning`` too.
@@ -138,60 +138,95 @@ def launch_chromium(playwright):
     return playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
 
 
-class RunWatcher:
-    """Follows the script runs of one page by decoding the server's websocket messages.
+# Installed in every page before the app's own code (``add_init_script``): wraps WebSocket so
+# that each message of the app's stream (a protobuf ForwardMsg) is looked at *in the page*:
+# only its top-level fields are walked (big payloads are skipped by their length), and two
+# kinds are counted: ``script_finished`` (field 6, an enum; 2 = FINISHED_EARLY_FOR_RERUN) and
+# ``session_status_changed`` (field 9; its field 2 = script_is_running). Reading the stream in
+# the page (not in Python through Playwright's websocket events) keeps the test process from
+# receiving every chart's bytes.
+WATCH_SCRIPT = r"""
+(() => {
+  if (window.__ppRuns) return;
+  const st = window.__ppRuns = {completed: 0, running: false, last: -1, runs: [], started: null};
+  const varint = (b, i) => { let x = 0, s = 0, c;
+    do { c = b[i++]; x += (c & 0x7f) * 2 ** s; s += 7; } while (c & 0x80); return [x, i]; };
+  const fields = (b, i, end, visit) => {
+    while (i < end) {
+      let tag; [tag, i] = varint(b, i);
+      const field = Math.floor(tag / 8), wire = tag & 7;
+      if (wire === 0) { let v; [v, i] = varint(b, i); visit(field, v, null); }
+      else if (wire === 2) { let n; [n, i] = varint(b, i); visit(field, null, [i, i + n]); i += n; }
+      else if (wire === 1) i += 8; else if (wire === 5) i += 4; else return;
+    }
+  };
+  const inspect = (buf) => {
+    const b = new Uint8Array(buf);
+    fields(b, 0, b.length, (field, value, span) => {
+      if (field === 6 && value !== null) {            // script_finished
+        st.running = false; st.last = value;
+        if (st.started !== null) { st.runs.push((performance.now() - st.started) / 1000); st.started = null; }
+        if (value !== 2) st.completed += 1;
+      } else if (field === 9 && span !== null) {      // session_status_changed
+        let running = false;
+        fields(b, span[0], span[1], (f, v) => { if (f === 2 && v !== null) running = v === 1; });
+        st.running = running;
+        if (running && st.started === null) st.started = performance.now();
+      }
+    });
+  };
+  // The page's DOM changes: the frontend may draw a run's messages a while after they
+  // arrived (a busy machine), so "done" also needs the DOM to have changed and gone quiet.
+  st.mutations = 0; st.lastMutation = performance.now();
+  const observe = () => new MutationObserver(() => {
+    st.mutations += 1; st.lastMutation = performance.now();
+  }).observe(document.documentElement, {subtree: true, childList: true, attributes: true,
+                                         characterData: true});
+  if (document.documentElement) observe(); else document.addEventListener("readystatechange", observe, {once: true});
+  const Native = window.WebSocket;
+  window.WebSocket = class extends Native {
+    constructor(...args) {
+      super(...args);
+      if (String(args[0]).includes("/_stcore/stream")) {
+        this.addEventListener("message", (e) => {
+          if (e.data instanceof ArrayBuffer) { try { inspect(e.data); } catch (err) {} }
+        });
+      }
+    }
+  };
+})();
+"""
 
-    Every run ends with a ``script_finished`` message; a run cut short for a rerun (a click
-    during a run, ``st.rerun()``) ends with ``FINISHED_EARLY_FOR_RERUN`` and is followed by
-    the next run. ``completed`` counts runs that really ended (not for a rerun), so "the
-    app is done after my click" is: ``completed`` grew past its value before the click, the
-    last run did not end for a rerun, and no run is going on now.
-    """
-
-    def __init__(self, page):
-        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
-
-        self._ForwardMsg = ForwardMsg
-        self._early = ForwardMsg.FINISHED_EARLY_FOR_RERUN
-        self.completed = 0
-        self.running = False
-        self.last_status = None
-        page.on("websocket", self._on_websocket)
-
-    def _on_websocket(self, ws) -> None:
-        if ws.url.endswith("/_stcore/stream"):
-            ws.on("framereceived", self._on_frame)
-
-    def _on_frame(self, payload) -> None:
-        if not isinstance(payload, (bytes, bytearray)):
-            return
-        msg = self._ForwardMsg()
-        try:
-            msg.ParseFromString(bytes(payload))
-        except Exception:  # not a ForwardMsg: nothing to learn from it
-            return
-        kind = msg.WhichOneof("type")
-        if kind == "session_status_changed":
-            self.running = msg.session_status_changed.script_is_running
-        elif kind == "script_finished":
-            self.last_status = msg.script_finished
-            self.running = False
-            if msg.script_finished != self._early:
-                self.completed += 1
-
-    def settled(self, since: int) -> bool:
-        return (self.completed > since and not self.running
-                and self.last_status != self._early)
+_RUN_STATE = """() => { const r = window.__ppRuns; if (!r) return null;
+  const app = document.querySelector("[data-testid='stApp']");
+  return {completed: r.completed, running: r.running, last: r.last, mutations: r.mutations,
+          quiet: (performance.now() - r.lastMutation) / 1000,
+          shown: app ? app.getAttribute("data-test-script-state") : null}; }"""
+#: Seconds without any DOM change after a run's last message before the page counts as drawn.
+QUIET = 0.25
+_EARLY_FOR_RERUN = 2
 
 
-_WATCHERS: dict[int, RunWatcher] = {}
+def settled(state: dict | None, since: int, mutations_since: int = -1) -> bool:
+    """A run that started after ``since`` finished for good, no run is going on, and the page
+    has drawn it: its DOM changed after ``mutations_since``, has been quiet for ``QUIET``
+    seconds and says ``notRunning``.
+
+    Every run ends with ``script_finished``; one cut short for a rerun (a click during a run,
+    ``st.rerun()``) ends with FINISHED_EARLY_FOR_RERUN and the next run follows."""
+    return bool(state) and state["completed"] > since and not state["running"] \
+        and state["last"] != _EARLY_FOR_RERUN and state["shown"] == "notRunning" \
+        and state["mutations"] > mutations_since and state["quiet"] >= QUIET
 
 
-def watch(page) -> RunWatcher:
-    """The run watcher of ``page`` (attached before its first navigation by new_session)."""
-    if id(page) not in _WATCHERS:
-        _WATCHERS[id(page)] = RunWatcher(page)
-    return _WATCHERS[id(page)]
+def run_state(page) -> dict | None:
+    """{completed, running, last} of the page's current document (None before it loaded)."""
+    return page.evaluate(_RUN_STATE)
+
+
+def run_seconds(page) -> list[float]:
+    """Start-to-finish time of each script run of this document, as its messages arrived."""
+    return page.evaluate("() => window.__ppRuns ? window.__ppRuns.runs.slice() : []")
 
 
 def new_session(browser, viewport=(1400, 1000)):
@@ -199,46 +234,60 @@ def new_session(browser, viewport=(1400, 1000)):
     context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]},
                                   accept_downloads=True)
     context.set_default_timeout(30_000)
-    page = context.new_page()
-    watch(page)
-    return context, page
+    context.add_init_script(WATCH_SCRIPT)
+    return context, context.new_page()
 
 
 def completed_runs(page) -> int:
-    return watch(page).completed
+    state = run_state(page)
+    return state["completed"] if state else 0
+
+
+def _marks(page) -> tuple[int, int]:
+    """(finished runs, DOM changes) of the current document, to wait for what comes after."""
+    state = run_state(page)
+    return (state["completed"], state["mutations"]) if state else (0, 0)
 
 
 def wait_for_app(page, since: int | None = None, timeout: float = 120.0,
-                 settle: float = 0.3) -> None:
+                 settle: float = 0.3, mutations_since: int = -1) -> None:
     """Wait until a script run that started after ``since`` (a ``completed_runs`` value taken
-    before the action) has finished for good, and the page shows it (``notRunning``).
+    before the action) has finished for good and the page has drawn it (see ``settled``).
 
-    Without ``since``, any finished run counts (use ``act`` for clicks and key presses, so a
-    rerun that starts a moment after the click cannot be missed). After that, ``settle``
-    seconds more must pass without a new run (a slider sends its value after a short delay).
+    Without ``since``, any finished run of the current document counts (right after a
+    navigation; use ``act`` for clicks and key presses, so a rerun that starts a moment after
+    the click cannot be missed). After that, ``settle`` seconds more must pass without a new
+    run (a slider sends its value after a short delay).
     """
-    watcher = watch(page)
     since = -1 if since is None else since
     deadline = time.monotonic() + timeout
     while True:
-        while not (watcher.settled(since) and page.locator(APP_DONE).count() == 1):
+        state = run_state(page)
+        while not settled(state, since, mutations_since):
             if time.monotonic() > deadline:
-                raise TimeoutError(
-                    f"the app did not finish a run within {timeout:.0f} s "
-                    f"(runs completed {watcher.completed}, running {watcher.running})")
+                raise TimeoutError(f"the app did not finish a run within {timeout:.0f} s "
+                                   f"(run state {state})")
             page.wait_for_timeout(100)
-        mark = watcher.completed
+            state = run_state(page)
+        mark = state["completed"]
         page.wait_for_timeout(settle * 1000)
-        if watcher.settled(since) and watcher.completed == mark \
-                and page.locator(APP_DONE).count() == 1:
+        state = run_state(page)
+        if settled(state, since, mutations_since) and state["completed"] == mark:
             return
 
 
 def act(page, action, timeout: float = 120.0) -> None:
-    """Do ``action()`` (a click, key presses, …) and wait for the rerun it causes."""
-    since = completed_runs(page)
+    """Do ``action()`` (a click, key presses, …; not a navigation: see ``goto``) and wait for
+    the rerun it causes."""
+    since, mutations = _marks(page)
     action()
-    wait_for_app(page, since=since, timeout=timeout)
+    wait_for_app(page, since=since, timeout=timeout, mutations_since=mutations)
+
+
+def goto(page, url: str, timeout: float = 120.0) -> None:
+    """Load ``url`` (a new document: a new Streamlit session) and wait for its first run."""
+    page.goto(url)
+    wait_for_app(page, timeout=timeout)
 
 
 def wait_until(page, predicate, timeout: float = 60.0, what: str = "") -> None:
@@ -246,11 +295,10 @@ def wait_until(page, predicate, timeout: float = 60.0, what: str = "") -> None:
     false). For outcomes that several reruns lead to: keyboard presses on a slider may reach
     the server as more than one value on a busy machine, and only the last run's numbers
     count."""
-    watcher = watch(page)
     deadline = time.monotonic() + timeout
     last_error = None
     while True:
-        if watcher.settled(-1) and page.locator(APP_DONE).count() == 1:
+        if settled(run_state(page), -1):
             try:
                 if predicate():
                     return
@@ -272,7 +320,7 @@ def open_app(page, base_url: str, path: str = "", query: str = "", timeout: floa
     url = f"{base_url}/{path.lstrip('/')}"
     if query:
         url += "?" + query.lstrip("?")
-    act(page, lambda: page.goto(url), timeout=timeout)
+    goto(page, url, timeout=timeout)
 
 
 def expand_navigation(page) -> None:

@@ -30,7 +30,7 @@ def test_every_page_on_a_fresh_session(page, base_url):
     """Open each page directly by its address (a reload = a new session, nothing trained)."""
     pages = discover_pages(page, base_url)
     for title, url in pages:
-        kit.act(page, lambda: page.goto(url))
+        kit.goto(page, url)
         kit.assert_no_exception(page, f"{title} (fresh session)")
         kit.assert_charts_rendered(page, minimum=0, where=f"{title} (fresh session)")
         kit.screenshot(page, f"fresh-{_slug(title)}")
