@@ -11,7 +11,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 import pruning.data
@@ -19,15 +18,6 @@ from pruning.errors import DatasetUnavailable
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")  # AppTest resolves from this file
 HOME, THRESHOLD, TRAIN = "pages/home.py", "pages/threshold.py", "pages/train.py"
-
-
-@pytest.fixture(autouse=True)
-def clear_caches():
-    st.cache_resource.clear()
-    st.cache_data.clear()
-    yield
-    st.cache_resource.clear()
-    st.cache_data.clear()
 
 
 def open_page(page: str | None = None, **state) -> AppTest:

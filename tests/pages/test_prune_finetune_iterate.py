@@ -6,21 +6,11 @@ import json
 
 import numpy as np
 import pytest
-import streamlit as st
 import torch
 from streamlit.testing.v1 import AppTest
 
 APP = "../../app.py"
 PRUNE, FINETUNE, ITERATE = "pages/prune.py", "pages/finetune.py", "pages/iterate.py"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_caches():
-    st.cache_resource.clear()
-    st.cache_data.clear()
-    yield
-    st.cache_resource.clear()
-    st.cache_data.clear()
 
 
 def new_app(**settings) -> AppTest:

@@ -6,21 +6,11 @@ import json
 
 import numpy as np
 import pytest
-import streamlit as st
 import torch
 from streamlit.testing.v1 import AppTest
 
 APP = "../../app.py"
 SCORERS_PAGE, STRUCTURED, LOTTERY = "pages/scorers.py", "pages/structured.py", "pages/lottery.py"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_caches():
-    st.cache_resource.clear()
-    st.cache_data.clear()
-    yield
-    st.cache_resource.clear()
-    st.cache_data.clear()
 
 
 def new_app(**settings) -> AppTest:
