@@ -110,9 +110,28 @@ def chromium():
             browser.close()
 
 
+# Timestamps of the session's websocket traffic (performance.now()), to split a slider move
+# into: browser sends the new value → server answers → charts drawn.
+_WS_LOG_JS = """(() => {
+  window.__benchWs = [];
+  const Orig = window.WebSocket;
+  const send = Orig.prototype.send;
+  Orig.prototype.send = function (data) { window.__benchWs.push(['send', performance.now()]);
+                                          return send.call(this, data); };
+  window.WebSocket = function (...args) {
+    const ws = new Orig(...args);
+    ws.addEventListener('message', () => window.__benchWs.push(['recv', performance.now()]));
+    return ws;
+  };
+  window.WebSocket.prototype = Orig.prototype;
+  Object.assign(window.WebSocket, Orig);
+})();"""
+
+
 def _new_page(browser):
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     context.set_default_timeout(120_000)
+    context.add_init_script(_WS_LOG_JS)
     return context, context.new_page()
 
 
@@ -125,21 +144,14 @@ def _wait_done(page, settle_ms: int = 400) -> None:
             return
 
 
-_COUNT_RUNS_JS = """() => {
-    window.__benchRuns = 0;
-    const app = document.querySelector("[data-testid='stApp']");
-    new MutationObserver(() => {
-        if (app.getAttribute('data-test-script-state') === 'running') window.__benchRuns++;
-    }).observe(app, {attributes: true, attributeFilter: ['data-test-script-state']});
-}"""
-
-
 def _act(page, action) -> None:
-    """Do ``action()`` (a click), then wait for the rerun it causes to start *and* finish.
-    (Waiting for "not running" alone can return before a slow server has begun the rerun.)"""
-    page.evaluate(_COUNT_RUNS_JS)
+    """Do ``action()`` (a click), then wait for the rerun it causes to answer *and* finish.
+    (Waiting for "not running" alone can return before a slow server has begun the rerun;
+    the "running" state itself may never reach the DOM when the browser handles the whole
+    rerun's messages in one go, so the sign of a rerun is a message from the server.)"""
+    page.evaluate("window.__benchWs = []")
     action()
-    page.wait_for_function("() => window.__benchRuns > 0", polling="raf")
+    page.wait_for_function("() => window.__benchWs.some(e => e[0] === 'recv')", polling="raf")
     _wait_done(page)
 
 
@@ -188,27 +200,8 @@ _CHART_TEXTS_JS = """() => Array.from(document.querySelectorAll("[data-testid='s
     .map(el => Array.from(el.querySelectorAll('.annotation-text, .gtitle')).map(t => t.textContent).join(' | '))"""
 
 
-# Timestamps of the session's websocket traffic (performance.now()), to split a slider move
-# into: browser sends the new value → server answers → charts drawn.
-_WS_LOG_JS = """(() => {
-  window.__benchWs = [];
-  const Orig = window.WebSocket;
-  const send = Orig.prototype.send;
-  Orig.prototype.send = function (data) { window.__benchWs.push(['send', performance.now()]);
-                                          return send.call(this, data); };
-  window.WebSocket = function (...args) {
-    const ws = new Orig(...args);
-    ws.addEventListener('message', () => window.__benchWs.push(['recv', performance.now()]));
-    return ws;
-  };
-  window.WebSocket.prototype = Orig.prototype;
-  Object.assign(window.WebSocket, Orig);
-})();"""
-
-
 def _slider_page(browser, server):
     context, page = _new_page(browser)
-    context.add_init_script(_WS_LOG_JS)
     page.goto(server.url + "/prune", wait_until="commit")
     _wait_done(page)
     button = page.locator(".st-key-use_default_model button")
