@@ -24,5 +24,9 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m bench
 
+load: $(STAMP)
+	bash scripts/ensure_chromium.sh
+	$(PY) -m tests.load.load_test --sessions 20
+
 clean:
 	rm -rf $(VENV)

@@ -201,7 +201,8 @@ _RUN_STATE = """() => { const r = window.__ppRuns; if (!r) return null;
   const app = document.querySelector("[data-testid='stApp']");
   return {completed: r.completed, running: r.running, last: r.last, mutations: r.mutations,
           quiet: (performance.now() - r.lastMutation) / 1000,
-          shown: app ? app.getAttribute("data-test-script-state") : null}; }"""
+          shown: app ? app.getAttribute("data-test-script-state") : null,
+          connection: app ? app.getAttribute("data-test-connection-state") : null}; }"""
 #: Seconds without any DOM change after a run's last message before the page counts as drawn.
 QUIET = 0.25
 _EARLY_FOR_RERUN = 2
