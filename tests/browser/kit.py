@@ -529,6 +529,8 @@ def screenshot(page, name: str, full_page: bool = False) -> Path:
     DOCS_SHOTS are also written to docs/screenshots/ for the README."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
+    page.mouse.move(1, 1)  # no tooltip of the last clicked button in the picture
+    page.wait_for_timeout(300)
     page.screenshot(path=str(path), full_page=full_page)
     if os.environ.get("REFRESH_DOCS_SCREENSHOTS") == "1" and name in DOCS_SHOTS:
         DOCS_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
