@@ -37,8 +37,6 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 #: trained (not served from the cache); the load test counts it.
 DEFAULT_TRAINING_LOG = "training shared default model"
 
-APP_DONE = "[data-testid='stApp'][data-test-script-state='notRunning']"
-
 
 # ----------------------------------------------------------------------------- server
 def free_port() -> int:
