@@ -6,10 +6,13 @@ Kept free of pytest so ``tests/load/load_test.py`` can use the same server and b
 
 Synchronisation rule: Streamlit reruns the script after every widget change. A page is "done"
 after an action when a run that started after the action has finished for good (the server's
-``script_finished`` message, not one cut short for a rerun; see ``WATCH_SCRIPT``) and the root
-element ``[data-testid=stApp]`` says ``data-test-script-state=notRunning``. Looking only at the
-attribute is not enough on a busy machine: between a click and its rerun, or between a run
-cut short by ``st.rerun()`` and the next one, the page briefly says ``notRunning`` too.
+``script_finished`` message, not one cut short for a rerun; see ``WATCH_SCRIPT``), the root
+element ``[data-testid=stApp]`` says ``data-test-script-state=notRunning``, and the DOM has
+changed since the action and then stayed quiet for a moment (the frontend draws a run's
+messages after they arrive). Looking only at the attribute is not enough on a busy machine:
+between a click and its rerun, or between a run cut short by ``st.rerun()`` and the next one,
+the page briefly says ``notRunning`` too. Where the outcome is known, tests also wait for it
+(``wait_until``).
 """
 from __future__ import annotations
 
