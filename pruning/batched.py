@@ -26,7 +26,6 @@ from dataclasses import dataclass
 from typing import Callable, Mapping, Sequence
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from .config import ModelConfig, TrainConfig
@@ -175,6 +174,64 @@ def _enforce(opt: torch.optim.Optimizer, bound) -> None:
         p.mul_(m)
 
 
+def forward_with_inputs(weights: Sequence[torch.Tensor], biases: Sequence[torch.Tensor],
+                        x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """``BatchedMLP.forward`` that also returns every layer's input (what backward needs).
+
+    inputs[0] = x (M, B, D); inputs[l] = relu(z_{l-1}) (M, B, in_l) for l ≥ 1, where
+    z_l = b_l + inputs[l] @ W_l^T. Returns (z_last = logits (M, B, C), inputs).
+    """
+    inputs = [x]
+    last = len(weights) - 1
+    for i, (w, b) in enumerate(zip(weights, biases)):
+        z = torch.baddbmm(b.unsqueeze(1), inputs[-1], w.transpose(1, 2))
+        if i == last:
+            return z, inputs
+        inputs.append(z.relu_())  # in place: z itself is not needed, only relu(z)
+    raise PruningError("a model needs at least one layer")
+
+
+def cross_entropy_grad(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """∂L/∂logits for L = Σ_m mean_b CE(logits[m, b], y[m, b]):  (softmax − onehot(y)) / B.
+
+    logits (M, B, C), y (M, B) int64 → (M, B, C). Built the way autograd builds it for
+    ``cross_entropy``: the mean's backward gives float32(1/B) per example, NLL's puts −1/B at
+    the target, and log_softmax's backward kernel turns that into softmax/B − onehot/B. Using
+    that same kernel keeps the values bit-equal to what ``loss.backward()`` gives (a plain
+    ``softmax(z)/B − onehot/B`` differs in the last bit, and noisy-label training amplifies
+    last bits).
+    """
+    c = torch.tensor(1.0 / y.shape[1], dtype=logits.dtype)
+    g_logp = torch.zeros_like(logits).scatter_(2, y.unsqueeze(2), (-c).expand(*y.shape, 1))
+    return torch._log_softmax_backward_data(g_logp, torch.log_softmax(logits, 2), 2,
+                                            logits.dtype)
+
+
+def mlp_backward(weights: Sequence[torch.Tensor], inputs: Sequence[torch.Tensor],
+                 g_out: torch.Tensor) -> list[torch.Tensor]:
+    """Gradients of every layer, by hand: [∂L/∂W_0, ∂L/∂b_0, ∂L/∂W_1, …] (the param order).
+
+    With g_l = ∂L/∂z_l (M, B, out_l), starting from g_last = ``g_out``:
+        ∂L/∂W_l = g_l^T @ inputs[l]                     (M, out_l, in_l), a bmm
+        ∂L/∂b_l = Σ_b g_l                                (M, out_l)
+        g_{l-1} = (g_l @ W_l) ⊙ [inputs[l] > 0]          (relu's derivative)
+    The input gradient of layer 0 is never formed (the data need none).
+
+    Why by hand: autograd's bookkeeping (graph, expand/transpose backward nodes, gradient
+    layout copies) cost about a third of a small training step (measured 5.1 → 3.3 ms for 9
+    members of 64-256-256-10, 0.46 → 0.26 ms for 3 members of 64-18-18-10).
+    """
+    grads: list[torch.Tensor] = []
+    g = g_out
+    for i in range(len(weights) - 1, -1, -1):
+        grads.append(g.sum(1))                                   # bias
+        grads.append(torch.bmm(g.transpose(1, 2), inputs[i]))    # weight
+        if i:
+            g = torch.ops.aten.threshold_backward(torch.bmm(g, weights[i]), inputs[i], 0)
+    return grads[::-1]
+
+
+@torch.no_grad()
 def train_batched(model: BatchedMLP, train_split: BatchedSplit, cfg: TrainConfig,
                   seeds: Sequence[int], weight_decay: Sequence[float] | None = None,
                   masks: Mapping[str, torch.Tensor] | None = None,
@@ -189,6 +246,10 @@ def train_batched(model: BatchedMLP, train_split: BatchedSplit, cfg: TrainConfig
     masks:        held fixed: gradients, optimizer state and weights are zeroed where pruned
                   after every step (same three steps as ``pruning.masks``).
     on_epoch:     called with (0, model) before training and (e, model) after epoch e.
+
+    Per step: forward keeping each layer's input, ∂L/∂logits and the layer gradients by hand
+    (``cross_entropy_grad``, ``mlp_backward``; no autograd graph), mask and decay the
+    gradients, one optimizer step, re-enforce the masks.
     """
     cfg = validate_train_config(cfg)
     M, n = train_split.y.shape
@@ -207,7 +268,6 @@ def train_batched(model: BatchedMLP, train_split: BatchedSplit, cfg: TrainConfig
         on_epoch(0, model)
     bs = min(cfg.batch_size, n)
     rows = torch.arange(M)[:, None]
-    n_classes = int(model.weights[-1].shape[1])
     # Looked up and converted once: per step, name lookups and bool -> float casts would
     # cost more than the multiplications.
     params = model.named_member_parameters()
@@ -215,21 +275,21 @@ def train_batched(model: BatchedMLP, train_split: BatchedSplit, cfg: TrainConfig
     decay = ([(p, wd.view(-1, *([1] * (p.dim() - 1)))) for p in params.values()]
              if bool((wd != 0).any()) else [])
     model.train()
+    weights = [w.detach() for w in model.weights]  # views: the optimizer's in-place steps show
+    biases = [b.detach() for b in model.biases]
+    ordered = [p for w, b in zip(model.weights, model.biases) for p in (w, b)]  # W_0, b_0, W_1, …
     for epoch in range(1, cfg.epochs + 1):
         perm = torch.stack([torch.randperm(n, generator=g) for g in gens])  # (M, n)
         for i in range(0, n, bs):
             idx = perm[:, i:i + bs]
-            logits = model(train_split.X[rows, idx])                         # (M, b, C)
-            per_example = F.cross_entropy(logits.reshape(-1, n_classes),
-                                          train_split.y[rows, idx].reshape(-1), reduction="none")
-            loss = per_example.view(M, -1).mean(1).sum()
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            with torch.no_grad():
-                for p, m in bound:
-                    p.grad.mul_(m)
-                for p, lam in decay:
-                    p.grad.add_(p * lam)
+            logits, inputs = forward_with_inputs(weights, biases, train_split.X[rows, idx])
+            g_out = cross_entropy_grad(logits, train_split.y[rows, idx])
+            for p, g in zip(ordered, mlp_backward(weights, inputs, g_out)):
+                p.grad = g
+            for p, m in bound:
+                p.grad.mul_(m)
+            for p, lam in decay:
+                p.grad.add_(p * lam)
             opt.step()
             if bound:
                 _enforce(opt, bound)

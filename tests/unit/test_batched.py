@@ -1,0 +1,54 @@
+"""Batched training internals: the hand-written gradients equal autograd's."""
+import pytest
+import torch
+import torch.nn.functional as F
+
+from pruning.batched import (BatchedMLP, cross_entropy_grad, forward_with_inputs,
+                             mlp_backward)
+from pruning.config import ModelConfig
+from pruning.models import build_model
+
+
+def _batched_loss(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Σ_m mean_b CE, written as train_batched used to write it for autograd."""
+    M, _, C = logits.shape
+    per_example = F.cross_entropy(logits.reshape(-1, C), y.reshape(-1), reduction="none")
+    return per_example.view(M, -1).mean(1).sum()
+
+
+@pytest.mark.parametrize("batch", [32, 8, 7, 1])
+def test_cross_entropy_grad_is_autograds_bit_for_bit(batch):
+    gen = torch.Generator().manual_seed(batch)
+    logits = (3 * torch.randn(4, batch, 10, generator=gen)).requires_grad_()
+    y = torch.randint(0, 10, (4, batch), generator=gen)
+    _batched_loss(logits, y).backward()
+    assert torch.equal(cross_entropy_grad(logits.detach(), y), logits.grad)
+
+
+def test_cross_entropy_grad_is_softmax_minus_onehot_over_batch():
+    logits = torch.tensor([[[0.0, 0.0], [2.0, 0.0]]])  # M=1, B=2, C=2
+    y = torch.tensor([[0, 1]])
+    p = 1 / (1 + torch.exp(torch.tensor(-2.0)))
+    expected = torch.tensor([[[0.5 - 1, 0.5], [p, 1 - p - 1]]]) / 2
+    torch.testing.assert_close(cross_entropy_grad(logits, y), expected)
+
+
+@pytest.mark.parametrize("hidden", [(20, 10), (7,), (5, 6, 4)])
+def test_mlp_backward_equals_autograd(hidden):
+    """Every layer's weight and bias gradient, for members with different weights and data
+    (relu units that are off in some members and on in others)."""
+    bm = BatchedMLP.from_models([build_model(ModelConfig(hidden=hidden), 12, 3, seed=s)
+                                 for s in (0, 1, 2)])
+    gen = torch.Generator().manual_seed(5)
+    X = torch.randn(3, 16, 12, generator=gen)
+    y = torch.randint(0, 3, (3, 16), generator=gen)
+    _batched_loss(bm(X), y).backward()
+    weights = [w.detach() for w in bm.weights]
+    logits, inputs = forward_with_inputs(weights, [b.detach() for b in bm.biases], X)
+    torch.testing.assert_close(logits, bm(X).detach())
+    assert len(inputs) == len(hidden) + 1 and inputs[0] is X
+    grads = mlp_backward(weights, inputs, cross_entropy_grad(logits, y))
+    expected = [p.grad for w, b in zip(bm.weights, bm.biases) for p in (w, b)]
+    assert [g.shape for g in grads] == [e.shape for e in expected]
+    for g, e in zip(grads, expected):
+        torch.testing.assert_close(g, e, rtol=1e-5, atol=1e-7)
