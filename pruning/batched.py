@@ -151,15 +151,51 @@ def batched_accuracy(model: BatchedMLP, split: BatchedSplit, chunk: int = 2048) 
 EpochFn = Callable[[int, BatchedMLP], None]  # (epoch done, model) after each epoch (and epoch 0)
 
 
-def _make_optimizer(model: BatchedMLP, cfg: TrainConfig) -> torch.optim.Optimizer:
+class StackedAdam:
+    """Adam (β = (0.9, 0.999), ε = 1e-8, no weight decay) over a fixed list of parameters,
+    calling the fused CPU kernel directly.
+
+    Per parameter p with gradient g, at step t (state m, v start at 0):
+        m ← β₁·m + (1−β₁)·g,   v ← β₂·v + (1−β₂)·g²,
+        p ← p − lr · (m / (1−β₁ᵗ)) / (√(v / (1−β₂ᵗ)) + ε)
+    This is ``torch.optim.Adam(fused=True)``'s own code path minus its per-step Python
+    (re-collecting the state lists, grouping tensors by device and dtype, grad-mode context
+    managers): the same two calls, ``_foreach_add_(steps, 1)`` and ``_fused_adam_``, on the
+    same state, so results are bit-identical. Why: for the small nets of a sweep that Python
+    cost more than the arithmetic (profiled: 1.2 of 1.9 s of optimizer time in a
+    noisy-digits sweep).
+
+    ``state`` has ``torch.optim.Adam``'s layout ``{param: {"step", "exp_avg", "exp_avg_sq"}}``
+    so code that masks optimizer state (``_enforce``) works with either.
+    """
+
+    def __init__(self, params: Sequence[nn.Parameter], lr: float):
+        self.params = list(params)
+        self.lr = float(lr)
+        self.state = {p: {"step": torch.zeros((), dtype=torch.float32),
+                          "exp_avg": torch.zeros_like(p, memory_format=torch.preserve_format),
+                          "exp_avg_sq": torch.zeros_like(p, memory_format=torch.preserve_format)}
+                      for p in self.params}
+        self._steps = [self.state[p]["step"] for p in self.params]
+        self._m = [self.state[p]["exp_avg"] for p in self.params]
+        self._v = [self.state[p]["exp_avg_sq"] for p in self.params]
+
+    @torch.no_grad()
+    def step(self) -> None:
+        torch._foreach_add_(self._steps, 1)
+        torch._fused_adam_(self.params, [p.grad for p in self.params], self._m, self._v, [],
+                           self._steps, amsgrad=False, lr=self.lr, beta1=0.9, beta2=0.999,
+                           weight_decay=0.0, eps=1e-8, maximize=False)
+
+
+def _make_optimizer(model: BatchedMLP, cfg: TrainConfig):
     # Weight decay is added to the gradients by hand (per member), so the optimizer gets 0.
     # Fused Adam: the same update in one kernel per tensor, ~4x faster than the default
     # per-op CPU path (measured: 0.37 vs 1.46 ms per step for the noisy-digits members).
     if cfg.optimizer == "adam":
-        try:
-            return torch.optim.Adam(model.parameters(), lr=cfg.lr, fused=True)
-        except (RuntimeError, TypeError):  # a build without the fused CPU kernel
-            return torch.optim.Adam(model.parameters(), lr=cfg.lr)
+        if hasattr(torch, "_fused_adam_"):
+            return StackedAdam(list(model.parameters()), cfg.lr)
+        return torch.optim.Adam(model.parameters(), lr=cfg.lr)  # a build without the kernel
     return torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum)
 
 

@@ -3,7 +3,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from pruning.batched import (BatchedMLP, cross_entropy_grad, forward_with_inputs,
+from pruning.batched import (BatchedMLP, StackedAdam, cross_entropy_grad, forward_with_inputs,
                              mlp_backward)
 from pruning.config import ModelConfig
 from pruning.models import build_model
@@ -52,3 +52,22 @@ def test_mlp_backward_equals_autograd(hidden):
     assert [g.shape for g in grads] == [e.shape for e in expected]
     for g, e in zip(grads, expected):
         torch.testing.assert_close(g, e, rtol=1e-5, atol=1e-7)
+
+
+def test_stacked_adam_is_torch_fused_adam_bit_for_bit():
+    gen = torch.Generator().manual_seed(0)
+    shapes = [(3, 5, 4), (3, 5), (3, 2, 5)]
+    ours = [torch.nn.Parameter(torch.randn(s, generator=gen)) for s in shapes]
+    ref = [torch.nn.Parameter(p.detach().clone()) for p in ours]
+    start = [p.detach().clone() for p in ours]
+    opt, ref_opt = StackedAdam(ours, lr=0.01), torch.optim.Adam(ref, lr=0.01, fused=True)
+    for _ in range(5):
+        for a, b in zip(ours, ref):
+            a.grad = torch.randn(a.shape, generator=gen)
+            b.grad = a.grad.clone()
+        opt.step()
+        ref_opt.step()
+    for a, b, a0 in zip(ours, ref, start):
+        assert torch.equal(a, b) and not torch.equal(a, a0)
+        for key in ("exp_avg", "exp_avg_sq", "step"):
+            assert torch.equal(opt.state[a][key], ref_opt.state[b][key])
