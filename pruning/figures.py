@@ -102,7 +102,7 @@ def _figure(data: list[dict], layout: dict, title: str, height: int = 420) -> go
         "title": dict(text=title, x=0.0, font=dict(size=round((FONT_SIZE + 2) * scale))),
         "font": dict(size=round(FONT_SIZE * scale)),
         "height": round(height * (1 + (scale - 1) / 2)),
-        "margin": dict(l=60, r=20, t=60, b=50)})
+        "margin": layout.get("margin", dict(l=60, r=20, t=60, b=50))})
     if scale != 1.0:
         _scale_set_fonts(fig, scale)
     _set_template(fig)
@@ -118,13 +118,25 @@ def as_matrix(weight: torch.Tensor | np.ndarray) -> np.ndarray:
     return w.reshape(w.shape[0], -1)
 
 
+def _fixed_margin(l: int, r: int, t: int, b: int) -> dict:
+    """Margins in pixels that plotly must not recompute (``autoexpand`` off), scaled with the
+    fonts. Why: with automatic margins every redraw measures the tick labels and colour bar
+    and may lay the figure out twice; on the Prune page's slider move that cost about a third
+    of the browser's work (BENCHMARKS.md, "slider"). The sizes fit the widest labels these
+    figures draw (three-digit unit numbers, a colour bar with four-character ticks)."""
+    k = _FONT_SCALE.get()
+    return dict(l=round(l * k), r=round(r * k), t=round(t * k), b=round(b * k), autoexpand=False)
+
+
 def weight_heatmap(weight, mask=None, title: str = "weights", zmax: float | None = None,
                    height: int = 420) -> go.Figure:
     """Heatmap of a weight matrix (rows = output units, columns = inputs).
 
-    Two traces: trace 0 = the mask layer (pruned cells in ``PRUNED_COLOUR``, kept cells
-    transparent); trace 1 = the weights, NaN where pruned. ``fig.data[1].z`` is the weight
-    data (NaN = pruned), ``fig.data[0].z`` is 1 where pruned, NaN elsewhere.
+    One trace, the weights, with NaN where pruned: a heatmap leaves NaN cells transparent and
+    the plot background behind them is ``PRUNED_COLOUR``, so pruned cells show amber. (One
+    trace, not a second "mask" heatmap on top: half the data to send and to draw on every
+    slider move, and the hover still gives each kept weight's value.) ``fig.data[0].z`` is the
+    weight data, NaN = pruned.
     """
     w = as_matrix(weight)
     pruned = np.zeros_like(w, dtype=bool) if mask is None else ~as_matrix(mask).astype(bool)
@@ -133,22 +145,33 @@ def weight_heatmap(weight, mask=None, title: str = "weights", zmax: float | None
     if zmax is None:
         zmax = float(np.abs(kept).max()) if kept.size else 1.0
         zmax = zmax or 1.0
-    pruned_layer = np.where(pruned, 1.0, np.nan).astype(np.float32)
     n_pruned, n = int(pruned.sum()), pruned.size
+    # No grid or zero line: they would show through the transparent (pruned) cells.
+    axis = dict(showgrid=False, zeroline=False, automargin=False)
     return _figure([
-        dict(type="heatmap", z=pruned_layer, colorscale=[[0, PRUNED_COLOUR], [1, PRUNED_COLOUR]],
-             showscale=False, hoverinfo="skip", name="pruned"),
         dict(type="heatmap", z=z, colorscale=WEIGHT_SCALE, zmid=0, zmin=-zmax, zmax=zmax,
              colorbar=dict(title=dict(text="w")), name="weights",
              hovertemplate="out %{y}, in %{x}<br>w = %{z:.4f}<extra></extra>"),
     ], dict(
-        yaxis=dict(autorange="reversed", title=dict(text="output unit")),
-        xaxis=dict(title=dict(text="input")),
+        plot_bgcolor=PRUNED_COLOUR,
+        margin=_fixed_margin(l=75, r=100, t=60, b=60),
+        yaxis=dict(autorange="reversed", title=dict(text="output unit"), **axis),
+        xaxis=dict(title=dict(text="input"), **axis),
         annotations=[dict(text=f"<b>{n_pruned:,}</b> of {n:,} pruned ({100 * n_pruned / n:.1f} %)"
                                f" — pruned cells in amber", xref="paper", yref="paper", x=0,
                           y=1.0, yanchor="bottom", showarrow=False,
                           font=dict(size=FONT_SIZE - 2))],
     ), title, height)
+
+
+def histogram_bins(x: np.ndarray, nbins: int = 60) -> tuple[np.ndarray, np.ndarray]:
+    """``(counts (nbins,), edges (nbins + 1,))``: ``nbins`` equal bins from min(x) to max(x),
+    NaN and ±inf left out (``numpy.histogram``; an empty ``x`` gives zero bins)."""
+    x = np.asarray(x, dtype=np.float64)
+    x = x[np.isfinite(x)]
+    if x.size == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(1)
+    return np.histogram(x, bins=nbins)
 
 
 def score_histogram(scores, threshold: float | None = None, title: str = "scores",
@@ -157,6 +180,11 @@ def score_histogram(scores, threshold: float | None = None, title: str = "scores
 
     ``scores`` is a tensor, array or dict of them (all concatenated). With ``log_x`` the
     histogram is of log10(score) so that magnitudes spanning decades stay readable.
+
+    The bins are counted here (``histogram_bins``) and drawn as touching bars: the browser
+    gets ``nbins`` counts instead of every score (the default model has 50,200, re-sent on
+    every slider move of the Prune page). ``fig.data[0].y`` are the counts, ``.x`` the bin
+    centres, ``.customdata`` each bin's [low, high) edges.
     """
     if isinstance(scores, dict):
         scores = torch.cat([torch.as_tensor(s).flatten() for s in scores.values()])
@@ -168,12 +196,14 @@ def score_histogram(scores, threshold: float | None = None, title: str = "scores
         x = np.log10(np.maximum(s, floor))
         t = None if threshold is None else math.log10(max(threshold, floor))
         xlabel = "log10(score)"
-    layout = dict(xaxis=dict(title=dict(text=xlabel)),
-                  yaxis=dict(title=dict(text="number of weights")))
+    counts, edges = histogram_bins(x, nbins)
+    layout = dict(xaxis=dict(title=dict(text=xlabel), automargin=False),
+                  yaxis=dict(title=dict(text="number of weights"), automargin=False),
+                  margin=_fixed_margin(l=85, r=25, t=60, b=60), bargap=0)
     if t is not None:
         # What add_vrect / add_vline (annotation top left / top right) would add, in one go.
         n_below = int((s < threshold).sum())
-        lo = float(min(x.min(), t)) if x.size else t
+        lo = float(min(edges[0], t)) if counts.size else t
         span = dict(xref="x", y0=0, y1=1, yref="y domain")
         label = dict(y=1, yref="y domain", xref="x", xanchor="left", yanchor="top",
                      showarrow=False)
@@ -183,8 +213,12 @@ def score_histogram(scores, threshold: float | None = None, title: str = "scores
             dict(type="line", x0=t, x1=t, line=dict(color="black", width=3, dash="dash"), **span)]
         layout["annotations"] = [dict(text=f"pruned: {n_below:,}", x=lo, **label),
                                  dict(text=f"threshold {threshold:.4g}", x=t, **label)]
-    return _figure([dict(type="histogram", x=x, nbinsx=nbins, marker=dict(color="#4c72b0"),
-                         name="scores")], layout, title, height)
+    return _figure([dict(type="bar", x=(edges[:-1] + edges[1:]) / 2, y=counts,
+                         width=np.diff(edges), customdata=np.stack([edges[:-1], edges[1:]], axis=1),
+                         marker=dict(color="#4c72b0", line=dict(width=0)), name="scores",
+                         hovertemplate=f"{xlabel} %{{customdata[0]:.4g}} to %{{customdata[1]:.4g}}"
+                                       "<br>%{y:,} weights<extra></extra>")],
+                   layout, title, height)
 
 
 def training_curves(history: pd.DataFrame, metric: str = "acc", title: str | None = None,

@@ -67,7 +67,7 @@ def layer_heatmap(weight, mask=None, title: str = "weights", zmax: float | None 
     rows = weight.shape[0]
     fig = weight_heatmap(weight, mask, title=title, zmax=zmax,
                          height=height or (300 if rows <= 20 else 420))
-    cols = np.asarray(fig.data[1].z).shape[1]
+    cols = np.asarray(fig.data[0].z).shape[1]
     # One update for both axes (each plotly update re-validates the figure; this runs on
     # every slider move of the Prune page).
     fig.update_layout(xaxis=dict(tickformat="d", **({"dtick": 1} if cols <= 12 else {})),

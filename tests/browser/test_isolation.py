@@ -29,8 +29,9 @@ def pruned_cells_per_heatmap(page) -> list[int]:
     out = []
     for i in range(len(kit.plotly_charts(page))):
         data = kit.chart_data(page, i)
-        if data and len(data) == 2 and data[0].get("type") == "heatmap":
-            out.append(int(np.isfinite(kit.decode_array(data[0]["z"])).sum()))
+        if data and len(data) == 1 and data[0].get("type") == "heatmap" \
+                and data[0].get("name") == "weights":  # NaN = pruned (figures.weight_heatmap)
+            out.append(int(np.isnan(kit.decode_array(data[0]["z"])).sum()))
     return out
 
 

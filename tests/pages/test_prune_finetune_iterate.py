@@ -9,6 +9,8 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
+from pruning.figures import PRUNED_COLOUR
+
 APP = "../../app.py"
 PRUNE, FINETUNE, ITERATE = "pages/prune.py", "pages/finetune.py", "pages/iterate.py"
 
@@ -65,7 +67,7 @@ def z_of(trace: dict) -> np.ndarray:
 
 def pruned_cells(fig: dict) -> int:
     """``weight_heatmap``: NaN cells of the weight trace are the pruned weights."""
-    return int(np.isnan(z_of(fig["data"][1])).sum())
+    return int(np.isnan(z_of(fig["data"][0])).sum())
 
 
 def metric(at: AppTest, label: str) -> str:
@@ -113,9 +115,9 @@ def test_target_sparsity_changes_the_shown_sparsity_and_the_heatmaps():
     heat = charts(at, "prune_heatmap_")
     at90 = sum(pruned_cells(f) for f in heat)
     assert at90 == int(np.floor(0.9 * n + 0.5))
-    # the amber layer marks exactly the NaN cells of the weight layer
+    # one trace each (the weights, NaN where pruned) over an amber plot background
     for f in heat:
-        assert np.array_equal(~np.isnan(z_of(f["data"][0])), np.isnan(z_of(f["data"][1])))
+        assert len(f["data"]) == 1 and f["layout"]["plot_bgcolor"] == PRUNED_COLOUR
 
     ok(at.slider(key="prune_sparsity").set_value(50.0).run())
     assert metric(at, "Weights pruned") == "50.0 %"
@@ -128,7 +130,7 @@ def test_per_layer_scope_prunes_every_layer_by_the_same_share():
     ok(at.radio(key="prune_scope").set_value("layer").run())
     ok(at.slider(key="prune_sparsity").set_value(70.0).run())
     for f in charts(at, "prune_heatmap_"):
-        z = z_of(f["data"][1])
+        z = z_of(f["data"][0])
         assert pruned_cells(f) == int(np.floor(0.7 * z.size + 0.5))
 
 
@@ -175,7 +177,7 @@ def test_sparsity_100_and_0_show_a_note_and_no_exception():
     assert metric(at, "Weights pruned") == "100.0 %"
     assert any("Every prunable weight is zero" in w.value for w in at.warning)
     for f in charts(at, "prune_heatmap_"):
-        assert np.isnan(z_of(f["data"][1])).all()
+        assert np.isnan(z_of(f["data"][0])).all()
     ok(at.slider(key="prune_sparsity").set_value(0.0).run())
     assert metric(at, "Weights pruned") == "0.0 %"
     assert any("Nothing is pruned" in i.value for i in at.info)
@@ -222,8 +224,8 @@ def test_train_prune_finetune_keeps_pruned_weights_exactly_zero():
     assert moved, "fine-tuning should change the surviving weights"
     assert abs(1 - sum(int(m.sum()) for m in pruned.masks.values()) / total_prunable(at) - 0.8) < 1e-3
     assert chart(at, "ft_curves")["data"]
-    assert np.isnan(z_of(chart(at, "ft_heatmap_after")["data"][1])).sum() == \
-        np.isnan(z_of(chart(at, "ft_heatmap_before")["data"][1])).sum() > 0
+    assert np.isnan(z_of(chart(at, "ft_heatmap_after")["data"][0])).sum() == \
+        np.isnan(z_of(chart(at, "ft_heatmap_before")["data"][0])).sum() > 0
 
 
 def test_keeping_a_new_pruned_model_drops_the_old_finetuned_one():

@@ -157,7 +157,7 @@ def test_layer_heatmap_keeps_the_weight_data_and_uses_whole_number_ticks():
     w = torch.arange(16, dtype=torch.float32).reshape(2, 8) - 8
     mask = w.abs() > 3
     fig = layer_heatmap(w, mask, zmax=8.0)
-    z = np.asarray(fig.data[1].z, dtype=float)
+    z = np.asarray(fig.data[0].z, dtype=float)
     assert int(np.isnan(z).sum()) == int((~mask).sum())
     assert fig.layout.xaxis.dtick == 1 and fig.layout.yaxis.dtick == 1
     assert fig.layout.height == 300
