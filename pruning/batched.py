@@ -148,6 +148,55 @@ def batched_accuracy(model: BatchedMLP, split: BatchedSplit, chunk: int = 2048) 
     return correct.double() / max(n, 1)
 
 
+@dataclass(frozen=True)
+class EvalSet:
+    """Several splits of every member's data laid end to end, to evaluate in one pass.
+
+    X (M, N, D) and y (M, N) with N = Σ_split N_split; ``bounds[split] = (start, stop)`` along N.
+    Built once per model (``EvalSet.of``); evaluating every epoch then copies nothing.
+    """
+
+    X: torch.Tensor
+    y: torch.Tensor
+    bounds: dict[str, tuple[int, int]]
+
+    @classmethod
+    def of(cls, splits: Mapping[str, BatchedSplit]) -> "EvalSet":
+        bounds, start = {}, 0
+        for name, sp in splits.items():
+            bounds[name] = (start, start + int(sp.y.shape[1]))
+            start = bounds[name][1]
+        X = torch.cat([sp.X for sp in splits.values()], 1).contiguous()
+        y = torch.cat([sp.y for sp in splits.values()], 1)
+        return cls(X, y, bounds)
+
+
+@torch.no_grad()
+def eval_set_accuracy(model: BatchedMLP, data: EvalSet) -> dict[str, torch.Tensor]:
+    """``{split: per-member accuracy (M,) float64}``, the numbers ``batched_accuracy`` gives.
+
+    Member by member: logits_m = MLP_m(X[m]) with one ``addmm`` per layer over all N rows,
+    correct[m] = (argmax logits_m == y[m]); then accuracy = mean of ``correct`` over each
+    split's range. Why not one ``baddbmm`` over all members: a member's activations
+    (N, width) stay in the core's L2 cache (918 × 256 floats ≈ 0.9 MB for the noisy digits)
+    where all members' (M, N, width) do not; measured 15.8 vs 19 ms per evaluation of the
+    9 dense-phase members.
+    """
+    weights = [w.detach() for w in model.weights]
+    biases = [b.detach() for b in model.biases]
+    last = len(weights) - 1
+    correct = torch.empty(data.y.shape, dtype=torch.bool)
+    for m in range(data.y.shape[0]):
+        h = data.X[m]
+        for i, (w, b) in enumerate(zip(weights, biases)):
+            h = torch.addmm(b[m], h, w[m].t())
+            if i < last:
+                h.relu_()
+        torch.eq(h.argmax(1), data.y[m], out=correct[m])
+    return {name: correct[:, a:b].sum(1).double() / max(b - a, 1)
+            for name, (a, b) in data.bounds.items()}
+
+
 EpochFn = Callable[[int, BatchedMLP], None]  # (epoch done, model) after each epoch (and epoch 0)
 
 

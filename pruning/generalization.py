@@ -46,7 +46,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .batched import (BatchedMLP, BatchedSplit, batched_accuracy, member_masks,
+from .batched import (BatchedMLP, BatchedSplit, EvalSet, eval_set_accuracy, member_masks,
                       stack_masks, train_batched, apply_batched_masks)
 from .config import DataConfig, ModelConfig, PruneConfig, TrainConfig
 from .data import DataBundle, load_dataset, validate_data_config
@@ -423,8 +423,9 @@ def _stack(bundles, seeds, split) -> BatchedSplit:
     return BatchedSplit(X, y)
 
 
-def _batched_eval(model: BatchedMLP, splits: dict[str, BatchedSplit]) -> dict[str, list[float]]:
-    return {f"{s}_acc": batched_accuracy(model, sp).tolist() for s, sp in splits.items()}
+def _batched_eval(model: BatchedMLP, data: EvalSet) -> dict[str, list[float]]:
+    """``{"train_acc": [acc of member 0, …], "val_acc": …, "test_acc": …}``."""
+    return {f"{s}_acc": acc.tolist() for s, acc in eval_set_accuracy(model, data).items()}
 
 
 def _run_batched(cfg: SweepConfig, bundles: dict[int, DataBundle], prog: _Progress):
@@ -450,8 +451,12 @@ def _run_batched(cfg: SweepConfig, bundles: dict[int, DataBundle], prog: _Progre
         dsplits = {k: BatchedSplit(sp.X[[m_idx[s] for s in m_seeds]], sp.y[[m_idx[s] for s in m_seeds]])
                    for k, sp in splits.items()}
 
-        def record(epoch, mdl, members=members, dsplits=dsplits):
-            acc = _batched_eval(mdl, dsplits)
+        deval = EvalSet.of(dsplits)
+        last: dict[str, list[float]] = {}
+
+        def record(epoch, mdl, members=members, deval=deval, last=last):
+            acc = _batched_eval(mdl, deval)
+            last.update(acc)
             for i, (s, lam) in enumerate(members):
                 history.append({"arm": "dense" if lam == 0 else "weight_decay", "seed": s,
                                 "weight_decay": lam, "epoch": epoch,
@@ -461,7 +466,7 @@ def _run_batched(cfg: SweepConfig, bundles: dict[int, DataBundle], prog: _Progre
 
         train_batched(model, dsplits["train"], cfg.train, m_seeds,
                       weight_decay=[lam for _, lam in members], on_epoch=record)
-        final = _batched_eval(model, dsplits)
+        final = last  # the evaluation after the last epoch (or of the untrained nets)
         for i, (s, lam) in enumerate(members):
             metrics = {k: v[i] for k, v in final.items()}
             runs.append(_row("dense" if lam == 0 else "weight_decay", 0.0, s, metrics,
@@ -480,6 +485,7 @@ def _run_batched(cfg: SweepConfig, bundles: dict[int, DataBundle], prog: _Progre
                    for k, sp in splits.items()}
         shapes = {n: p.shape[1:] for n, p in pmodel.named_member_parameters().items()
                   if n.endswith(".weight")}
+        peval = EvalSet.of(psplits)
         masks = None
         for li, level in enumerate(cfg.levels):
             new = []
@@ -502,7 +508,7 @@ def _run_batched(cfg: SweepConfig, bundles: dict[int, DataBundle], prog: _Progre
                              f"{epoch}/{cfg.finetune_epochs}")
 
             train_batched(pmodel, psplits["train"], ft, p_seeds, masks=masks, on_epoch=ft_progress)
-            acc = _batched_eval(pmodel, psplits)
+            acc = _batched_eval(pmodel, peval)
             for i, (arm, _, s) in enumerate(p_members):
                 mm = member_masks(masks, i)
                 n_prunable = sum(int(v.numel()) for v in mm.values())
@@ -524,7 +530,7 @@ def _run_batched(cfg: SweepConfig, bundles: dict[int, DataBundle], prog: _Progre
                                  f"small dense net {widths}: epoch {epoch}/{cfg.train.epochs}")
 
                 train_batched(smodel, splits["train"], cfg.train, seeds, on_epoch=s_progress)
-                acc = _batched_eval(smodel, splits)
+                acc = _batched_eval(smodel, EvalSet.of(splits))
                 for level in levels:
                     for i, s in enumerate(seeds):
                         runs.append(_row("small_dense", level, s, {k: v[i] for k, v in acc.items()},

@@ -1,9 +1,11 @@
-"""Batched training internals: the hand-written gradients equal autograd's."""
+"""Batched training internals: hand-written gradients equal autograd's, the direct fused Adam
+equals torch's, and evaluation over concatenated splits equals per-split evaluation."""
 import pytest
 import torch
 import torch.nn.functional as F
 
-from pruning.batched import (BatchedMLP, StackedAdam, cross_entropy_grad, forward_with_inputs,
+from pruning.batched import (BatchedMLP, BatchedSplit, EvalSet, StackedAdam, batched_accuracy,
+                             cross_entropy_grad, eval_set_accuracy, forward_with_inputs,
                              mlp_backward)
 from pruning.config import ModelConfig
 from pruning.models import build_model
@@ -71,3 +73,21 @@ def test_stacked_adam_is_torch_fused_adam_bit_for_bit():
         assert torch.equal(a, b) and not torch.equal(a, a0)
         for key in ("exp_avg", "exp_avg_sq", "step"):
             assert torch.equal(opt.state[a][key], ref_opt.state[b][key])
+
+
+def test_eval_set_accuracy_equals_batched_accuracy_per_split():
+    """Splits of different sizes laid end to end give each split's own accuracy, per member."""
+    bm = BatchedMLP.from_models([build_model(ModelConfig(hidden=(6,)), 5, 3, seed=s)
+                                 for s in (0, 1)])
+    gen = torch.Generator().manual_seed(1)
+    splits = {name: BatchedSplit(torch.randn(2, n, 5, generator=gen),
+                                 torch.randint(0, 3, (2, n), generator=gen))
+              for name, n in (("train", 7), ("val", 30), ("test", 1))}
+    data = EvalSet.of(splits)
+    assert data.bounds == {"train": (0, 7), "val": (7, 37), "test": (37, 38)}
+    got = eval_set_accuracy(bm, data)
+    assert list(got) == ["train", "val", "test"]
+    for name, sp in splits.items():
+        expected = batched_accuracy(bm, sp)
+        assert got[name].shape == (2,)
+        torch.testing.assert_close(got[name], expected)
