@@ -431,6 +431,15 @@ def chart_data(page, index: int = 0) -> list[dict]:
         }""", index)
 
 
+def keyed_chart_data(page, key_prefix: str) -> list[list[dict]]:
+    """The data traces of every Plotly chart whose Streamlit ``key`` starts with
+    ``key_prefix`` (Streamlit marks an element's container with the class ``st-key-<key>``)."""
+    return page.evaluate(
+        """(prefix) => Array.from(document.querySelectorAll(
+              `[class*='st-key-${prefix}'] [data-testid='stPlotlyChart'] .js-plotly-plot`))
+            .map(el => JSON.parse(JSON.stringify(el.data)))""", key_prefix)
+
+
 def decode_array(value) -> "np.ndarray":
     """A Plotly data array as numpy: plain lists, or the typed-array form Plotly JSON uses
     for numpy data (``{"dtype": "f4", "bdata": <base64>, "shape": "r, c"}``)."""

@@ -26,12 +26,12 @@ def start_from_default_model(page, base_url) -> None:
 
 
 def pruned_cells_per_heatmap(page) -> list[int]:
+    """Pruned cells of each layer heatmap of the Prune page (keys ``prune_heatmap_*``): the
+    NaN cells of its one weight trace (pruning.figures.weight_heatmap)."""
     out = []
-    for i in range(len(kit.plotly_charts(page))):
-        data = kit.chart_data(page, i)
-        if data and len(data) == 1 and data[0].get("type") == "heatmap" \
-                and data[0].get("name") == "weights":  # NaN = pruned (figures.weight_heatmap)
-            out.append(int(np.isnan(kit.decode_array(data[0]["z"])).sum()))
+    for data in kit.keyed_chart_data(page, "prune_heatmap_"):
+        assert len(data) == 1 and data[0]["type"] == "heatmap", data
+        out.append(int(np.isnan(kit.decode_array(data[0]["z"])).sum()))
     return out
 
 
@@ -71,7 +71,7 @@ def test_two_browser_sessions_are_isolated(new_session, base_url):
         "B's unpruned model must score exactly the dense accuracy"
     assert kit.metric_value(b, "Dense test accuracy") == dense_b
     cells = pruned_cells_per_heatmap(b)
-    assert cells and all(c == 0 for c in cells), f"B's heatmaps show pruned cells: {cells}"
+    assert len(cells) == 3 and all(c == 0 for c in cells), f"B's heatmaps show pruned cells: {cells}"
     kit.go_to_page(b, "Fine-tune")
     assert b.get_by_text("No pruned model in this session yet").is_visible()
 
@@ -80,3 +80,4 @@ def test_two_browser_sessions_are_isolated(new_session, base_url):
     kit.assert_no_exception(a, "A's Prune")
     assert a.get_by_text(re.compile(r"Kept \(an earlier setting\)|Kept \(this setting\)")).is_visible()
     assert "95" in a.get_by_text(re.compile(r"Kept \(")).inner_text()
+    assert sum(pruned_cells_per_heatmap(a)) > 0, "A's heatmaps should show its pruned cells"
