@@ -16,6 +16,11 @@ training follows the same math as ``pruning.training.train`` run M times (Adam a
 element-wise; L2 weight decay is added per member as g ← g + λ_m·w, which is what
 ``torch.optim.Adam(weight_decay=λ)`` does). Only float summation order can differ.
 
+Speed, per training step: the gradients are written out by hand (``cross_entropy_grad``,
+``mlp_backward``) instead of built by autograd, and Adam's fused kernel is called directly
+(``StackedAdam``); evaluation runs member by member over all splits at once
+(``eval_set_accuracy``). Each is checked against the plain version in tests/unit/test_batched.py.
+
 Parameter names follow ``pruning.models.MLP`` (``layers.{l}.weight`` / ``layers.{l}.bias``), so
 masks are dicts ``{name: bool tensor (M, *shape)}`` and ``member(m)`` gives back an ordinary
 ``MLP`` for the scorers and selection code.
