@@ -373,6 +373,9 @@ def alert_texts(page) -> list[str]:
 
 # Counts, for each Plotly chart, the traces in its data and the drawn SVG/canvas marks.
 # Drawn marks: trace groups (scatter, bar, …), heatmap images, or a WebGL canvas.
+# pruning.figures.PRUNED_COLOUR (#f5a623) as the browser reports a fill.
+AMBER_RGB = "rgb(245,166,35)"
+
 _PLOTLY_PROBE = """
 () => Array.from(document.querySelectorAll("[data-testid='stPlotlyChart']")).map(el => {
   const plot = el.querySelector('.js-plotly-plot');
@@ -389,7 +392,12 @@ _PLOTLY_PROBE = """
   const drawn = el.querySelectorAll(
       'svg.main-svg g.trace, svg.main-svg g.hm image, svg.main-svg g.heatmaplayer image, '
     + 'svg.main-svg g.imagelayer image, svg.main-svg g.slice, canvas').length;
-  return {svg: !!svg, traces: data.length, points: points, drawn: drawn,
+  // A heatmap whose every cell is pruned (NaN) draws no image: what shows is the plot
+  // background, amber (pruning.figures.weight_heatmap). Report that fill.
+  const bg = el.querySelector('svg.main-svg .bglayer rect.bg');
+  const bgFill = bg ? (bg.style.fill || bg.getAttribute('fill') || '') : '';
+  return {svg: !!svg, traces: data.length, points: points, drawn: drawn, bgFill: bgFill,
+          heatmap: data.some(t => t.type === 'heatmap'),
           width: el.getBoundingClientRect().width,
           title: (el.querySelector('.gtitle') || {}).textContent || ''};
 })
@@ -401,6 +409,12 @@ def plotly_charts(page) -> list[dict]:
     return page.evaluate(_PLOTLY_PROBE)
 
 
+def _drew(chart: dict) -> bool:
+    """Drew marks, or is a weight heatmap with every cell pruned: no image, amber behind."""
+    return chart["drawn"] > 0 or (chart["heatmap"]
+                                  and chart["bgFill"].replace(" ", "") == AMBER_RGB)
+
+
 def assert_charts_rendered(page, minimum: int = 1, where: str = "") -> list[dict]:
     """Every Plotly chart drew an SVG with at least one non-empty data trace; at least
     ``minimum`` charts are on the page."""
@@ -408,7 +422,7 @@ def assert_charts_rendered(page, minimum: int = 1, where: str = "") -> list[dict
     charts = plotly_charts(page)
     if minimum:
         deadline = time.monotonic() + 10
-        while (len(charts) < minimum or not all(c["svg"] and c["drawn"] for c in charts)) \
+        while (len(charts) < minimum or not all(c["svg"] and _drew(c) for c in charts)) \
                 and time.monotonic() < deadline:
             page.wait_for_timeout(250)
             charts = plotly_charts(page)
@@ -418,7 +432,7 @@ def assert_charts_rendered(page, minimum: int = 1, where: str = "") -> list[dict
         assert c["svg"], f"chart {i} ({c['title']!r}) on {where} has no svg.main-svg"
         assert c["traces"] > 0 and max(c["points"]) > 0, \
             f"chart {i} ({c['title']!r}) on {where} has no data: {c}"
-        assert c["drawn"] > 0, f"chart {i} ({c['title']!r}) on {where} drew nothing: {c}"
+        assert _drew(c), f"chart {i} ({c['title']!r}) on {where} drew nothing: {c}"
     return charts
 
 
