@@ -173,19 +173,26 @@ def test_unknown_dataset_lists_valid_names():
         assert name in msg
 
 
+def _unreachable_mirrors(monkeypatch) -> None:
+    """Point torchvision's MNIST / Fashion-MNIST downloads at a closed loopback port: a real
+    failed connection on any machine, online or not, so the offline path is always tested."""
+    import torchvision
+
+    for cls in (torchvision.datasets.MNIST, torchvision.datasets.FashionMNIST):
+        monkeypatch.setattr(cls, "mirrors", ["http://127.0.0.1:9/"])
+
+
 @pytest.mark.parametrize("name,label", [("mnist", "MNIST"), ("fashion_mnist", "Fashion-MNIST")])
 def test_download_sets_offline_raise_dataset_unavailable(name, label, tmp_path, monkeypatch):
     # An empty cache directory, so a file cached by someone else cannot hide the offline path.
     monkeypatch.setattr(pdata, "DATA_ROOT", tmp_path)
-    try:
+    _unreachable_mirrors(monkeypatch)
+    with pytest.raises(DatasetUnavailable) as e:
         load_dataset(DataConfig(name=name))
-    except DatasetUnavailable as e:
-        msg = str(e)
-        assert isinstance(e, PruningError)
-        assert label in msg and "internet" in msg and "'digits'" in msg
-        assert str(tmp_path) in msg
-    else:
-        pytest.skip(f"{label} download succeeded: this machine has internet access")
+    msg = str(e.value)
+    assert isinstance(e.value, PruningError)
+    assert label in msg and "internet" in msg and "'digits'" in msg
+    assert str(tmp_path) in msg
 
 
 def test_failed_download_is_remembered_so_reruns_do_not_wait_again(tmp_path, monkeypatch):
@@ -193,6 +200,7 @@ def test_failed_download_is_remembered_so_reruns_do_not_wait_again(tmp_path, mon
     import torchvision
 
     monkeypatch.setattr(pdata, "DATA_ROOT", tmp_path)
+    _unreachable_mirrors(monkeypatch)
     attempts = []
     real = torchvision.datasets.MNIST
 
@@ -202,12 +210,8 @@ def test_failed_download_is_remembered_so_reruns_do_not_wait_again(tmp_path, mon
 
     monkeypatch.setattr(torchvision.datasets, "MNIST", counting)
     for _ in range(2):
-        try:
+        with pytest.raises(DatasetUnavailable):
             load_dataset(DataConfig(name="mnist"))
-        except DatasetUnavailable:
-            pass
-        else:
-            pytest.skip("MNIST download succeeded: this machine has internet access")
     assert len(attempts) == 1
     monkeypatch.setattr(pdata, "DOWNLOAD_RETRY_AFTER", 0.0)
     with pytest.raises(DatasetUnavailable):
