@@ -520,6 +520,7 @@ def _run_batched(cfg: SweepConfig, bundles: dict[int, DataBundle], prog: _Progre
 
         # ---- small dense nets, one batched model per width.
         if "small_dense" in cfg.controls:
+            seval = EvalSet.of(splits)  # the same data for every width
             for widths, levels in _small_nets(cfg, first, kept_at).items():
                 smodel = BatchedMLP.from_seeds(replace(cfg.model, hidden=widths), D, C, seeds)
                 w_small = mlp_weight_count(D, widths, C)
@@ -530,7 +531,7 @@ def _run_batched(cfg: SweepConfig, bundles: dict[int, DataBundle], prog: _Progre
                                  f"small dense net {widths}: epoch {epoch}/{cfg.train.epochs}")
 
                 train_batched(smodel, splits["train"], cfg.train, seeds, on_epoch=s_progress)
-                acc = _batched_eval(smodel, EvalSet.of(splits))
+                acc = _batched_eval(smodel, seval)
                 for level in levels:
                     for i, s in enumerate(seeds):
                         runs.append(_row("small_dense", level, s, {k: v[i] for k, v in acc.items()},

@@ -185,9 +185,8 @@ def _train_mlp_by_hand(model: nn.Module, data: DataBundle, cfg: TrainConfig,
     """
     from .batched import BatchedMLP, BatchedSplit, train_batched
 
-    bound = bind_masks(model, masks) if masks else None  # checks names and shapes
     if masks:
-        apply_masks(model, masks)
+        apply_masks(model, masks)  # unknown names and wrong shapes fail here, as in the loop above
     stacked = BatchedMLP.from_models([model])
     split = BatchedSplit(data.X_train.flatten(1)[None], data.y_train[None])
     member_masks = {name: m.to(torch.bool)[None] for name, m in masks.items()} if masks else None
@@ -210,6 +209,5 @@ def _train_mlp_by_hand(model: nn.Module, data: DataBundle, cfg: TrainConfig,
                       masks=member_masks, on_epoch=after_epoch)
     except _Stopped:
         pass
-    del bound
     model.eval()
     return pd.DataFrame(rows)
