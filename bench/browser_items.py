@@ -215,8 +215,8 @@ def slider_redraw(repeats: int) -> Result:
     keyboard (←: 90 % → 89.5 % → 89 % …, a new value every time) and time, from the key press, until every
     chart whose text depends on the setting (the three weight heatmaps' "pruned" counts and the
     histogram's) shows the new numbers in the DOM, and until the script run has finished."""
-    from pruning.models import prunable_names
-    from pruning.selection import n_to_prune
+    from pruning.core.models import prunable_names
+    from pruning.core.selection import n_to_prune
 
     from .fixtures import default_data, default_trained
 

@@ -8,8 +8,8 @@ from functools import lru_cache
 import torch
 
 from pruning.config import DataConfig, ModelConfig, TrainConfig
-from pruning.data import DataBundle, load_dataset
-from pruning.workspace import TrainedModel, train_model
+from pruning.core.data import DataBundle, load_dataset
+from pruning.core.records import TrainedModel, train_model
 
 
 @lru_cache(maxsize=None)

@@ -1,6 +1,6 @@
 """The generalization sweep: the default (levels × seeds) batched vs one model at a time.
 
-``pruning.generalization.run_sweep(cfg, batched=True)`` trains the members that share a shape
+``pruning.labs.generalization.run_sweep(cfg, batched=True)`` trains the members that share a shape
 as one batched model; ``batched=False`` runs the same protocol one model at a time with
 ``training.train``. The default sweep is the Generalization lab's first preset (the page
 opens on it), unless the module names another ``DEFAULT_PRESET``.
@@ -16,7 +16,7 @@ from .harness import Result, Stats, Target, timed
 
 
 def _default_config():
-    from pruning import generalization as gen
+    from pruning.labs import generalization as gen
 
     name = getattr(gen, "DEFAULT_PRESET", None) or next(iter(gen.PRESETS))
     return name, gen.PRESETS[name].config
@@ -45,7 +45,7 @@ def sweep_matmul_flops(cfg) -> float:
     Evaluations at epoch 0 and the scoring are left out, so this is a floor: the sweep cannot
     take less than FLOPs ÷ peak however it batches, so a batched/one-at-a-time ratio is bounded
     by (one-at-a-time time) ÷ (FLOPs ÷ peak)."""
-    from pruning import generalization as gen
+    from pruning.labs import generalization as gen
 
     data = gen._bundles(replace(cfg, seeds=cfg.seeds[:1]))[int(cfg.seeds[0])]
     n_train, n_all = len(data.y_train), sum(data.sizes().values())
@@ -66,11 +66,11 @@ def sweep_matmul_flops(cfg) -> float:
 def generalization_sweep(repeats: int) -> Result:
     target = Target(">=", 3.0, "× faster")
     title = "generalization sweep: batched vs one model at a time"
-    if importlib.util.find_spec("pruning.generalization") is None:
+    if importlib.util.find_spec("pruning.labs.generalization") is None:
         res = Result("sweep", title, target, pending=True)
         res.notes.append("PENDING: pruning/generalization.py does not exist yet.")
         return res
-    from pruning.generalization import run_sweep
+    from pruning.labs.generalization import run_sweep
 
     name, cfg = _default_config()
     _warm_up(cfg, run_sweep)

@@ -8,9 +8,9 @@ import numpy as np
 import torch
 
 from pruning.config import ModelConfig, TrainConfig
-from pruning.metrics import multiply_adds
-from pruning.models import build_model
-from pruning.training import evaluate_all, make_optimizer, train
+from pruning.core.counts import multiply_adds
+from pruning.core.models import build_model
+from pruning.core.training import evaluate_all, make_optimizer, train
 
 from .fixtures import default_data, peak_matmul_flops
 from .harness import Clock, Result, Stats, Target, timed
@@ -43,7 +43,7 @@ def _matmuls_of_one_epoch(model, n_train: int, batch_size: int, tries: int = 5) 
 
 
 def epoch_vs_flop_limit(repeats: int) -> Result:
-    """One epoch of ``pruning.training.train`` for the default model vs the FLOP limit.
+    """One epoch of ``pruning.core.training.train`` for the default model vs the FLOP limit.
 
     FLOP limit of one epoch = 6 · MACs · N_train ÷ peak FLOP/s, where MACs = multiply-adds of
     one example's forward pass (64·300 + 300·100 + 100·10 = 50,200) and 6 = 2 FLOPs per MAC ×

@@ -11,9 +11,9 @@ import streamlit as st
 import torch
 
 from pages._shared import current_configs, default_trained_model, get_data, workspace
-from pruning.data import DataBundle
-from pruning.interactive import compute_scores, prune_config_for, select
-from pruning.workspace import PrunedModel, TrainedModel, prune_trained
+from pruning.core.data import DataBundle
+from pruning.labs.prune_step import compute_scores, prune_config_for, select
+from pruning.core.records import PrunedModel, TrainedModel, prune_trained
 
 #: Prefix of the "what to notice" sentence beside a chart (plain text: no emoji font needed).
 NOTICE = "**What to notice:** "

@@ -15,9 +15,9 @@ import streamlit as st
 import torch
 
 from pruning.config import DataConfig, ModelConfig, TrainConfig
-from pruning.data import DATASETS, TOY_2D, DataBundle, load_dataset
+from pruning.core.data import DATASETS, TOY_2D, DataBundle, load_dataset
 from pruning.errors import PruningError
-from pruning.workspace import TrainedModel, Workspace, train_model
+from pruning.core.records import TrainedModel, Workspace, train_model
 
 # A folder named ``pages/`` next to app.py is also Streamlit's *legacy* multipage layout, used
 # until some session runs ``st.navigation``. So the first visitors after a server start who
@@ -250,12 +250,12 @@ def set_remembered(key: str, value) -> None:
 
 
 # ----------------------------------------------------------------------------- shareable links
-# The settings a link carries (pruning.url_state.AppSettings) and the widgets that show them.
+# The settings a link carries (pruning.app.url_state.AppSettings) and the widgets that show them.
 # A page that adds a widget for one of these settings adds a Binding here, so that opening a
 # link shows the value and moving the widget updates the address bar. Keys of pages owned by
 # others are listed as those pages name them (Prune: prune_*, Iterate: it_*).
-from pruning import figures as _figures  # noqa: E402
-from pruning.url_state import (PARAM_NAMES, AppSettings, Binding, bound_values,  # noqa: E402
+from pruning.present import figures as _figures  # noqa: E402
+from pruning.app.url_state import (PARAM_NAMES, AppSettings, Binding, bound_values,  # noqa: E402
                                encode_settings, parse_query_params, resolve_pending,
                                settings_from_widgets, widget_values)
 

@@ -3,7 +3,7 @@ import streamlit as st
 from streamlit.errors import StreamlitPageNotFoundError
 
 from pages._shared import DATASET_LABELS, workspace
-from pruning.loop_diagram import LOOP_STEPS, loop_figure
+from pruning.present.loop_diagram import LOOP_STEPS, loop_figure
 
 #: step key -> (page file, button label, tooltip)
 STEP_PAGES = {

@@ -10,21 +10,21 @@ import torch
 from pages._prune_common import (NOTICE, cached, cached_scores, delta_colour, model_caption,
                                  trained_data)
 from pages._shared import require_trained_model, show_error, workspace
-from pruning.boundary import boundary_figure, boundary_grid, changed_fraction
+from pruning.present.boundary import boundary_figure, boundary_grid, changed_fraction
 from pruning.errors import PruningError
-from pruning.figures import images_grid
-from pruning.interactive import (describe_prune_config, first_layer_units, prune_config_for,
+from pruning.present.figures import images_grid
+from pruning.labs.prune_step import (describe_prune_config, first_layer_units, prune_config_for,
                                  select, sparsity_table, threshold_slider_range)
-from pruning.masks import count_total
-from pruning.network_diagram import (MAX_DIAGRAM_WEIGHTS, count_weights, cut_off_units,
+from pruning.core.masks import count_total
+from pruning.present.network_diagram import (MAX_DIAGRAM_WEIGHTS, count_weights, cut_off_units,
                                      diagram_edges, layer_sizes, linear_weights, network_diagram)
-from pruning.prune_figures import cutoff_histogram, layer_heatmap
-from pruning.prune_notes import (boundary_note, dead_units_note, diagram_note,
+from pruning.present.prune_figures import cutoff_histogram, layer_heatmap
+from pruning.present.prune_notes import (boundary_note, dead_units_note, diagram_note,
                                  histogram_note, pct, pruning_effect_note, unevenness_note,
                                  unit_images_note)
-from pruning.scorers import DESCRIPTIONS, SCORERS
-from pruning.selection import SCOPES
-from pruning.workspace import prune_trained
+from pruning.scoring.registry import DESCRIPTIONS, SCORERS
+from pruning.core.selection import SCOPES
+from pruning.core.records import prune_trained
 
 st.title("✂️ Prune")
 st.markdown("Give every weight an importance **score**, then set the least important ones to "

@@ -4,11 +4,11 @@ import streamlit as st
 from pages._prune_common import NOTICE, model_caption, trained_data
 from pages._shared import classroom_mode, remembered, require_trained_model, show_error, workspace
 from pruning.errors import PruningError
-from pruning.scorer_compare import (accuracy_bars, agreement_bars, comparison_notes,
+from pruning.present.scorer_compare import (accuracy_bars, agreement_bars, comparison_notes,
                                     compare_scorers, jaccard_heatmap, layer_sparsity_heatmap,
                                     scorer_reference)
-from pruning.scorers import DESCRIPTIONS, SCORERS
-from pruning.selection import SCOPES
+from pruning.scoring.registry import DESCRIPTIONS, SCORERS
+from pruning.core.selection import SCOPES
 
 RESULT_KEY = "scorers_compare"
 

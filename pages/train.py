@@ -10,12 +10,12 @@ import streamlit as st
 
 from pages._shared import (DATASET_LABELS, current_configs, get_data, remembered, show_error,
                            workspace)
-from pruning.data_preview import data_samples_figure
+from pruning.present.data_preview import data_samples_figure
 from pruning.errors import PruningError
-from pruning.figures import confusion_matrix_figure, training_curves
-from pruning.training import validate_train_config
-from pruning.training_report import generalization_note, predict_test_split
-from pruning.workspace import train_model
+from pruning.present.figures import confusion_matrix_figure, training_curves
+from pruning.core.training import validate_train_config
+from pruning.present.training_report import generalization_note, predict_test_split
+from pruning.core.records import train_model
 
 CHART_CONFIG = {"displayModeBar": False}
 # theme=None: keep the figures' own large fonts (the Streamlit theme shrinks tick labels).

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 class DataConfig:
     """Which data, how it is split, and how it is made harder.
 
-    name:         a key of ``pruning.data.DATASETS`` (``digits`` works offline).
+    name:         a key of ``pruning.core.data.DATASETS`` (``digits`` works offline).
     train_size:   keep only this many training examples (a stratified subset) to make
                   overfitting easy to show; ``None`` keeps the whole training split.
     label_noise:  fraction of *training* labels replaced by a different, random class
@@ -65,7 +65,7 @@ class TrainConfig:
 class PruneConfig:
     """What to prune, how much, and on which schedule.
 
-    scorer:      a key of ``pruning.scorers.SCORERS``.
+    scorer:      a key of ``pruning.scoring.registry.SCORERS``.
     scope:       ``layer`` (each layer loses the same fraction) or ``global`` (one ranking
                  over every prunable weight, so layers lose different fractions).
     sparsity:    final fraction of the *original* prunable weights to remove, or

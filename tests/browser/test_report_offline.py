@@ -6,11 +6,11 @@ import copy
 
 import torch
 
-from pruning import shrank
-from pruning.compact import compact_model
+from pruning.present import shrink as shrank
+from pruning.structured.compact import compact_model
 from pruning.config import ModelConfig
-from pruning.data import DataBundle
-from pruning.models import build_model
+from pruning.core.data import DataBundle
+from pruning.core.models import build_model
 
 
 def _tiny_report() -> str:

@@ -53,9 +53,9 @@ class Expected:
         import torch
 
         from pruning.config import DataConfig, ModelConfig, TrainConfig
-        from pruning.data import load_dataset
-        from pruning.interactive import compute_scores
-        from pruning.workspace import train_model
+        from pruning.core.data import load_dataset
+        from pruning.labs.prune_step import compute_scores
+        from pruning.core.records import train_model
 
         torch.set_num_threads(1)  # as the server: same arithmetic, same numbers
         d, m, self.t = DataConfig(), ModelConfig(), TrainConfig()
@@ -67,9 +67,9 @@ class Expected:
 
     def __call__(self, percent: float) -> dict[str, str]:
         if percent not in self._cache:
-            from pruning.interactive import prune_config_for, select
-            from pruning.prune_notes import pct
-            from pruning.workspace import prune_trained
+            from pruning.labs.prune_step import prune_config_for, select
+            from pruning.present.prune_notes import pct
+            from pruning.core.records import prune_trained
 
             s = percent / 100
             sel = select(self.scores, "sparsity", s, "global")

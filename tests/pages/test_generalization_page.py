@@ -1,6 +1,6 @@
 """AppTest checks of the Generalization lab page: the run shows the dense net's gap, the sweep
 chart with its controls and seed spread, and the computed explanation — all equal to what
-``pruning.generalization`` computes for the same settings; results are cached (a second
+``pruning.labs.generalization`` computes for the same settings; results are cached (a second
 session does not recompute); bad input is a message, not a traceback."""
 import json
 from dataclasses import replace
@@ -10,8 +10,8 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-from pruning import generalization as gen
-from pruning.generalization_text import explain_sweep, overfit_heading
+from pruning.labs import generalization as gen
+from pruning.present.generalization_text import explain_sweep, overfit_heading
 
 APP = "../../app.py"
 PAGE = "pages/generalization.py"

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-import pruning.data
+import pruning.core.data
 from pruning.errors import DatasetUnavailable
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")  # AppTest resolves from this file
@@ -180,7 +180,7 @@ def test_train_page_trains_the_default_digits_mlp_end_to_end():
     confusion = figure_titled(at, "confusion matrix")
     z = _array(confusion["data"][0]["z"])
     assert z.shape == (10, 10)
-    assert z.sum() == pruning.data.load_dataset(model.data_config).sizes()["test"]
+    assert z.sum() == pruning.core.data.load_dataset(model.data_config).sizes()["test"]
     assert int(np.trace(z)) == round(model.metrics["test_acc"] * z.sum())
     curves = figure_titled(at, "accuracy")
     assert len(_values(curves["data"][0]["x"])) == 4
@@ -244,7 +244,7 @@ def test_unavailable_dataset_is_a_clear_error(monkeypatch):
     def offline(cfg):
         raise DatasetUnavailable("MNIST is not on this machine and could not be downloaded")
 
-    monkeypatch.setitem(pruning.data.DATASETS, "mnist", (offline, "test double"))
+    monkeypatch.setitem(pruning.core.data.DATASETS, "mnist", (offline, "test double"))
     at = open_page(TRAIN, set_epochs=1)
     at.button(key="train_button").click().run()
     first = trained(at)

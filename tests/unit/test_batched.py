@@ -4,11 +4,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from pruning.batched import (BatchedMLP, BatchedSplit, EvalSet, StackedAdam, batched_accuracy,
+from pruning.core.ensemble import (BatchedMLP, BatchedSplit, EvalSet, StackedAdam, batched_accuracy,
                              cross_entropy_grad, eval_set_accuracy, forward_with_inputs,
                              mlp_backward)
 from pruning.config import ModelConfig
-from pruning.models import build_model
+from pruning.core.models import build_model
 
 
 def _batched_loss(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

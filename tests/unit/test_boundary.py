@@ -1,13 +1,13 @@
-"""Decision-boundary grids and figures (pruning.boundary)."""
+"""Decision-boundary grids and figures (pruning.present.boundary)."""
 import numpy as np
 import pytest
 import torch
 from torch import nn
 
 from pruning import DataConfig, PruningError, load_dataset
-from pruning.boundary import (BoundaryGrid, boundary_figure, boundary_grid, changed_fraction,
+from pruning.present.boundary import (BoundaryGrid, boundary_figure, boundary_grid, changed_fraction,
                               plot_range)
-from pruning.data import DataBundle
+from pruning.core.data import DataBundle
 
 
 def _bundle(points: np.ndarray, labels: np.ndarray, mean=None, std=None, n_classes=2) -> DataBundle:

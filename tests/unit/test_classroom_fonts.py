@@ -3,7 +3,7 @@ import threading
 
 import pandas as pd
 
-from pruning import figures
+from pruning.present import figures
 
 
 def _sizes(fig):

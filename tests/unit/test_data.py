@@ -1,12 +1,12 @@
-"""Data sets, the stratified split and the overfitting knobs (pruning.data)."""
+"""Data sets, the stratified split and the overfitting knobs (pruning.core.data)."""
 
 import numpy as np
 import pytest
 import torch
 
-import pruning.data as pdata
+import pruning.core.data as pdata
 from pruning import DATASETS, DataConfig, DatasetUnavailable, PruningError, load_dataset
-from pruning.data import TOY_2D, apply_label_noise, load_raw, split_indices
+from pruning.core.data import TOY_2D, apply_label_noise, load_raw, split_indices
 
 
 @pytest.fixture(scope="module", autouse=True)

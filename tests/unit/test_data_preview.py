@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from pruning import DataConfig, load_dataset
-from pruning.data_preview import (data_samples_figure, image_samples_figure, sample_indices,
+from pruning.present.data_preview import (data_samples_figure, image_samples_figure, sample_indices,
                                   scatter_2d_figure, signal_samples_figure)
 
 

@@ -13,14 +13,14 @@ import pytest
 import torch
 
 from pruning.config import DataConfig, ModelConfig, PruneConfig, TrainConfig
-from pruning.data import load_dataset
+from pruning.core.data import load_dataset
 from pruning.errors import PruningError
-from pruning.export import (FORMAT, checkpoint_bytes, checkpoint_dict, checkpoint_models,
+from pruning.app.checkpoint import (FORMAT, checkpoint_bytes, checkpoint_dict, checkpoint_models,
                             load_untrusted, parse_checkpoint, read_checkpoint)
-from pruning.loop import prune_step, run_prune_rounds
-from pruning.report import Code, Section, html_report
-from pruning.torch_code import schedule_snippet, snippet_for_masks
-from pruning.workspace import finetune_pruned, prune_trained, train_model
+from pruning.loop.experiment import prune_step, run_prune_rounds
+from pruning.present.html_report import Code, Section, html_report
+from pruning.present.torch_code import schedule_snippet, snippet_for_masks
+from pruning.core.records import finetune_pruned, prune_trained, train_model
 
 DC = DataConfig(name="digits", train_size=150, seed=0)
 MC = ModelConfig(kind="mlp", hidden=(24, 12))

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from pruning import figures
-from pruning.figures import PRUNED_COLOUR, histogram_bins, score_histogram, weight_heatmap
+from pruning.present import figures
+from pruning.present.figures import PRUNED_COLOUR, histogram_bins, score_histogram, weight_heatmap
 
 
 def test_heatmap_is_one_trace_with_nan_exactly_where_pruned():

@@ -9,20 +9,20 @@ import pandas as pd
 import pytest
 import torch
 
-from pruning.batched import (BatchedMLP, BatchedSplit, apply_batched_masks, batched_accuracy,
+from pruning.core.ensemble import (BatchedMLP, BatchedSplit, apply_batched_masks, batched_accuracy,
                              stack_masks, train_batched)
-from pruning.cli import main
+from pruning.cli.main import main
 from pruning.config import DataConfig, ModelConfig, TrainConfig
-from pruning.data import load_dataset
-from pruning.early_stopping import early_stopping_epoch, train_with_early_stopping
+from pruning.core.data import load_dataset
+from pruning.core.early_stopping import early_stopping_epoch, train_with_early_stopping
 from pruning.errors import PruningError
-from pruning.generalization import (PRESETS, SweepConfig, best_sparsity, matched_hidden,
+from pruning.labs.generalization import (PRESETS, SweepConfig, best_sparsity, matched_hidden,
                                     mlp_weight_count, pick_by_validation, run_sweep, summarize,
                                     validate_sweep_config)
-from pruning.generalization_figures import level_label, overfitting_figure, sweep_figure
-from pruning.generalization_text import explain_sweep, overfit_heading, paired
-from pruning.models import build_model
-from pruning.training import train
+from pruning.present.generalization_figures import level_label, overfitting_figure, sweep_figure
+from pruning.present.generalization_text import explain_sweep, overfit_heading, paired
+from pruning.core.models import build_model
+from pruning.core.training import train
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -237,7 +237,7 @@ def test_train_with_early_stopping_restores_the_best_epoch(digits):
     best, stop = early_stopping_epoch(full["val_acc"].tolist(), 3)
     assert (res.best_epoch, res.stopped_epoch) == (best, stop)
     assert len(res.history) == stop + 1
-    from pruning.training import evaluate
+    from pruning.core.training import evaluate
     assert evaluate(model, digits.X_val, digits.y_val).acc == pytest.approx(full["val_acc"][best])
     assert res.metrics["test_acc"] == pytest.approx(full["test_acc"][best])
 

@@ -1,5 +1,5 @@
-"""Interactive pruning helpers (pruning.interactive), the page figures (pruning.prune_figures)
-and prune + fine-tune rounds on a copy of a trained model (pruning.iteration)."""
+"""Interactive pruning helpers (pruning.labs.prune_step), the page figures (pruning.present.prune_figures)
+and prune + fine-tune rounds on a copy of a trained model (pruning.labs.iterate)."""
 import math
 
 import numpy as np
@@ -7,12 +7,12 @@ import pytest
 import torch
 
 from pruning import DataConfig, ModelConfig, PruneConfig, PruningError, TrainConfig, load_dataset
-from pruning.interactive import (compute_scores, describe_prune_config, first_layer_units,
+from pruning.labs.prune_step import (compute_scores, describe_prune_config, first_layer_units,
                                  nonzero_at_pruned, prune_config_for, select, sparsity_table,
                                  threshold_slider_range)
-from pruning.iteration import run_iterate
-from pruning.prune_figures import cutoff_histogram, recovery_curves
-from pruning.workspace import finetune_pruned, prune_trained, train_model
+from pruning.labs.iterate import run_iterate
+from pruning.present.prune_figures import cutoff_histogram, recovery_curves
+from pruning.core.records import finetune_pruned, prune_trained, train_model
 
 
 @pytest.fixture(scope="module")
@@ -153,7 +153,7 @@ def test_run_iterate_works_on_a_copy_and_adds_a_random_baseline(trained, data):
 
 
 def test_layer_heatmap_keeps_the_weight_data_and_uses_whole_number_ticks():
-    from pruning.prune_figures import layer_heatmap
+    from pruning.present.prune_figures import layer_heatmap
     w = torch.arange(16, dtype=torch.float32).reshape(2, 8) - 8
     mask = w.abs() > 3
     fig = layer_heatmap(w, mask, zmax=8.0)

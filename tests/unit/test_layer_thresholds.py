@@ -4,10 +4,10 @@ import pytest
 import torch
 
 from pruning import DataConfig, ModelConfig, TrainConfig, build_model, load_dataset
-from pruning import layer_thresholds as lt
+from pruning.present import layer_thresholds as lt
 from pruning.errors import PruningError
-from pruning.selection import select_by_threshold
-from pruning.training import train
+from pruning.core.selection import select_by_threshold
+from pruning.core.training import train
 
 
 @pytest.fixture(scope="module")

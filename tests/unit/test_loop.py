@@ -1,4 +1,4 @@
-"""The prune loop end to end on a tiny config (pruning.loop)."""
+"""The prune loop end to end on a tiny config (pruning.loop.experiment)."""
 import math
 from dataclasses import replace
 
@@ -9,11 +9,11 @@ import torch
 from pruning import (DataConfig, ExperimentConfig, ModelConfig, PruneConfig, PruningError,
                      TrainConfig, build_model, load_dataset, prunable_names, run_experiment,
                      schedule_targets)
-from pruning.masks import count_kept, count_total
-from pruning.models import count_parameters
-from pruning.schedules import SCHEDULES
-from pruning.scorers import SCORERS
-from pruning.selection import SCOPES
+from pruning.core.masks import count_kept, count_total
+from pruning.core.models import count_parameters
+from pruning.core.schedules import SCHEDULES
+from pruning.scoring.registry import SCORERS
+from pruning.core.selection import SCOPES
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -185,7 +185,7 @@ def test_threshold_experiment_prunes_below_threshold(data):
 
 
 def test_rewind_without_initial_state_raises(data):
-    from pruning.loop import run_prune_rounds
+    from pruning.loop.experiment import run_prune_rounds
     model = build_model(TINY.model, data.n_features, data.n_classes)
     with pytest.raises(PruningError, match="initial weights"):
         run_prune_rounds(model, data, replace(TINY.prune, rewind=True), TINY.train)

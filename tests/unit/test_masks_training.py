@@ -1,4 +1,4 @@
-"""Masked training keeps pruned weights at exactly zero; training is seeded (pruning.training)."""
+"""Masked training keeps pruned weights at exactly zero; training is seeded (pruning.core.training)."""
 import math
 
 import pandas as pd
@@ -9,8 +9,8 @@ import torch.nn.functional as F
 from pruning import (DataConfig, ModelConfig, PruningError, ScoreContext, TrainConfig,
                      apply_masks, build_model, load_dataset, prunable_names, score,
                      select_by_sparsity, train)
-from pruning.masks import combine, mask_gradients, ones_masks, sparsity
-from pruning.training import make_optimizer
+from pruning.core.masks import combine, mask_gradients, ones_masks, sparsity
+from pruning.core.training import make_optimizer
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -169,7 +169,7 @@ def test_history_shape_and_row_zero_is_before_training(data):
     assert hist["epoch"].tolist() == list(range(cfg.epochs + 1))
     assert hist[["train_acc", "val_acc", "test_acc"]].apply(lambda c: c.between(0, 1)).all().all()
     fresh = _model(data)
-    from pruning.training import evaluate_all
+    from pruning.core.training import evaluate_all
     row0 = evaluate_all(fresh, data)
     assert hist.iloc[0][list(row0)].tolist() == pytest.approx(list(row0.values()))
     assert hist["train_loss"].iloc[-1] < hist["train_loss"].iloc[0]

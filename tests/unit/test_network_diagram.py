@@ -1,12 +1,12 @@
-"""The network diagram of a small MLP (pruning.network_diagram)."""
+"""The network diagram of a small MLP (pruning.present.network_diagram)."""
 import numpy as np
 import pytest
 import torch
 from torch import nn
 
 from pruning import ModelConfig, PruningError, build_model
-from pruning.figures import PRUNED_COLOUR
-from pruning.network_diagram import (NEGATIVE_COLOUR, POSITIVE_COLOUR, cut_off_units,
+from pruning.present.figures import PRUNED_COLOUR
+from pruning.present.network_diagram import (NEGATIVE_COLOUR, POSITIVE_COLOUR, cut_off_units,
                                      diagram_edges, layer_sizes, linear_weights, network_diagram)
 
 

@@ -1,4 +1,4 @@
-"""Importance scores (pruning.scorers)."""
+"""Importance scores (pruning.scoring.registry)."""
 import pytest
 import torch
 import torch.nn.functional as F
@@ -134,7 +134,7 @@ def test_taylor_without_data_raises(model, names):
 
 @pytest.mark.parametrize("name", sorted(SCORERS))
 def test_every_scorer_gives_nonnegative_float_scores_of_param_shape(model, names, name):
-    from pruning.scorers import SIGNED
+    from pruning.scoring.registry import SIGNED
 
     # snip / movement look at earlier weights: give them some (another seed's init).
     earlier = build_model(ModelConfig(hidden=(5,)), 4, 3, seed=1).state_dict()

@@ -15,11 +15,11 @@ from torch.func import functional_call
 
 from pruning import (DataConfig, ModelConfig, PruningError, ScoreContext, TrainConfig,
                      build_model, load_dataset, prunable_names, score, train)
-from pruning.ablation import unit_ablation_scores, weight_ablation_scores
-from pruning.cli import build_parser
-from pruning.obd import hessian_diagonal
-from pruning.scorers import NEEDS_DATA, SCORERS
-from pruning.units import unit_scores
+from pruning.scoring.ablation import unit_ablation_scores, weight_ablation_scores
+from pruning.cli.main import build_parser
+from pruning.scoring.obd import hessian_diagonal
+from pruning.scoring.registry import NEEDS_DATA, SCORERS
+from pruning.structured.units import unit_scores
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -289,7 +289,7 @@ def test_movement_sign_fallback_and_errors(data):
 
 def test_the_prune_loop_passes_initial_weights_to_snip(data):
     from pruning import PruneConfig
-    from pruning.loop import run_prune_rounds
+    from pruning.loop.experiment import run_prune_rounds
 
     model, init = _trained(data, MLP)
     cfg = PruneConfig(scorer="snip", sparsity=0.5, schedule="oneshot", finetune_epochs=0)

@@ -1,4 +1,4 @@
-"""Turning scores into masks: threshold and target-sparsity rules (pruning.selection)."""
+"""Turning scores into masks: threshold and target-sparsity rules (pruning.core.selection)."""
 import math
 
 import pytest
@@ -8,8 +8,8 @@ from torch import nn
 from pruning import (DataConfig, ModelConfig, PruningError, ScoreContext, TrainConfig,
                      apply_masks, build_model, load_dataset, prunable_names, score,
                      select_by_sparsity, select_by_threshold, train)
-from pruning.masks import count_kept, count_total, ones_masks
-from pruning.training import evaluate
+from pruning.core.masks import count_kept, count_total, ones_masks
+from pruning.core.training import evaluate
 
 
 @pytest.fixture(scope="module", autouse=True)

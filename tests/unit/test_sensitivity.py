@@ -6,10 +6,10 @@ import pytest
 import torch
 
 from pruning import DataConfig, ModelConfig, PruningError, TrainConfig, build_model, load_dataset, train
-from pruning.selection import n_to_prune
-from pruning.sensitivity import (SENSITIVITY_LEVELS, evaluate_per_layer, sensitivity_figure,
+from pruning.core.selection import n_to_prune
+from pruning.present.sensitivity import (SENSITIVITY_LEVELS, evaluate_per_layer, sensitivity_figure,
                                  sensitivity_notes, sensitivity_scan, suggest_sparsities)
-from pruning.training import evaluate
+from pruning.core.training import evaluate
 
 
 @pytest.fixture(scope="module", autouse=True)

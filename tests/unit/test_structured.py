@@ -6,11 +6,11 @@ import pytest
 import torch
 
 from pruning import DataConfig, ModelConfig, PruningError, TrainConfig, build_model, load_dataset, train
-from pruning.granularity import compare_granularity, granularity_figure, granularity_notes
-from pruning.masks import apply_masks
-from pruning.models import count_parameters
-from pruning.structured import compact, select_units, unit_masks, weight_count
-from pruning.units import unit_layers, unit_scores
+from pruning.present.granularity import compare_granularity, granularity_figure, granularity_notes
+from pruning.core.masks import apply_masks
+from pruning.core.models import count_parameters
+from pruning.structured.select import compact, select_units, unit_masks, weight_count
+from pruning.structured.units import unit_layers, unit_scores
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -1,9 +1,9 @@
-"""The worked example (pruning.threshold_demo): decision, sentence and bar chart."""
+"""The worked example (pruning.present.threshold_demo): decision, sentence and bar chart."""
 import pytest
 
 from pruning.errors import PruningError
-from pruning.figures import PRUNED_COLOUR
-from pruning.threshold_demo import (KEPT_COLOUR, WORKED_EXAMPLE_THRESHOLD, WORKED_EXAMPLE_WEIGHTS,
+from pruning.present.figures import PRUNED_COLOUR
+from pruning.present.threshold_demo import (KEPT_COLOUR, WORKED_EXAMPLE_THRESHOLD, WORKED_EXAMPLE_WEIGHTS,
                                     decide_by_threshold, decision_sentence, threshold_bars)
 
 

@@ -6,9 +6,9 @@ import pytest
 import torch
 
 from pruning.config import DataConfig, ModelConfig, TrainConfig
-from pruning.data import load_dataset
-from pruning.models import build_model
-from pruning.training import _hand_written_steps_apply, make_optimizer, train
+from pruning.core.data import load_dataset
+from pruning.core.models import build_model
+from pruning.core.training import _hand_written_steps_apply, make_optimizer, train
 
 
 @pytest.fixture(scope="module")

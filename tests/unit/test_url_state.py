@@ -4,7 +4,7 @@ from dataclasses import replace
 
 import pytest
 
-from pruning.url_state import (MAX_ROUNDS, MAX_SHOWN, PARAM_NAMES, AppSettings,
+from pruning.app.url_state import (MAX_ROUNDS, MAX_SHOWN, PARAM_NAMES, AppSettings,
                                encode_settings, parse_query_params, validate_settings)
 
 NON_DEFAULT = AppSettings(dataset="moons", model="mlp", hidden=(64, 32, 16), seed=1234,
@@ -140,7 +140,7 @@ def test_validate_settings_flags_a_bad_object():
 
 
 # ----------------------------------------------------------------------------- widget bindings
-from pruning.url_state import (Binding, bound_values, resolve_pending,  # noqa: E402
+from pruning.app.url_state import (Binding, bound_values, resolve_pending,  # noqa: E402
                                settings_from_widgets, widget_values)
 
 BINDINGS = {

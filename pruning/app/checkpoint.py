@@ -1,0 +1,332 @@
+"""The pruned model as a plain PyTorch checkpoint, and reading one back *safely*.
+
+File format (``torch.save`` of one dict; every value is a type ``torch.load(weights_only=True)``
+accepts — dicts, lists, str, int, float, bool, None and tensors — so no code is needed to read
+it and none can run while reading it)::
+
+    {
+      "format": "pruning-playground/checkpoint", "version": 1,
+      "stage": "finetuned" | "pruned",        # which weights "state_dict" holds
+      "data_config":  {...}, "model_config": {...},      # the dataclasses in pruning.config,
+      "train_config": {...}, "prune_config": {...},      # tuples written as lists
+      "state_dict":       {name: float tensor},   # the pruned model: zeros where pruned
+      "masks":            {name: bool tensor},    # True = kept, same shape as the parameter
+      "dense_state_dict": {name: float tensor},   # the trained dense model it came from
+      "dense_history":    {column: [numbers]},    # its training curves
+      "metrics":          {"dense": {...}, "pruned": {...}},
+    }
+
+In your own project: ``ckpt = torch.load("pruned_model.pt", weights_only=True)`` and
+``model.load_state_dict(ckpt["state_dict"])``.
+
+Reading an uploaded file (``read_checkpoint``) trusts nothing: size limit first, then
+``torch.load(..., weights_only=True)`` (a pickle that would import or call anything is
+refused by torch's restricted unpickler before it can run), then every field is checked:
+configs valid, tensor names and shapes equal to the model the configs describe, masks boolean
+with their parameter's shape, pruned weights really zero. Any failure is one ``PruningError``
+with a message for the person who uploaded the file.
+"""
+from __future__ import annotations
+
+import io
+import math
+import pickle
+import types
+import typing
+import warnings
+from dataclasses import asdict, dataclass, fields
+from typing import Callable, Mapping
+
+import pandas as pd
+import torch
+
+from pruning.config import DataConfig, ModelConfig, PruneConfig, TrainConfig
+from pruning.core.data import DataBundle, validate_data_config
+from pruning.errors import PruningError
+from pruning.loop.experiment import validate_prune_config
+from pruning.core.models import build_model, prunable_names
+from pruning.core.training import evaluate_all, validate_train_config
+from pruning.core.records import FinetunedModel, PrunedModel, TrainedModel
+
+FORMAT = "pruning-playground/checkpoint"
+VERSION = 1
+#: Uploads above this are refused before anything is parsed (a 784-300-100 MLP checkpoint,
+#: dense + pruned + masks, is about 2.5 MB).
+MAX_CHECKPOINT_BYTES = 25 * 1024 * 1024
+_MAX_HISTORY_ROWS = 20_000
+
+
+@dataclass
+class Checkpoint:
+    """A validated checkpoint (what ``read_checkpoint`` returns)."""
+
+    data_config: DataConfig
+    model_config: ModelConfig
+    train_config: TrainConfig
+    prune_config: PruneConfig
+    stage: str
+    state: dict[str, torch.Tensor]
+    masks: dict[str, torch.Tensor]
+    dense_state: dict[str, torch.Tensor] | None
+    dense_history: pd.DataFrame | None
+    metrics: dict
+
+
+# ----------------------------------------------------------------------------- writing
+def _plain(value):
+    """Tuples -> lists, recursively (a checkpoint holds only plain containers)."""
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return value
+
+
+def _floats(d: Mapping) -> dict[str, float]:
+    return {str(k): float(v) for k, v in d.items() if isinstance(v, (int, float))}
+
+
+def _tensors(state: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    return {k: v.detach().cpu().clone() for k, v in state.items()}
+
+
+def checkpoint_dict(trained: TrainedModel, pruned: PrunedModel,
+                    finetuned: FinetunedModel | None = None) -> dict:
+    """The checkpoint of the most advanced pruned model (fine-tuned if there is one)."""
+    final = finetuned if finetuned is not None else pruned
+    history = trained.history
+    return {
+        "format": FORMAT, "version": VERSION,
+        "stage": "finetuned" if finetuned is not None else "pruned",
+        "data_config": _plain(asdict(trained.data_config)),
+        "model_config": _plain(asdict(trained.model_config)),
+        "train_config": _plain(asdict(trained.train_config)),
+        "prune_config": _plain(asdict(pruned.prune_config)),
+        "state_dict": _tensors(final.state),
+        "masks": {k: v.detach().cpu().bool().clone() for k, v in final.masks.items()},
+        "dense_state_dict": _tensors(trained.state),
+        "dense_history": {str(c): [float(x) for x in history[c]] for c in history.columns}
+                         if history is not None and len(history) else {},
+        "metrics": {"dense": _floats(trained.metrics), "pruned": _floats(final.metrics)},
+    }
+
+
+def checkpoint_bytes(trained: TrainedModel, pruned: PrunedModel,
+                     finetuned: FinetunedModel | None = None) -> bytes:
+    """``checkpoint_dict`` saved with ``torch.save`` (the bytes of a ``.pt`` file)."""
+    buf = io.BytesIO()
+    torch.save(checkpoint_dict(trained, pruned, finetuned), buf)
+    return buf.getvalue()
+
+
+# ----------------------------------------------------------------------------- reading
+def load_untrusted(raw: bytes, max_bytes: int = MAX_CHECKPOINT_BYTES):
+    """``torch.load`` of bytes from a stranger: size-checked, ``weights_only=True``, on the CPU.
+
+    Every failure becomes a ``PruningError``; nothing in the file is executed.
+    """
+    size = len(raw)
+    if size == 0:
+        raise PruningError("the file is empty")
+    if size > max_bytes:
+        raise PruningError(f"the file is {size / 2**20:.1f} MB; checkpoints up to "
+                           f"{max_bytes / 2**20:.0f} MB are accepted")
+    try:
+        with warnings.catch_warnings():  # torch's notes about sparse checks are not for users
+            warnings.simplefilter("ignore")
+            return torch.load(io.BytesIO(raw), map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        # torch's restricted unpickler names the import it refused ("Unsupported global"); any
+        # other refusal is a byte stream that is not a pickle of plain data at all.
+        if "global" in str(exc).lower():
+            raise PruningError(
+                "this file contains Python objects besides tensors and plain data, which could "
+                "run code when opened, so it was not opened. Export checkpoints from this app, "
+                "or save only tensors, numbers, strings, lists and dicts.") from None
+        raise PruningError("this is not a readable PyTorch checkpoint (it may be damaged or "
+                           "another kind of file)") from None
+    except Exception as exc:  # anything else from parsing random bytes: not a checkpoint
+        raise PruningError(f"this is not a readable PyTorch checkpoint (it may be truncated "
+                           f"or another kind of file; {type(exc).__name__})") from None
+
+
+def _check_value(where: str, name: str, value, hint) -> None:
+    """Type-check one config field against its annotation (int, float, str, bool, None,
+    tuple[int, ...] — the only kinds the configs use)."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    options = args if origin in (typing.Union, types.UnionType) else (hint,)
+    for opt in options:
+        if opt is type(None) and value is None:
+            return
+        if opt is bool and isinstance(value, bool):
+            return
+        if opt is int and isinstance(value, int) and not isinstance(value, bool):
+            return
+        if opt is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+            if math.isfinite(float(value)):
+                return
+        if opt is str and isinstance(value, str) and len(value) <= 100:
+            return
+        if typing.get_origin(opt) is tuple and isinstance(value, (list, tuple)) \
+                and len(value) <= 16 and all(isinstance(v, int) and not isinstance(v, bool)
+                                             for v in value):
+            return
+    raise PruningError(f"{where}: {name} has an invalid value {str(value)[:40]!r}")
+
+
+def _config(cls, raw, where: str):
+    if not isinstance(raw, dict):
+        raise PruningError(f"the checkpoint's {where} is missing or not a dictionary")
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in fields(cls)}
+    unknown = sorted(str(k)[:40] for k in raw if k not in names)
+    if unknown:
+        raise PruningError(f"{where}: unknown field(s) {', '.join(unknown)}")
+    for k, v in raw.items():
+        _check_value(where, k, v, hints[k])
+    values = {k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()}
+    return cls(**values)
+
+
+def _state(raw, where: str, expected: Mapping[str, torch.Tensor], dtype_kind: str) -> dict:
+    """Check a {name: tensor} dict against the expected names and shapes."""
+    if not isinstance(raw, dict):
+        raise PruningError(f"the checkpoint's {where} is missing or not a dictionary")
+    missing = [k for k in expected if k not in raw]
+    extra = [str(k)[:40] for k in raw if k not in expected]
+    if missing or extra:
+        parts = []
+        if missing:
+            parts.append("missing " + ", ".join(missing[:5]))
+        if extra:
+            parts.append("unexpected " + ", ".join(extra[:5]))
+        raise PruningError(f"{where} does not fit the configured model ({'; '.join(parts)})")
+    out = {}
+    for k, ref in expected.items():
+        t = raw[k]
+        if not torch.is_tensor(t) or t.layout != torch.strided:
+            raise PruningError(f"{where}: {k} is not an ordinary (dense) tensor")
+        if tuple(t.shape) != tuple(ref.shape):
+            raise PruningError(f"{where}: {k} has shape {tuple(t.shape)}, the configured model "
+                               f"needs {tuple(ref.shape)}")
+        if dtype_kind == "bool":
+            if t.dtype != torch.bool:
+                raise PruningError(f"{where}: the mask of {k} must be boolean, got {t.dtype}")
+        else:
+            if not t.is_floating_point():
+                raise PruningError(f"{where}: {k} must hold floating-point numbers, got {t.dtype}")
+            if not torch.isfinite(t).all():
+                raise PruningError(f"{where}: {k} contains NaN or infinite values")
+            t = t.to(ref.dtype)
+        out[k] = t.clone()
+    return out
+
+
+def _history(raw) -> pd.DataFrame | None:
+    if not raw:
+        return None
+    if not isinstance(raw, dict) or not all(isinstance(v, list) for v in raw.values()):
+        raise PruningError("the checkpoint's dense_history must map column names to lists")
+    lengths = {len(v) for v in raw.values()}
+    if len(lengths) != 1 or lengths.pop() > _MAX_HISTORY_ROWS:
+        raise PruningError("the checkpoint's dense_history columns differ in length or are too long")
+    for k, col in raw.items():
+        if not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in col):
+            raise PruningError(f"dense_history column {str(k)[:40]!r} must hold numbers only")
+    return pd.DataFrame({str(k): v for k, v in raw.items()})
+
+
+def checkpoint_data_config(obj) -> DataConfig:
+    """The (validated) data config of a loaded checkpoint: which data set to load before the
+    tensors can be checked against the model."""
+    _check_header(obj)
+    return validate_data_config(_config(DataConfig, obj.get("data_config"), "data_config"))
+
+
+def _check_header(obj) -> None:
+    if not isinstance(obj, dict) or obj.get("format") != FORMAT:
+        raise PruningError("this file is a PyTorch file but not a Pruning Playground checkpoint "
+                           "(export one from the 'What shrank?' page)")
+    version = obj.get("version")
+    if not isinstance(version, int) or isinstance(version, bool) or not 1 <= version <= VERSION:
+        raise PruningError(f"unsupported checkpoint version {str(version)[:20]!r} "
+                           f"(this app reads version {VERSION})")
+
+
+def parse_checkpoint(obj, data: DataBundle) -> Checkpoint:
+    """Validate a loaded checkpoint dict against the model its configs describe, with the
+    input and output sizes of ``data`` (the bundle of the checkpoint's data set)."""
+    dc = checkpoint_data_config(obj)
+    stage = obj.get("stage")
+    if stage not in ("pruned", "finetuned"):
+        raise PruningError("the checkpoint's stage must be 'pruned' or 'finetuned'")
+    mc = _config(ModelConfig, obj.get("model_config"), "model_config")
+    tc = validate_train_config(_config(TrainConfig, obj.get("train_config"), "train_config"))
+    pc = validate_prune_config(_config(PruneConfig, obj.get("prune_config"), "prune_config"))
+    if data.name != dc.name:
+        raise PruningError(f"the checkpoint was trained on {dc.name!r}, not {data.name!r}")
+    model = build_model(mc, data.n_features, data.n_classes, data.image_shape, seed=tc.seed)
+    expected = {k: v for k, v in model.state_dict().items()}
+    state = _state(obj.get("state_dict"), "state_dict", expected, "float")
+    params = dict(model.named_parameters())
+    raw_masks = obj.get("masks")
+    if not isinstance(raw_masks, dict) or not raw_masks:
+        raise PruningError("the checkpoint has no masks")
+    allowed = set(prunable_names(model, include_output=True, include_bias=True))
+    bad = [str(k)[:40] for k in raw_masks if k not in allowed]
+    if bad:
+        raise PruningError(f"masks name parameters the model cannot prune: {', '.join(bad[:5])}")
+    masks = _state(raw_masks, "masks", {k: params[k] for k in raw_masks}, "bool")
+    for k, m in masks.items():
+        if (state[k][~m] != 0).any():
+            raise PruningError(f"state_dict and masks disagree: {k} has non-zero pruned weights")
+    dense = obj.get("dense_state_dict")
+    dense_state = None if dense is None else _state(dense, "dense_state_dict", expected, "float")
+    metrics = obj.get("metrics") or {}
+    if not isinstance(metrics, dict):
+        raise PruningError("the checkpoint's metrics must be a dictionary")
+    return Checkpoint(dc, mc, tc, pc, stage, state, masks, dense_state,
+                      _history(obj.get("dense_history")), metrics)
+
+
+def read_checkpoint(raw: bytes, load_data: Callable[[DataConfig], DataBundle],
+                    max_bytes: int = MAX_CHECKPOINT_BYTES) -> tuple[Checkpoint, DataBundle]:
+    """Bytes of an uploaded file -> (validated ``Checkpoint``, its data bundle), or one
+    ``PruningError``. ``load_data`` maps the checkpoint's DataConfig to data (the app passes
+    its cached loader; it may raise ``DatasetUnavailable``)."""
+    obj = load_untrusted(raw, max_bytes)
+    data = load_data(checkpoint_data_config(obj))
+    return parse_checkpoint(obj, data), data
+
+
+def checkpoint_models(ckpt: Checkpoint, data: DataBundle):
+    """Rebuild the workspace's models from a checkpoint, re-evaluated on ``data`` (numbers are
+    measured here, not copied from the file). Returns (trained, pruned, finetuned or None).
+
+    Without dense weights in the file, the pruned weights stand in for the dense model.
+    """
+    init = build_model(ckpt.model_config, data.n_features, data.n_classes, data.image_shape,
+                       seed=ckpt.train_config.seed)
+    init_state = {k: v.detach().clone() for k, v in init.state_dict().items()}
+    dense_state = ckpt.dense_state if ckpt.dense_state is not None else ckpt.state
+    history = ckpt.dense_history if ckpt.dense_history is not None else pd.DataFrame({"epoch": []})
+
+    def measured(state):
+        model = build_model(ckpt.model_config, data.n_features, data.n_classes,
+                            data.image_shape, seed=ckpt.train_config.seed)
+        model.load_state_dict(state)
+        return evaluate_all(model, data)
+
+    trained = TrainedModel(ckpt.data_config, ckpt.model_config, ckpt.train_config, init_state,
+                           {k: v.clone() for k, v in dense_state.items()}, history,
+                           measured(dense_state))
+    masks = {k: v.clone() for k, v in ckpt.masks.items()}
+    pruned_metrics = measured(ckpt.state)
+    pruned = PrunedModel(ckpt.prune_config, masks, {k: v.clone() for k, v in ckpt.state.items()},
+                         pruned_metrics)
+    finetuned = None
+    if ckpt.stage == "finetuned":
+        finetuned = FinetunedModel({k: v.clone() for k, v in masks.items()},
+                                   {k: v.clone() for k, v in ckpt.state.items()},
+                                   pd.DataFrame({"epoch": []}), pruned_metrics)
+    return trained, pruned, finetuned

@@ -1,0 +1,371 @@
+"""The app's settings as URL query parameters: parse (strictly) and encode (for a shareable link).
+
+A teacher sends ``…/prune?dataset=digits&model=mlp&hidden=300,100&seed=0&scorer=magnitude&scope=global&sparsity=0.9&schedule=iterative&rounds=5``
+and every student opens the same experiment. A URL is typed by strangers, so parsing trusts
+nothing: every value is checked against the same rules as the widgets (choices, whole
+numbers, ranges); anything else is *ignored* and explained in a notice, never raised. Notices
+quote offending text shortened to ``MAX_SHOWN`` characters inside a code span, so a crafted value
+can neither flood the page nor be rendered as a link or HTML.
+
+``parse_query_params(params) -> (AppSettings, notices)`` and ``encode_settings(settings)``
+round-trip: ``parse_query_params(encode_settings(s)) == (s, [])`` for every valid ``s``.
+Pure Python: no streamlit, no I/O.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields, replace
+from typing import Mapping
+
+from pruning.config import PruneConfig
+from pruning.core.data import DATASETS
+from pruning.core.schedules import SCHEDULES
+from pruning.scoring.registry import SCORERS
+from pruning.core.selection import SCOPES
+
+MODELS = ("mlp", "cnn")
+MAX_VALUE_CHARS = 64       # longer values are ignored (nothing valid is that long)
+MAX_SHOWN = 32             # characters of a bad value quoted back in a notice
+MAX_PARAMS = 40            # more parameters than this: the rest are ignored
+MAX_SEED = 10_000          # as the sidebar's seed input
+MAX_ROUNDS = 10            # the Iterate page's slider range; a link must not start an hour of training
+MAX_THRESHOLD = 1e6
+MAX_HIDDEN_LAYERS, MAX_HIDDEN_WIDTH = 6, 4096
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
+
+_PRUNE_DEFAULTS = PruneConfig()
+
+
+@dataclass(frozen=True)
+class AppSettings:
+    """Everything a shareable link carries. Exactly one of ``sparsity`` / ``threshold`` is set."""
+
+    dataset: str = "digits"
+    model: str = "mlp"
+    hidden: tuple[int, ...] = (300, 100)
+    seed: int = 0
+    scorer: str = _PRUNE_DEFAULTS.scorer
+    scope: str = _PRUNE_DEFAULTS.scope
+    sparsity: float | None = _PRUNE_DEFAULTS.sparsity
+    threshold: float | None = _PRUNE_DEFAULTS.threshold
+    schedule: str = _PRUNE_DEFAULTS.schedule
+    rounds: int = _PRUNE_DEFAULTS.rounds
+    classroom: bool = False
+
+
+PARAM_NAMES = tuple(f.name for f in fields(AppSettings))
+
+
+class _Invalid(ValueError):
+    """A value that cannot be used; the message completes "ignored <name>=<value>: …"."""
+
+
+def shown(text: str) -> str:
+    """``text`` made safe to quote in a Markdown notice: printable, short, in a code span."""
+    clean = "".join(c if c.isprintable() and c != "`" else "?" for c in str(text))
+    if len(clean) > MAX_SHOWN:
+        clean = clean[:MAX_SHOWN] + "…"
+    return f"`{clean}`"
+
+
+def _looks_like_path(value: str) -> bool:
+    return any(s in value for s in ("/", "\\", "..", "%2f", "%2F", "%5c", "%5C")) \
+        or value.startswith("~")
+
+
+# ----------------------------------------------------------------------------- value parsers
+def _choice(options):
+    def parse(value: str):
+        if value not in options:
+            raise _Invalid("choose one of " + ", ".join(options))
+        return value
+    return parse
+
+
+def _whole(lo: int, hi: int):
+    def parse(value: str) -> int:
+        text = value.strip()
+        if not (text.isascii() and text.lstrip("+-").isdigit()):
+            raise _Invalid(f"must be a whole number from {lo} to {hi}")
+        v = int(text)
+        if not lo <= v <= hi:
+            raise _Invalid(f"must be a whole number from {lo} to {hi}")
+        return v
+    return parse
+
+
+def _number(lo: float, hi: float, hint: str = ""):
+    def parse(value: str) -> float:
+        try:
+            v = float(value)
+        except ValueError:
+            raise _Invalid(f"must be a number from {lo:g} to {hi:g}{hint}") from None
+        if not math.isfinite(v) or not lo <= v <= hi:
+            raise _Invalid(f"must be a number from {lo:g} to {hi:g}{hint}")
+        return v
+    return parse
+
+
+def parse_hidden(value: str) -> tuple[int, ...]:
+    """``"300,100"`` -> (300, 100): 1 to 6 widths, each 1 to 4096 (the sidebar's rule)."""
+    parts = [p.strip() for p in value.split(",")]
+    if not parts or len(parts) > MAX_HIDDEN_LAYERS or \
+            not all(p.isascii() and p.isdigit() for p in parts):
+        raise _Invalid(f"give 1 to {MAX_HIDDEN_LAYERS} whole numbers separated by commas, "
+                       f"like 300,100")
+    sizes = tuple(int(p) for p in parts)
+    if any(not 1 <= s <= MAX_HIDDEN_WIDTH for s in sizes):
+        raise _Invalid(f"every hidden size must be from 1 to {MAX_HIDDEN_WIDTH}")
+    return sizes
+
+
+def _flag(value: str) -> bool:
+    v = value.strip().lower()
+    if v in _TRUE:
+        return True
+    if v in _FALSE:
+        return False
+    raise _Invalid("use 1 or 0")
+
+
+_PARSERS = {
+    "dataset": _choice(tuple(DATASETS)),
+    "model": _choice(MODELS),
+    "hidden": parse_hidden,
+    "seed": _whole(0, MAX_SEED),
+    "scorer": _choice(tuple(SCORERS)),
+    "scope": _choice(tuple(SCOPES)),
+    "sparsity": _number(0.0, 1.0, " (a fraction: 0.9 removes 90 %)"),
+    "threshold": _number(0.0, MAX_THRESHOLD),
+    "schedule": _choice(tuple(SCHEDULES)),
+    "rounds": _whole(1, MAX_ROUNDS),
+    "classroom": _flag,
+}
+
+
+# ----------------------------------------------------------------------------- parse / encode
+def parse_query_params(params: Mapping[str, object],
+                       base: AppSettings | None = None) -> tuple[AppSettings, list[str]]:
+    """Settings from query parameters, starting from ``base`` (default: ``AppSettings()``).
+
+    ``params`` maps names to a string or a list of strings (a repeated name: the last one
+    counts, as in ``st.query_params``). Returns the settings and human-readable notices, one
+    per ignored or adjusted value. Never raises for any input.
+    """
+    settings = base or AppSettings()
+    notices: list[str] = []
+    values: dict[str, object] = {}
+    items = list(params.items()) if isinstance(params, Mapping) else []
+    if len(items) > MAX_PARAMS:
+        notices.append(f"The link has {len(items)} parameters; only the first {MAX_PARAMS} "
+                       f"were read.")
+        items = items[:MAX_PARAMS]
+    unknown = []
+    for raw_name, raw in items:
+        name = str(raw_name)
+        if name not in _PARSERS:
+            unknown.append(name)
+            continue
+        if isinstance(raw, (list, tuple)):
+            if not raw:
+                continue
+            raw = raw[-1]
+        value = str(raw)
+        problem = None
+        if value.strip() == "":
+            problem = "the value is empty"
+        elif len(value) > MAX_VALUE_CHARS:
+            problem = f"the value is {len(value)} characters long (at most {MAX_VALUE_CHARS})"
+        elif _looks_like_path(value):
+            problem = "it looks like a file path, which no setting takes"
+        elif not value.isprintable():
+            problem = "it contains control characters"
+        if problem is None:
+            try:
+                values[name] = _PARSERS[name](value)
+            except _Invalid as exc:
+                problem = str(exc)
+        if problem is not None:
+            notices.append(f"Ignored {shown(name)}={shown(value)}: {problem}.")
+    if unknown:
+        listed = ", ".join(shown(n) for n in unknown[:5])
+        more = f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
+        notices.append(f"Ignored unknown setting(s) {listed}{more}; this app reads "
+                       f"{', '.join(PARAM_NAMES)}.")
+    if "sparsity" in values and "threshold" in values:
+        notices.append("The link gives both a sparsity and a threshold; the sparsity is used.")
+        del values["threshold"]
+    if "sparsity" in values:
+        values["threshold"] = None
+    elif "threshold" in values:
+        values["sparsity"] = None
+    return replace(settings, **values), notices
+
+
+def _number_text(v: float) -> str:
+    return repr(float(v))  # shortest text that reads back as exactly the same float
+
+
+def encode_settings(settings: AppSettings) -> dict[str, str]:
+    """Query parameters for a link that opens ``settings`` (``classroom`` only when on)."""
+    s = settings
+    out = {"dataset": s.dataset, "model": s.model,
+           "hidden": ",".join(str(h) for h in s.hidden), "seed": str(int(s.seed)),
+           "scorer": s.scorer, "scope": s.scope}
+    if s.sparsity is not None:
+        out["sparsity"] = _number_text(s.sparsity)
+    elif s.threshold is not None:
+        out["threshold"] = _number_text(s.threshold)
+    out.update(schedule=s.schedule, rounds=str(int(s.rounds)))
+    if s.classroom:
+        out["classroom"] = "1"
+    return out
+
+
+def validate_settings(settings: AppSettings) -> list[str]:
+    """Problems of a settings object built in code (empty when it encodes to a valid link)."""
+    parsed, notices = parse_query_params(encode_settings(settings))
+    if parsed != settings and not notices:
+        notices.append("some values cannot be written to a link exactly")
+    if (settings.sparsity is None) == (settings.threshold is None):
+        notices.append("exactly one of sparsity and threshold must be set")
+    return notices
+
+
+# ----------------------------------------------------------------------------- widgets <-> settings
+@dataclass(frozen=True)
+class Binding:
+    """One widget that shows a setting.
+
+    key:        its session-state key, or a function of the session state giving the key (for
+                widgets whose key depends on other widgets).
+    to_widget:  setting value -> widget value (None: as is).
+    to_text:    widget value -> URL text, then parsed by the link rules (None: ``str``).
+    active:     function of the session state; the widget speaks for the setting only when it
+                returns True (e.g. a sparsity slider while the page prunes by threshold: no).
+    companions: other {key: value} to set with it when the widget is seeded (e.g. the radio
+                that makes the page show this widget at all).
+    seed:       may this widget be given the setting's value? (False for dynamic keys.)
+    read:       function of the session state giving the setting's value when this widget
+                changed (default: the widget's own value), e.g. a mode radio whose change
+                means "now the threshold slider's value counts".
+    """
+
+    key: object
+    to_widget: object = None
+    to_text: object = None
+    active: object = None
+    companions: tuple = ()
+    seed: bool = True
+    read: object = None
+
+    def resolve(self, state: Mapping) -> str | None:
+        try:
+            return self.key(state) if callable(self.key) else self.key
+        except (KeyError, TypeError, ValueError):
+            return None
+
+
+def bound_values(state: Mapping, bindings: Mapping[str, list[Binding]]) -> dict:
+    """{session key: value} of every bound widget present in ``state`` (to remember them)."""
+    out = {}
+    for group in bindings.values():
+        for b in group:
+            key = b.resolve(state)
+            if key is not None and key in state:
+                out[key] = state[key]
+    return out
+
+
+def _binding_text(b: Binding, key: str, state: Mapping) -> str | None:
+    """The URL text the widget stands for now, or None (inactive, no value yet, unreadable)."""
+    if b.active is not None and not b.active(state):
+        return None
+    try:
+        value = b.read(state) if b.read is not None else state[key]
+        if value is None:
+            return None
+        return b.to_text(value) if b.to_text else str(value)
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def settings_from_widgets(state: Mapping, seen: Mapping, settings: AppSettings,
+                          bindings: Mapping[str, list[Binding]]
+                          ) -> tuple[AppSettings, set[str], set[str]]:
+    """The settings after the user moved a widget.
+
+    A widget counts only when the *user* changed it: its key was in ``seen`` (the values at the
+    end of the previous run) and its value is different now. Widgets that just appeared (a
+    page opened) never change the settings; they were seeded from them (``widget_values``).
+    Values are re-parsed with the link rules, so a widget can never put an invalid value into
+    the URL.
+
+    Returns (new settings, names that changed, names *pending*): a pending setting's widget
+    changed but its value is not there yet (a mode radio switched to a slider that the page
+    draws later in this run); ``resolve_pending`` reads it at the end of the run.
+    """
+    changed: dict[str, str] = {}
+    pending: set[str] = set()
+    for name, group in bindings.items():
+        for b in group:
+            key = b.resolve(state)
+            if key is None or key not in state or key not in seen or state[key] == seen[key]:
+                continue
+            if b.active is not None and not b.active(state):
+                continue
+            text = _binding_text(b, key, state)
+            if text is None:
+                pending.add(name)
+                continue
+            changed[name] = text
+            pending.discard(name)
+            break
+    new, names = _apply(settings, changed)
+    return new, names, pending - names
+
+
+def resolve_pending(state: Mapping, settings: AppSettings, pending,
+                    bindings: Mapping[str, list[Binding]]) -> tuple[AppSettings, set[str]]:
+    """Settings whose widget value was pending, read from the first active bound widget."""
+    changed: dict[str, str] = {}
+    for name in pending:
+        for b in bindings.get(name, ()):
+            key = b.resolve(state)
+            if key is None or key not in state:
+                continue
+            text = _binding_text(b, key, state)
+            if text is not None:
+                changed[name] = text
+                break
+    return _apply(settings, changed)
+
+
+def _apply(settings: AppSettings, changed: Mapping[str, str]) -> tuple[AppSettings, set[str]]:
+    if not changed:
+        return settings, set()
+    new, _ = parse_query_params(changed, base=settings)
+    return new, {n for n in PARAM_NAMES if getattr(new, n) != getattr(settings, n)}
+
+
+def widget_values(settings: AppSettings, names, bindings: Mapping[str, list[Binding]],
+                  state: Mapping) -> dict:
+    """{session key: value} that seed the bound widgets *missing* from ``state`` with
+    ``settings`` for the setting ``names`` (a setting that is None is skipped, e.g. the
+    sparsity while a threshold is used). Present widgets are left alone: they show what the
+    user chose."""
+    out = {}
+    for name in names:
+        value = getattr(settings, name)
+        if value is None:
+            continue
+        for b in bindings.get(name, ()):
+            key = b.resolve(state)
+            if not b.seed or key is None or key in state:
+                continue
+            out[key] = b.to_widget(value) if b.to_widget else value
+            for k, v in b.companions:
+                if k not in state:
+                    out[k] = v
+    return out

@@ -1,0 +1,122 @@
+"""The small networks the app trains: an MLP and a CNN for images.
+
+Both take flattened inputs of shape (B, D), so one data format serves every model; the CNN
+folds them back to (B, C, H, W) itself.
+
+Naming: every prunable weight is reached by its ``named_parameters`` name (``layers.0.weight``
+…), and the *output layer* is the last ``nn.Linear`` (``model.output_name``).
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from pruning.config import ModelConfig
+from pruning.errors import PruningError, check_choice
+
+
+class MLP(nn.Module):
+    """Fully connected net: D -> hidden[0] -> ... -> hidden[-1] -> C, ReLU between layers.
+
+    With the default hidden sizes (300, 100) and D = 784 this is LeNet-300-100
+    (266,200 weights); on 8×8 digits (D = 64) it has 64·300 + 300·100 + 100·10 = 50,200.
+    """
+
+    def __init__(self, in_features: int, n_classes: int, hidden=(300, 100)):
+        super().__init__()
+        sizes = [in_features, *hidden, n_classes]
+        self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:]))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # x: (B, D) -> logits (B, C)
+        x = x.flatten(1)
+        *hidden, last = self.layers  # not self.layers[:-1]: slicing builds a new ModuleList per call
+        for layer in hidden:
+            x = torch.relu(layer(x))
+        return last(x)
+
+    @property
+    def output_name(self) -> str:
+        return f"layers.{len(self.layers) - 1}"
+
+
+class SmallCNN(nn.Module):
+    """conv3x3(C->c1) -> ReLU -> [maxpool] -> conv3x3(c1->c2) -> ReLU -> global avg pool -> linear.
+
+    Pooling only where the image is large enough (28×28 halves, 8×8 keeps its size), so the
+    same code serves digits and MNIST. Parameters grow with channels, not with image size.
+    """
+
+    def __init__(self, image_shape: tuple[int, int, int], n_classes: int, channels=(8, 16)):
+        super().__init__()
+        c, h, w = image_shape
+        self.image_shape = tuple(image_shape)
+        convs = []
+        for out in channels:
+            convs.append(nn.Conv2d(c, out, kernel_size=3, padding=1))
+            c = out
+        self.convs = nn.ModuleList(convs)
+        self.pool = h >= 16
+        self.head = nn.Linear(c, n_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, C·H·W) -> (B, classes)
+        x = x.reshape(x.shape[0], *self.image_shape)
+        for conv in self.convs:
+            x = torch.relu(conv(x))
+            if self.pool:
+                x = torch.max_pool2d(x, 2)
+        return self.head(x.mean(dim=(2, 3)))
+
+    @property
+    def output_name(self) -> str:
+        return "head"
+
+
+def build_model(cfg: ModelConfig, n_features: int, n_classes: int,
+                image_shape=None, seed: int = 0) -> nn.Module:
+    """A freshly initialised model; the same ``seed`` gives the same initial weights."""
+    check_choice("model", cfg.kind, ("mlp", "cnn"))
+    torch.manual_seed(seed)
+    if cfg.kind == "mlp":
+        hidden = tuple(int(h) for h in cfg.hidden)
+        if any(h < 1 or h > 4096 for h in hidden):
+            raise PruningError(f"hidden sizes must be between 1 and 4096, got {hidden}")
+        return MLP(n_features, n_classes, hidden)
+    if image_shape is None:
+        raise PruningError("the CNN needs image data (digits, MNIST, Fashion-MNIST); "
+                           "use the MLP for this data set")
+    channels = tuple(int(c) for c in cfg.channels)
+    if not channels or any(c < 1 or c > 256 for c in channels):
+        raise PruningError(f"CNN channels must be between 1 and 256, got {channels}")
+    return SmallCNN(tuple(image_shape), n_classes, channels)
+
+
+def output_layer_name(model: nn.Module) -> str:
+    name = getattr(model, "output_name", None)
+    if name is not None:
+        return name
+    linears = [n for n, m in model.named_modules() if isinstance(m, nn.Linear)]
+    return linears[-1]
+
+
+def prunable_names(model: nn.Module, include_output: bool = True,
+                   include_bias: bool = False) -> list[str]:
+    """Names of the parameters pruning may touch, in the model's order.
+
+    Weights of Linear and Conv2d layers; biases only when ``include_bias``; the output
+    layer only when ``include_output``.
+    """
+    out_prefix = output_layer_name(model) + "."
+    names = []
+    for mod_name, mod in model.named_modules():
+        if not isinstance(mod, (nn.Linear, nn.Conv2d)):
+            continue
+        if not include_output and (mod_name + ".").startswith(out_prefix):
+            continue
+        names.append(f"{mod_name}.weight")
+        if include_bias and mod.bias is not None:
+            names.append(f"{mod_name}.bias")
+    return names
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())

@@ -1,0 +1,113 @@
+"""A user's work in progress, as plain data: the trained model, its pruned and fine-tuned
+versions. The Streamlit pages keep one ``Workspace`` per browser session; nothing here knows
+about Streamlit, so the same objects are used by tests.
+
+Models are stored as state_dicts (tensors), never as live modules: every use builds a fresh
+module with ``TrainedModel.build()``, so a shared, cached ``TrainedModel`` (the one-click
+default) can never be changed by one session under another's feet.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+import torch
+from torch import nn
+
+from pruning.config import DataConfig, ModelConfig, PruneConfig, TrainConfig
+from pruning.core.data import DataBundle, load_dataset
+from pruning.core.masks import Masks, apply_masks
+from pruning.core.models import build_model
+from pruning.core.training import ProgressFn, evaluate_all, train
+
+
+def _copy_state(model: nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+@dataclass(frozen=True)
+class TrainedModel:
+    """A dense model after training. Treat as immutable (it may be shared between sessions)."""
+
+    data_config: DataConfig
+    model_config: ModelConfig
+    train_config: TrainConfig
+    init_state: dict
+    state: dict
+    history: pd.DataFrame
+    metrics: dict
+
+    def build(self, data: DataBundle, state: dict | None = None) -> nn.Module:
+        """A new module holding a *copy* of ``state`` (default: the trained weights)."""
+        model = build_model(self.model_config, data.n_features, data.n_classes,
+                            data.image_shape, seed=self.train_config.seed)
+        # load_state_dict copies the values into the module's own tensors, so the (possibly
+        # shared) ``state`` is never aliased; no deep copy needed first.
+        model.load_state_dict(state if state is not None else self.state)
+        model.eval()
+        return model
+
+
+def train_model(data_config: DataConfig, model_config: ModelConfig, train_config: TrainConfig,
+                data: DataBundle | None = None, progress: ProgressFn | None = None,
+                should_stop=None) -> TrainedModel:
+    """Build, train and package a dense model (deterministic in the configs' seeds)."""
+    data = data or load_dataset(data_config)
+    model = build_model(model_config, data.n_features, data.n_classes, data.image_shape,
+                        seed=train_config.seed)
+    init_state = _copy_state(model)
+    history = train(model, data, train_config, progress=progress, should_stop=should_stop)
+    return TrainedModel(data_config, model_config, train_config, init_state,
+                        _copy_state(model), history, evaluate_all(model, data))
+
+
+@dataclass
+class PrunedModel:
+    """The trained model after one pruning step (masks applied), before fine-tuning."""
+
+    prune_config: PruneConfig
+    masks: Masks
+    state: dict
+    metrics: dict
+
+
+@dataclass
+class FinetunedModel:
+    masks: Masks
+    state: dict
+    history: pd.DataFrame
+    metrics: dict
+
+
+@dataclass
+class Workspace:
+    """Everything one session has made. Replacing ``trained`` clears what was built on it."""
+
+    trained: TrainedModel | None = None
+    pruned: PrunedModel | None = None
+    finetuned: FinetunedModel | None = None
+    extras: dict = field(default_factory=dict)  # page-specific results (iterate, sweeps, …)
+
+    def set_trained(self, trained: TrainedModel) -> None:
+        self.trained = trained
+        self.pruned = None
+        self.finetuned = None
+        self.extras.clear()
+
+
+def prune_trained(trained: TrainedModel, data: DataBundle, prune_config: PruneConfig,
+                  masks: Masks) -> PrunedModel:
+    """Apply ``masks`` to a copy of the trained weights and evaluate it."""
+    model = trained.build(data)
+    apply_masks(model, masks)
+    return PrunedModel(prune_config, {k: v.clone() for k, v in masks.items()},
+                       _copy_state(model), evaluate_all(model, data))
+
+
+def finetune_pruned(trained: TrainedModel, pruned: PrunedModel, data: DataBundle,
+                    train_config: TrainConfig, progress: ProgressFn | None = None) -> FinetunedModel:
+    """Retrain the pruned weights with the masks held at zero (see ``training.train``)."""
+    model = trained.build(data, pruned.state)
+    history = train(model, data, train_config, masks=pruned.masks, progress=progress)
+    return FinetunedModel({k: v.clone() for k, v in pruned.masks.items()}, _copy_state(model),
+                          history, evaluate_all(model, data))

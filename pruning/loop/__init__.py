@@ -1,0 +1,1 @@
+"""The prune loop: score → select → mask → fine-tune, for one round or a schedule of rounds."""

@@ -1,0 +1,217 @@
+"""What the sweep found, in words computed from its numbers (never a hard-coded claim).
+
+Every comparison is *paired by seed*: seed s of two arms shares the data split, the training
+subset, the label noise and (for dense, pruned and weight decay) the initial weights, so the
+per-seed difference d_s = acc_a(s) − acc_b(s) removes the split-to-split variation. A result is
+called consistent only when every seed agrees in sign; otherwise the text says the difference
+is within the seed-to-seed spread. Knobs (sparsity, λ, small-net size) are chosen on the
+validation split; test accuracy only reports.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from pruning.labs.generalization import ARM_LABELS, best_sparsity, per_seed, pick_by_validation, summarize
+
+#: Plain-language background shown next to the measurements. General statements only: what
+#: *this* sweep shows is computed by ``explain_sweep``.
+CAPACITY_TEXT = """
+**Capacity** is how many different functions a network can fit. A net with many weights
+and few training examples has enough capacity to *memorise* them — including label noise and
+other accidents of the sample — instead of learning the rule that also holds for new data.
+
+**Overfitting** shows as a gap: training accuracy keeps rising while accuracy on held-out data
+stalls or falls. The train − test gap measures it.
+
+**Pruning removes capacity after training.** That *can* act as a regulariser (fewer free
+weights to memorise with), but the surviving weights were chosen by the trained, overfit net,
+and fine-tuning on the same noisy labels can memorise them again. So whether pruning helps is
+an empirical question, and the fair comparison is with the ordinary remedies: stopping early
+on a validation set, weight decay, or simply a smaller dense net.
+
+**Honest selection.** Every knob here (sparsity, λ, net size, stopping epoch) is chosen on the
+*validation* split; the test split only reports. Choosing on the test set would flatter
+whichever method has the most knobs. Budgets differ, too: pruned nets are retrained after
+every round, so they see more epochs than the dense net they came from.
+"""
+
+
+def overfit_heading(gap: float) -> str:
+    """A heading that says what the dense net's mean train − test gap (a fraction) shows."""
+    if gap >= 0.04:
+        return f"The dense net overfits: a {pts(gap)}-point train/test gap"
+    if gap >= 0.0005:
+        return f"The dense net overfits only a little: a {pts(gap)}-point gap"
+    return "The dense net does not overfit here"
+
+
+@dataclass(frozen=True)
+class Paired:
+    """Per-seed comparison of a against b: mean difference (points), wins / losses / ties."""
+
+    mean_diff: float
+    wins: int
+    losses: int
+    ties: int
+
+    @property
+    def n(self) -> int:
+        return self.wins + self.losses + self.ties
+
+    @property
+    def consistent(self) -> bool:
+        return self.n > 0 and (self.wins == self.n or self.losses == self.n)
+
+
+def paired(a: pd.Series, b: pd.Series) -> Paired:
+    """Compare two per-seed Series of accuracies (fractions) on their common seeds."""
+    common = a.index.intersection(b.index)
+    d = 100 * (a.loc[common].to_numpy() - b.loc[common].to_numpy())
+    return Paired(float(d.mean()) if len(d) else float("nan"), int((d > 1e-9).sum()),
+                  int((d < -1e-9).sum()), int((np.abs(d) <= 1e-9).sum()))
+
+
+def pct(x: float) -> str:
+    return f"{100 * x:.1f} %"
+
+
+def pts(x: float) -> str:
+    """A difference in percentage points, given as a fraction."""
+    return f"{100 * x:.1f}"
+
+
+def level_text(level: float) -> str:
+    return f"{100 * level:.4g} %"
+
+
+def _moved(before: float, after: float, up: str, down: str, tol: float = 0.0005) -> str:
+    if after > before + tol:
+        return up
+    if after < before - tol:
+        return down
+    return "stayed"
+
+
+def _verdict(p: Paired, a: str, b: str) -> str:
+    if p.n == 0:
+        return ""
+    lead = "ahead of" if p.mean_diff > 0 else "behind"
+    if abs(p.mean_diff) < 0.05:
+        return f"{a} and {b} were level (mean difference {p.mean_diff:+.1f} points)."
+    tail = (f"in every seed ({p.n} of {p.n})" if p.consistent else
+            f"but only in {max(p.wins, p.losses)} of {p.n} seeds — within the seed-to-seed "
+            f"spread, so no clear winner")
+    return f"{a} was {lead} {b} by {abs(p.mean_diff):.1f} points on average, {tail}."
+
+
+def _row(summary, arm, level=None):
+    rows = summary[summary["arm"] == arm]
+    if level is not None:
+        rows = rows[np.isclose(rows["level"], level)]
+    return None if rows.empty else rows.iloc[0]
+
+
+def explain_sweep(runs: pd.DataFrame, summary: pd.DataFrame | None = None,
+                  focus_level: float = 0.9) -> list[str]:
+    """Markdown sentences describing what the sweep measured.
+
+    Covers: the dense net's gap; the gap and test accuracy at the validation-chosen sparsity
+    and at the level closest to ``focus_level``; random pruning at the same sparsity; early
+    stopping; weight decay; the small dense net; random pruning at its own validation-picked
+    level; the best test accuracy among all validation-picked candidates; and a paired verdict
+    of pruning against the best dense remedy. Numbers are means over seeds.
+    """
+    summary = summarize(runs) if summary is None else summary
+    n_seeds = int(runs["seed"].nunique())
+    dense = _row(summary, "dense")
+    out = []
+    gap = dense["gap_mean"]
+    if gap >= 0.0005:
+        size_word = "a large" if gap >= 0.10 else "a moderate" if gap >= 0.04 else "only a small"
+        gap_text = f"{size_word} train/test gap of {pts(gap)} points"
+    else:
+        gap_text = (f"no train/test gap (train − test = {pts(gap)} points): this run does not "
+                    f"overfit, so there is nothing for pruning to fix")
+    out.append(f"**Dense net, trained for all {dense['epoch']:.0f} epochs:** train {pct(dense['train_acc_mean'])}, "
+               f"test {pct(dense['test_acc_mean'])} (mean of {n_seeds} seeds) — {gap_text}.")
+
+    levels = sorted(summary.loc[summary["arm"] == "pruned", "level"].unique())
+    best = best_sparsity(summary)
+    focus = min(levels, key=lambda v: abs(v - focus_level)) if levels else None
+    shown = [lv for lv in dict.fromkeys([best, focus]) if lv is not None and lv > 0]
+    for lv in shown:
+        p = _row(summary, "pruned", lv)
+        why = ("the sparsity chosen on validation" if lv == best
+               else f"the sweep's level nearest {level_text(focus_level)}")
+        gap_move = _moved(gap, p["gap_mean"], "rose", "fell")
+        acc_move = _moved(dense["test_acc_mean"], p["test_acc_mean"], "rose", "fell")
+        gap_part = (f"the train/test gap {gap_move} from {pts(gap)} to {pts(p['gap_mean'])} points"
+                    if gap_move != "stayed" else f"the train/test gap stayed at {pts(gap)} points")
+        acc_part = (f"test accuracy {acc_move} from {pct(dense['test_acc_mean'])} to {pct(p['test_acc_mean'])}"
+                    if acc_move != "stayed" else f"test accuracy stayed at {pct(p['test_acc_mean'])}")
+        vs_dense = paired(per_seed(runs, "pruned", lv), per_seed(runs, "dense"))
+        if acc_move != "stayed" and vs_dense.n > 1:
+            k = vs_dense.wins if acc_move == "rose" else vs_dense.losses
+            word = "higher" if acc_move == "rose" else "lower"
+            acc_part += (f" ({word} in {k} of {vs_dense.n} seeds"
+                         + ("" if k == vs_dense.n else ": within the seed-to-seed spread") + ")")
+        sentence = f"**At {level_text(lv)} sparsity** ({why}) {gap_part}; {acc_part}"
+        if gap_move == "fell" and acc_move != "rose" and gap - p["gap_mean"] >= 0.01:
+            sentence += " — the gap shrank because training accuracy dropped, not because the net got better on new data"
+        out.append(sentence + ".")
+        r = _row(summary, "random", lv)
+        if r is not None:
+            pr = paired(per_seed(runs, "pruned", lv), per_seed(runs, "random", lv))
+            out.append(f"Random pruning at {level_text(lv)} reached {pct(r['test_acc_mean'])} test. "
+                       + _verdict(pr, f"{ARM_LABELS['pruned'].capitalize()}", "random pruning"))
+    if best == 0:
+        out.append("**Validation preferred the unpruned net:** no sparsity level beat the dense "
+                   "net's validation accuracy, so this sweep does not recommend pruning for "
+                   "generalization on this data.")
+
+    picks = pick_by_validation(summary)
+    contenders = {}
+    if best > 0:
+        contenders[f"pruning at {level_text(best)}"] = per_seed(runs, "pruned", best)
+    if "early_stopping" in picks:
+        es = picks["early_stopping"]
+        out.append(f"**Early stopping** reached {pct(es['test_acc_mean'])} test (gap {pts(es['gap_mean'])} "
+                   f"points), restoring on average epoch {es['epoch']:.0f} of {dense['epoch']:.0f}.")
+        contenders["early stopping"] = per_seed(runs, "early_stopping")
+    if "weight_decay" in picks:
+        wd = picks["weight_decay"]
+        out.append(f"**Weight decay** (λ = {wd['weight_decay']:g}, picked on validation) reached "
+                   f"{pct(wd['test_acc_mean'])} test (gap {pts(wd['gap_mean'])} points).")
+        contenders[f"weight decay λ={wd['weight_decay']:g}"] = per_seed(
+            runs, "weight_decay", 0.0, wd["weight_decay"])
+    if "small_dense" in picks:
+        sd = picks["small_dense"]
+        out.append(f"**A small dense net** (hidden {sd['hidden']}, {sd['weights']:,.0f} weights, size "
+                   f"picked on validation) reached {pct(sd['test_acc_mean'])} test "
+                   f"(gap {pts(sd['gap_mean'])} points).")
+        contenders[f"small dense net ({sd['hidden']})"] = per_seed(runs, "small_dense", sd["level"])
+    remedies = [k for k in contenders if not k.startswith("pruning")]
+    if "random" in picks:
+        rp = picks["random"]
+        out.append(f"**Random pruning** at {level_text(rp['level'])} (its level picked on "
+                   f"validation) reached {pct(rp['test_acc_mean'])} test "
+                   f"(gap {pts(rp['gap_mean'])} points).")
+        contenders[f"random pruning at {level_text(rp['level'])}"] = per_seed(runs, "random", rp["level"])
+    contenders["dense (no early stopping)"] = per_seed(runs, "dense")
+
+    means = {k: float(v.mean()) for k, v in contenders.items()}
+    top = max(means.values())
+    leaders = [k for k, v in means.items() if v >= top - 0.0005]  # equal at the shown 0.1 %
+    out.append(f"**Best test accuracy among the validation-picked candidates:** "
+               f"{' and '.join(leaders)} ({pct(top)}).")
+    prune_key = next((k for k in contenders if k.startswith("pruning")), None)
+    others = {k: v for k, v in means.items() if k in remedies}
+    if prune_key is not None and others:
+        rival = max(others, key=others.get)
+        verdict = _verdict(paired(contenders[prune_key], contenders[rival]),
+                           prune_key.capitalize(), f"the best dense remedy ({rival})")
+        out.append(verdict)
+    return out

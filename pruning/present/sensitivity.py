@@ -1,0 +1,167 @@
+"""Sensitivity analysis (as in Distiller and NNI): how much does each layer tolerate alone?
+
+For every prunable layer ℓ and every sparsity s in ``SENSITIVITY_LEVELS`` (10 % … 95 %):
+prune only layer ℓ to sparsity s (its lowest-scoring weights; every other layer untouched, no
+fine-tuning) and measure validation accuracy. Layers whose accuracy stays flat can be pruned
+hard; layers whose accuracy falls early are *sensitive*.
+
+Suggested per-layer sparsity (``suggest_sparsities``): the largest tested s such that the
+validation accuracy at s *and at every smaller tested sparsity* stays within ``tolerance``
+(absolute, in accuracy) of the dense model's; 0 if even 10 % costs more. The suggestion is
+made one layer at a time, so pruning all layers together at their suggestions usually costs
+more than the tolerance — effects add up. ``evaluate_per_layer`` measures exactly that, and
+compares with one uniform sparsity removing the same number of weights.
+
+Validation data is used for every decision here; test accuracy is only reported.
+"""
+from __future__ import annotations
+
+import copy
+from typing import Mapping
+
+import pandas as pd
+import plotly.graph_objects as go
+import torch
+from torch import nn
+
+from pruning.errors import PruningError, check_fraction
+from pruning.present.figures import _layout
+from pruning.core.masks import apply_masks
+from pruning.core.models import prunable_names
+from pruning.scoring.registry import ScoreContext, score
+from pruning.core.selection import n_to_prune, select_by_sparsity
+from pruning.core.training import evaluate, evaluate_all
+
+SENSITIVITY_LEVELS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
+
+
+def _short(name: str) -> str:
+    return name.removesuffix(".weight")
+
+
+def sensitivity_scan(model: nn.Module, data, levels=SENSITIVITY_LEVELS,
+                     scorer: str = "magnitude", include_output: bool = True, seed: int = 0,
+                     init_state: Mapping[str, torch.Tensor] | None = None) -> pd.DataFrame:
+    """Tidy table: layer, weights, sparsity, val_acc, val_loss (``model`` is not modified).
+
+    One scoring of the whole model (scores do not depend on the sparsity), then for each
+    layer and level a copy with only that layer pruned.
+    """
+    levels = sorted({check_fraction("sparsity", s) for s in levels})
+    if not levels:
+        raise PruningError("give at least one sparsity level")
+    names = prunable_names(model, include_output=include_output)
+    if not names:
+        raise PruningError("no prunable layers")
+    scores = score(scorer, ScoreContext(model, names, data, seed=seed, init_state=init_state))
+    params = dict(model.named_parameters())
+    X, y = data.split("val")
+    if len(y) == 0:
+        raise PruningError("sensitivity analysis needs a validation split")
+    rows = []
+    for n in names:
+        original = params[n].detach().clone()
+        for s in levels:
+            mask = select_by_sparsity({n: scores[n]}, s, "layer").masks[n]
+            with torch.no_grad():
+                params[n].mul_(mask.to(original.dtype))
+            e = evaluate(model, X, y)
+            with torch.no_grad():
+                params[n].copy_(original)  # restore: the caller's model is left as it was
+            rows.append({"layer": _short(n), "weights": original.numel(), "sparsity": s,
+                         "val_acc": e.acc, "val_loss": e.loss})
+    return pd.DataFrame(rows)
+
+
+def suggest_sparsities(scan: pd.DataFrame, dense_val_acc: float,
+                       tolerance: float = 0.01) -> pd.DataFrame:
+    """Per layer: the largest sparsity whose accuracy (and every smaller level's) stays
+    within ``tolerance`` of dense. columns: layer, weights, suggested_sparsity,
+    val_acc_at_suggested, weights_removed."""
+    tolerance = check_fraction("tolerance", tolerance)
+    rows = []
+    for layer, part in scan.groupby("layer", sort=False):
+        part = part.sort_values("sparsity")
+        ok = (part["val_acc"] >= dense_val_acc - tolerance - 1e-12).tolist()
+        best, acc = 0.0, dense_val_acc
+        for passed, (_, r) in zip(ok, part.iterrows()):
+            if not passed:
+                break
+            best, acc = float(r["sparsity"]), float(r["val_acc"])
+        n = int(part["weights"].iloc[0])
+        rows.append({"layer": layer, "weights": n, "suggested_sparsity": best,
+                     "val_acc_at_suggested": acc, "weights_removed": n_to_prune(best, n)})
+    return pd.DataFrame(rows)
+
+
+def evaluate_per_layer(model: nn.Module, data, sparsities: Mapping[str, float],
+                       scorer: str = "magnitude", seed: int = 0,
+                       init_state=None) -> dict:
+    """Prune every layer at once to its own sparsity (layer name without ``.weight``), and
+    — for comparison — all of the same layers to one uniform sparsity removing the same number
+    of weights. Returns {per_layer: metrics, uniform: metrics, uniform_sparsity, removed}."""
+    names = [f"{layer}.weight" for layer in sparsities]
+    scores = score(scorer, ScoreContext(model, names, data, seed=seed, init_state=init_state))
+    masks = {}
+    for n in names:
+        masks[n] = select_by_sparsity({n: scores[n]}, sparsities[_short(n)], "layer").masks[n]
+    removed = sum(int((~m).sum()) for m in masks.values())
+    total = sum(m.numel() for m in masks.values())
+    per_layer = evaluate_all(apply_masks(copy.deepcopy(model), masks), data)
+    uniform_s = removed / total if total else 0.0
+    uni = select_by_sparsity(scores, uniform_s, "layer").masks
+    uniform = evaluate_all(apply_masks(copy.deepcopy(model), uni), data)
+    return {"per_layer": per_layer, "uniform": uniform, "uniform_sparsity": uniform_s,
+            "removed": removed, "total": total}
+
+
+def sensitivity_figure(scan: pd.DataFrame, dense_val_acc: float | None = None,
+                       tolerance: float | None = None, height: int = 440) -> go.Figure:
+    """Validation accuracy vs sparsity, one line per layer; the dense accuracy and the
+    tolerance band below it are shaded."""
+    fig = go.Figure()
+    for layer, part in scan.groupby("layer", sort=False):
+        part = part.sort_values("sparsity")
+        fig.add_trace(go.Scatter(
+            x=100 * part["sparsity"], y=100 * part["val_acc"], mode="lines+markers",
+            name=f"{layer} ({int(part['weights'].iloc[0]):,} w)", line=dict(width=3),
+            hovertemplate=f"{layer}<br>%{{x:.0f}} % pruned<br>validation accuracy "
+                          f"%{{y:.1f}} %<extra></extra>"))
+    if dense_val_acc is not None:
+        if tolerance:  # the band is explained in the title: a label inside it hides the lines
+            fig.add_hrect(y0=100 * (dense_val_acc - tolerance), y1=100 * dense_val_acc,
+                          fillcolor="#7f7f7f", opacity=0.2, line_width=0)
+        fig.add_hline(y=100 * dense_val_acc, line=dict(color="#7f7f7f", dash="dash"))
+    fig.update_xaxes(title="sparsity of that one layer (%)", range=[0, 100])
+    fig.update_yaxes(title="validation accuracy (%)")
+    title = "Sensitivity: one layer pruned at a time, no fine-tuning"
+    if dense_val_acc is not None:
+        title += (f"<br><sup>dashed: dense ({100 * dense_val_acc:.1f} %)"
+                  + (f"; grey band: within {100 * tolerance:.1f} points of it" if tolerance else "")
+                  + "</sup>")
+    return _layout(fig, title, height)
+
+
+def sensitivity_notes(scan: pd.DataFrame, suggestions: pd.DataFrame, dense_val_acc: float,
+                      combined: dict | None = None) -> list[str]:
+    """What to notice, computed from the numbers."""
+    notes = []
+    at_max = scan[scan["sparsity"] == scan["sparsity"].max()].set_index("layer")["val_acc"]
+    if len(at_max) > 1:
+        worst, best = at_max.idxmin(), at_max.idxmax()
+        notes.append(f"At {100 * scan['sparsity'].max():.0f} % sparsity, pruning {worst} alone "
+                     f"leaves {100 * at_max[worst]:.1f} % validation accuracy, pruning {best} "
+                     f"alone {100 * at_max[best]:.1f} % (dense: {100 * dense_val_acc:.1f} %): "
+                     f"{worst} is the most sensitive layer.")
+    big = suggestions.sort_values("weights", ascending=False).iloc[0]
+    notes.append(f"The largest layer, {big['layer']} ({int(big['weights']):,} weights), "
+                 f"tolerates {100 * big['suggested_sparsity']:.0f} % on its own.")
+    if combined is not None and combined["total"]:
+        pl, un = combined["per_layer"]["val_acc"], combined["uniform"]["val_acc"]
+        notes.append(
+            f"All layers pruned at once to their suggestions removes {combined['removed']:,} of "
+            f"{combined['total']:,} weights ({100 * combined['removed'] / combined['total']:.1f} %) "
+            f"and gives {100 * pl:.1f} % validation accuracy ({100 * (pl - dense_val_acc):+.1f} "
+            f"points vs dense); the same number of weights removed uniformly from every layer "
+            f"gives {100 * un:.1f} %.")
+    return notes

@@ -1,0 +1,65 @@
+"""What a finished training run says: test predictions (for the confusion matrix) and a
+"what to notice" sentence computed from the measured accuracies.
+
+The generalization gap is  gap = train accuracy − test accuracy  (in percentage points). The
+words used for it follow fixed cut-offs (|gap| below 3 points: small; below 10: moderate; else
+large; 3 or more points below zero: test beats train, e.g. with wrong training labels), so the sentence describes the numbers rather than asserting a result. Chance level is
+1 / #classes: a test accuracy within 10 points of it means the model has learnt no usable rule.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from pruning.core.data import DataBundle
+from pruning.core.training import predict
+from pruning.core.records import TrainedModel
+
+SMALL_GAP_PTS = 3.0
+LARGE_GAP_PTS = 10.0
+NEAR_CHANCE_PTS = 10.0
+
+
+def predict_test_split(trained: TrainedModel, data: DataBundle) -> tuple[np.ndarray, np.ndarray]:
+    """(true labels, predicted labels) on the test split, from a fresh copy of the model."""
+    model = trained.build(data)
+    return data.y_test.numpy(), predict(model, data.X_test).numpy()
+
+
+def generalization_note(metrics: dict, n_classes: int, epochs: int,
+                        label_noise: float = 0.0, history: pd.DataFrame | None = None) -> str:
+    """One or two sentences on the train–test gap, chance level, label noise and the best
+    validation epoch, all from the numbers given."""
+    train, val, test = (100 * metrics[f"{s}_acc"] for s in ("train", "val", "test"))
+    chance = 100 / n_classes
+    gap = train - test
+    parts = []
+    if epochs == 0:
+        parts.append(f"With 0 epochs the weights were never updated: test accuracy is "
+                     f"{test:.1f} % (chance is {chance:.0f} %).")
+    elif test < chance + NEAR_CHANCE_PTS:
+        parts.append(f"Test accuracy {test:.1f} % is close to chance ({chance:.0f} %): the model "
+                     f"has not learnt a rule that works on new data.")
+    if epochs > 0:
+        if gap <= -SMALL_GAP_PTS:
+            verdict = ("the model scores higher on new data than on its own training data, "
+                       "so it does not overfit")
+        elif gap < SMALL_GAP_PTS:
+            verdict = "a small gap: the model does about as well on new data as on its training data"
+        elif gap < LARGE_GAP_PTS:
+            verdict = "a moderate gap: it starts to fit its training data better than new data"
+        else:
+            verdict = "a large gap: it overfits, fitting its training data much better than new data"
+        parts.append(f"Train {train:.1f} %, test {test:.1f} %: {verdict} ({gap:+.1f} points).")
+    if label_noise > 0:
+        parts.append(f"{100 * label_noise:.0f} % of the training labels are wrong on purpose, so "
+                     f"training accuracy is measured against partly wrong answers; validation "
+                     f"and test labels are clean.")
+    if history is not None and len(history) > 2 and "val_acc" in history:
+        best = history.loc[history["val_acc"].idxmax()]
+        last = history.iloc[-1]
+        if int(best["epoch"]) < int(last["epoch"]) and best["val_acc"] - last["val_acc"] >= 0.01:
+            parts.append(f"Validation accuracy peaked at epoch {int(best['epoch'])} "
+                         f"({100 * best['val_acc']:.1f} %) and ended at "
+                         f"{100 * last['val_acc']:.1f} %.")
+    return " ".join(parts)

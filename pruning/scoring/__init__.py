@@ -1,0 +1,1 @@
+"""How important is each weight? One module per scoring method, each a record of its own facts."""

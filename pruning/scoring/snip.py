@@ -1,0 +1,48 @@
+"""SNIP (Lee, Ajanthan & Torr 2019): connection sensitivity at *initialization*.
+
+Give every weight a gate c_k (w_k → c_k·w_k) and ask how much the loss reacts to the gate:
+
+    g_k = ∂L(c ⊙ w₀)/∂c_k |_{c=1} = w₀_k · ∂L/∂w_k (w₀),      s_k = |g_k| / Σ_j |g_j|
+
+evaluated at the *initial* weights w₀ on one mini-batch of training data. SNIP prunes once,
+before any training, and then trains the sparse network; it never looks at trained weights.
+Here it scores the model's initial weights (``ScoreContext.init_state``, required), with the
+already-pruned connections held at zero. The batch: a seeded random mini-batch of up to
+``SNIP_BATCH`` training examples (the paper uses one training mini-batch).
+
+Used on a trained model (the Compare scorers page), its mask says what SNIP would have
+removed before training; applying it to the trained weights is a test of that choice.
+"""
+from __future__ import annotations
+
+import copy
+
+import torch
+import torch.nn.functional as F
+
+from pruning.errors import PruningError
+from pruning.core.masks import apply_masks
+from pruning.scoring.obd import training_subset
+from pruning.scoring.registry import ScoreContext, register
+
+SNIP_BATCH = 512
+
+
+@register("snip", "|w₀ · ∂L/∂w₀| at the initial weights (SNIP) — chosen before training",
+          needs_data=True)
+def snip(ctx: ScoreContext) -> dict[str, torch.Tensor]:
+    if ctx.init_state is None:
+        raise PruningError("SNIP scores the network's initial (untrained) weights, and they "
+                           "were not given here")
+    model = copy.deepcopy(ctx.model)  # ctx.model keeps its trained weights
+    model.load_state_dict(ctx.init_state)
+    if ctx.masks:
+        apply_masks(model, ctx.masks)
+    model.eval()
+    X, y = training_subset(ctx.data, SNIP_BATCH, ctx.seed)
+    params = dict(model.named_parameters())
+    wanted = [params[n] for n in ctx.names]
+    grads = torch.autograd.grad(F.cross_entropy(model(X), y), wanted)
+    g = {n: (p.detach() * gr).abs() for n, p, gr in zip(ctx.names, wanted, grads)}
+    total = sum(float(v.sum()) for v in g.values()) or 1.0
+    return {n: v / total for n, v in g.items()}

@@ -1,0 +1,1 @@
+"""Structured pruning: whole hidden units (neurons / channels) scored, selected and removed."""
