@@ -1,8 +1,13 @@
 """Pruning Playground — entry point: page navigation and the settings every page shares."""
 import streamlit as st
 
-from pages._shared import (apply_classroom_style, remember_url_widgets,
-                           render_settings_sidebar, show_url_notices, sync_url_settings)
+from pages._shared import (
+    apply_classroom_style,
+    remember_url_widgets,
+    render_settings_sidebar,
+    show_url_notices,
+    sync_url_settings,
+)
 
 st.set_page_config(page_title="Pruning Playground", page_icon="✂️", layout="wide")
 

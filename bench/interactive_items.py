@@ -22,14 +22,29 @@ import plotly.io
 import plotly.tools
 import torch
 
-from pruning.present.figures import images_grid
-from pruning.labs.prune_step import (compute_scores, first_layer_units, prune_config_for, select,
-                                 sparsity_table, threshold_slider_range)
-from pruning.present.network_diagram import MAX_DIAGRAM_WEIGHTS, count_weights, linear_weights
-from pruning.present.prune_figures import cutoff_histogram, layer_heatmap
-from pruning.present.prune_notes import (dead_units_note, histogram_note, pruning_effect_note,
-                                 unevenness_note, unit_images_note)
 from pruning.core.records import prune_trained
+from pruning.labs.prune_step import (
+    compute_scores,
+    first_layer_units,
+    prune_config_for,
+    select,
+    sparsity_table,
+    threshold_slider_range,
+)
+from pruning.present.charts import images_grid
+from pruning.present.network_diagram import (
+    MAX_DIAGRAM_WEIGHTS,
+    count_weights,
+    linear_weights,
+)
+from pruning.present.prune_figures import cutoff_histogram, layer_heatmap
+from pruning.present.prune_notes import (
+    dead_units_note,
+    histogram_note,
+    pruning_effect_note,
+    unevenness_note,
+    unit_images_note,
+)
 
 from .fixtures import default_data, default_trained
 from .harness import Result, Stats, Target, timed

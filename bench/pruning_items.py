@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import copy
 
-import torch
 from torch.nn.utils import prune as torch_prune
 
 from pruning.config import PruneConfig, TrainConfig
-from pruning.loop.experiment import prune_step, run_prune_rounds
 from pruning.core.masks import apply_masks
 from pruning.core.models import prunable_names
+from pruning.loop.experiment import prune_step, run_prune_rounds
 
 from .fixtures import default_data, default_trained
 from .harness import Clock, Result, Stats, Target

@@ -8,7 +8,6 @@ opens on it), unless the module names another ``DEFAULT_PRESET``.
 from __future__ import annotations
 
 import importlib.util
-
 from dataclasses import replace
 
 from .fixtures import peak_matmul_flops

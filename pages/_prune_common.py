@@ -12,8 +12,8 @@ import torch
 
 from pages._shared import current_configs, default_trained_model, get_data, workspace
 from pruning.core.data import DataBundle
-from pruning.labs.prune_step import compute_scores, prune_config_for, select
 from pruning.core.records import PrunedModel, TrainedModel, prune_trained
+from pruning.labs.prune_step import compute_scores, prune_config_for, select
 
 #: Prefix of the "what to notice" sentence beside a chart (plain text: no emoji font needed).
 NOTICE = "**What to notice:** "

@@ -15,9 +15,10 @@ import streamlit as st
 import torch
 
 from pruning.config import DataConfig, ModelConfig, TrainConfig
-from pruning.core.data import DATASETS, TOY_2D, DataBundle, load_dataset
-from pruning.errors import PruningError
+from pruning.core.data import TOY_2D, DataBundle, load_dataset
 from pruning.core.records import TrainedModel, Workspace, train_model
+from pruning.errors import PruningError
+
 
 # A folder named ``pages/`` next to app.py is also Streamlit's *legacy* multipage layout, used
 # until some session runs ``st.navigation``. So the first visitors after a server start who
@@ -254,10 +255,18 @@ def set_remembered(key: str, value) -> None:
 # A page that adds a widget for one of these settings adds a Binding here, so that opening a
 # link shows the value and moving the widget updates the address bar. Keys of pages owned by
 # others are listed as those pages name them (Prune: prune_*, Iterate: it_*).
-from pruning.present import figures as _figures  # noqa: E402
-from pruning.app.url_state import (PARAM_NAMES, AppSettings, Binding, bound_values,  # noqa: E402
-                               encode_settings, parse_query_params, resolve_pending,
-                               settings_from_widgets, widget_values)
+from pruning.app.url_state import (  # noqa: E402
+    PARAM_NAMES,
+    AppSettings,
+    Binding,
+    bound_values,
+    encode_settings,
+    parse_query_params,
+    resolve_pending,
+    settings_from_widgets,
+    widget_values,
+)
+from pruning.present import style  # noqa: E402
 
 
 def _pct(fraction: float) -> float:
@@ -350,7 +359,7 @@ def sync_url_settings() -> AppSettings:
     s.setdefault("set_classroom", False)
     s["_url_settings"], s["_url_touched"], s["_url_pending"] = settings, touched, pending
     _write_query_params(settings)
-    _figures.set_font_scale(_figures.CLASSROOM_FONT_SCALE if settings.classroom else 1.0)
+    style.set_font_scale(style.CLASSROOM_FONT_SCALE if settings.classroom else 1.0)
     return settings
 
 

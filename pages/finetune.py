@@ -2,16 +2,21 @@
 import pandas as pd
 import streamlit as st
 
-from pages._prune_common import (NOTICE, delta_colour, ensure_default_pruned, model_caption,
-                                 trained_data)
+from pages._prune_common import (
+    NOTICE,
+    delta_colour,
+    ensure_default_pruned,
+    model_caption,
+    trained_data,
+)
 from pages._shared import show_error, workspace
 from pruning.config import TrainConfig
+from pruning.core.masks import count_kept, count_total, sparsity
+from pruning.core.records import finetune_pruned
 from pruning.errors import PruningError
 from pruning.labs.prune_step import describe_prune_config, nonzero_at_pruned
-from pruning.core.masks import count_kept, count_total, sparsity
 from pruning.present.prune_figures import layer_heatmap, recovery_curves
 from pruning.present.prune_notes import finetune_note, pct, zero_check_note
-from pruning.core.records import finetune_pruned
 
 LEARNING_RATES = [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1]
 

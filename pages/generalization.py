@@ -11,10 +11,18 @@ import streamlit as st
 
 from pages._prune_common import NOTICE
 from pages._shared import remembered, show_error
-from pruning.labs import generalization as gen
 from pruning.errors import PruningError
-from pruning.present.generalization_figures import level_label, overfitting_figure, sweep_figure
-from pruning.present.generalization_text import CAPACITY_TEXT, explain_sweep, overfit_heading
+from pruning.labs import generalization as gen
+from pruning.present.generalization_figures import (
+    level_label,
+    overfitting_figure,
+    sweep_figure,
+)
+from pruning.present.generalization_text import (
+    CAPACITY_TEXT,
+    explain_sweep,
+    overfit_heading,
+)
 
 RESULT_KEY = "gl_ran"   # session_state: keys of the sweeps this session has run
 LEVEL_MENU = (0.1, 0.2, 0.35, 0.5, 0.65, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99)

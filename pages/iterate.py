@@ -5,14 +5,14 @@ import streamlit as st
 from pages._prune_common import NOTICE, model_caption, trained_data
 from pages._shared import require_trained_model, show_error, workspace
 from pruning.config import PruneConfig, TrainConfig
+from pruning.core.schedules import SCHEDULES, schedule_targets
+from pruning.core.selection import SCOPES
 from pruning.errors import PruningError
-from pruning.present.figures import accuracy_vs_sparsity
 from pruning.labs.iterate import run_iterate
+from pruning.present.charts import accuracy_vs_sparsity
 from pruning.present.prune_figures import layer_heatmap
 from pruning.present.prune_notes import iterate_note, pct, replay_note
-from pruning.core.schedules import SCHEDULES, schedule_targets
 from pruning.scoring.registry import DESCRIPTIONS, SCORERS
-from pruning.core.selection import SCOPES
 
 SCHEDULE_HELP = {
     "oneshot": "One-shot: remove everything in one round, then fine-tune once.",

@@ -7,24 +7,50 @@ import numpy as np
 import streamlit as st
 import torch
 
-from pages._prune_common import (NOTICE, cached, cached_scores, delta_colour, model_caption,
-                                 trained_data)
+from pages._prune_common import (
+    NOTICE,
+    cached,
+    cached_scores,
+    delta_colour,
+    model_caption,
+    trained_data,
+)
 from pages._shared import require_trained_model, show_error, workspace
-from pruning.present.boundary import boundary_figure, boundary_grid, changed_fraction
-from pruning.errors import PruningError
-from pruning.present.figures import images_grid
-from pruning.labs.prune_step import (describe_prune_config, first_layer_units, prune_config_for,
-                                 select, sparsity_table, threshold_slider_range)
 from pruning.core.masks import count_total
-from pruning.present.network_diagram import (MAX_DIAGRAM_WEIGHTS, count_weights, cut_off_units,
-                                     diagram_edges, layer_sizes, linear_weights, network_diagram)
-from pruning.present.prune_figures import cutoff_histogram, layer_heatmap
-from pruning.present.prune_notes import (boundary_note, dead_units_note, diagram_note,
-                                 histogram_note, pct, pruning_effect_note, unevenness_note,
-                                 unit_images_note)
-from pruning.scoring.registry import DESCRIPTIONS, SCORERS
-from pruning.core.selection import SCOPES
 from pruning.core.records import prune_trained
+from pruning.core.selection import SCOPES
+from pruning.errors import PruningError
+from pruning.labs.prune_step import (
+    describe_prune_config,
+    first_layer_units,
+    prune_config_for,
+    select,
+    sparsity_table,
+    threshold_slider_range,
+)
+from pruning.present.boundary import boundary_figure, boundary_grid, changed_fraction
+from pruning.present.charts import images_grid
+from pruning.present.network_diagram import (
+    MAX_DIAGRAM_WEIGHTS,
+    count_weights,
+    cut_off_units,
+    diagram_edges,
+    layer_sizes,
+    linear_weights,
+    network_diagram,
+)
+from pruning.present.prune_figures import cutoff_histogram, layer_heatmap
+from pruning.present.prune_notes import (
+    boundary_note,
+    dead_units_note,
+    diagram_note,
+    histogram_note,
+    pct,
+    pruning_effect_note,
+    unevenness_note,
+    unit_images_note,
+)
+from pruning.scoring.registry import DESCRIPTIONS, SCORERS
 
 st.title("✂️ Prune")
 st.markdown("Give every weight an importance **score**, then set the least important ones to "

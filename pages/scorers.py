@@ -2,13 +2,25 @@
 import streamlit as st
 
 from pages._prune_common import NOTICE, model_caption, trained_data
-from pages._shared import classroom_mode, remembered, require_trained_model, show_error, workspace
-from pruning.errors import PruningError
-from pruning.present.scorer_compare import (accuracy_bars, agreement_bars, comparison_notes,
-                                    compare_scorers, jaccard_heatmap, layer_sparsity_heatmap,
-                                    scorer_reference)
-from pruning.scoring.registry import DESCRIPTIONS, SCORERS
+from pages._shared import (
+    classroom_mode,
+    remembered,
+    require_trained_model,
+    show_error,
+    workspace,
+)
 from pruning.core.selection import SCOPES
+from pruning.errors import PruningError
+from pruning.present.scorer_compare import (
+    accuracy_bars,
+    agreement_bars,
+    compare_scorers,
+    comparison_notes,
+    jaccard_heatmap,
+    layer_sparsity_heatmap,
+    scorer_reference,
+)
+from pruning.scoring.registry import DESCRIPTIONS, SCORERS
 
 RESULT_KEY = "scorers_compare"
 

@@ -6,19 +6,28 @@ from dataclasses import replace
 import streamlit as st
 
 from pages._prune_common import ensure_default_pruned, model_caption, trained_data
-from pages._shared import (classroom_mode, get_data, require_trained_model, show_error,
-                           workspace)
-from pruning.present import shrink as shrank
-from pruning.structured.compact import compact_model
-from pruning.errors import PruningError
-from pruning.app.checkpoint import (MAX_CHECKPOINT_BYTES, checkpoint_bytes, checkpoint_models,
-                            read_checkpoint)
-from pruning.present.figures import training_curves
-from pruning.labs.prune_step import describe_prune_config
+from pages._shared import (
+    classroom_mode,
+    get_data,
+    require_trained_model,
+    show_error,
+    workspace,
+)
+from pruning.app.checkpoint import (
+    MAX_CHECKPOINT_BYTES,
+    checkpoint_bytes,
+    checkpoint_models,
+    read_checkpoint,
+)
 from pruning.core.counts import layer_table
+from pruning.core.records import finetune_pruned
+from pruning.errors import PruningError
+from pruning.labs.prune_step import describe_prune_config
+from pruning.present import shrink as shrank
+from pruning.present.charts import training_curves
 from pruning.present.html_report import Code, Section
 from pruning.present.torch_code import snippet_for_masks
-from pruning.core.records import finetune_pruned
+from pruning.structured.compact import compact_model
 
 CHECKPOINT_NAME = "pruned_model.pt"
 UPLOAD_KEY = "shrank_upload"

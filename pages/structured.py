@@ -7,11 +7,21 @@ import streamlit as st
 from pages._prune_common import NOTICE, model_caption, trained_data
 from pages._shared import remembered, require_trained_model, show_error, workspace
 from pruning.errors import PruningError
-from pruning.present.granularity import compare_granularity, granularity_figure, granularity_notes
-from pruning.scoring.registry import SCORERS
-from pruning.present.sensitivity import (SENSITIVITY_LEVELS, evaluate_per_layer, sensitivity_figure,
-                                 sensitivity_notes, sensitivity_scan, suggest_sparsities)
+from pruning.present.granularity import (
+    compare_granularity,
+    granularity_figure,
+    granularity_notes,
+)
+from pruning.present.sensitivity import (
+    SENSITIVITY_LEVELS,
+    evaluate_per_layer,
+    sensitivity_figure,
+    sensitivity_notes,
+    sensitivity_scan,
+    suggest_sparsities,
+)
 from pruning.present.structured_report import run_structured, unit_scores_figure
+from pruning.scoring.registry import SCORERS
 from pruning.structured.units import UNIT_METHOD_LABELS, UNIT_METHODS
 
 UNIT_OPTIONS = [*UNIT_METHODS, "sum:obd", "sum:snip"]

@@ -3,13 +3,24 @@ import math
 
 import streamlit as st
 
-from pages._shared import (DATASET_LABELS, get_data, remembered, require_trained_model,
-                           set_remembered, show_error)
-from pruning.present import layer_thresholds as lt
+from pages._shared import (
+    DATASET_LABELS,
+    get_data,
+    remembered,
+    require_trained_model,
+    set_remembered,
+    show_error,
+)
 from pruning.errors import PruningError
-from pruning.present.figures import score_histogram
-from pruning.present.threshold_demo import (WORKED_EXAMPLE_THRESHOLD, WORKED_EXAMPLE_WEIGHTS,
-                                    decide_by_threshold, decision_sentence, threshold_bars)
+from pruning.present import layer_thresholds as lt
+from pruning.present.charts import score_histogram
+from pruning.present.threshold_demo import (
+    WORKED_EXAMPLE_THRESHOLD,
+    WORKED_EXAMPLE_WEIGHTS,
+    decide_by_threshold,
+    decision_sentence,
+    threshold_bars,
+)
 
 CHART_CONFIG = {"displayModeBar": False}
 # theme=None: keep the figures' own large fonts (the Streamlit theme shrinks tick labels).

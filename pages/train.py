@@ -8,14 +8,20 @@ from dataclasses import replace
 import pandas as pd
 import streamlit as st
 
-from pages._shared import (DATASET_LABELS, current_configs, get_data, remembered, show_error,
-                           workspace)
-from pruning.present.data_preview import data_samples_figure
-from pruning.errors import PruningError
-from pruning.present.figures import confusion_matrix_figure, training_curves
-from pruning.core.training import validate_train_config
-from pruning.present.training_report import generalization_note, predict_test_split
+from pages._shared import (
+    DATASET_LABELS,
+    current_configs,
+    get_data,
+    remembered,
+    show_error,
+    workspace,
+)
 from pruning.core.records import train_model
+from pruning.core.training import validate_train_config
+from pruning.errors import PruningError
+from pruning.present.charts import confusion_matrix_figure, training_curves
+from pruning.present.data_preview import data_samples_figure
+from pruning.present.training_report import generalization_note, predict_test_split
 
 CHART_CONFIG = {"displayModeBar": False}
 # theme=None: keep the figures' own large fonts (the Streamlit theme shrinks tick labels).

@@ -3,16 +3,27 @@
 UI-free on purpose (no streamlit import anywhere in this package): the Streamlit pages, the
 command line (``python -m pruning``) and the tests all call the same functions.
 """
-from pruning.config import DataConfig, ExperimentConfig, ModelConfig, PruneConfig, TrainConfig
+from pruning.config import (
+    DataConfig,
+    ExperimentConfig,
+    ModelConfig,
+    PruneConfig,
+    TrainConfig,
+)
 from pruning.core.data import DATASETS, DataBundle, load_dataset
-from pruning.errors import DatasetUnavailable, PruningError
-from pruning.loop.experiment import ExperimentResult, run_experiment, run_prune_rounds, train_dense
 from pruning.core.masks import apply_masks
 from pruning.core.models import build_model, prunable_names
 from pruning.core.schedules import SCHEDULES, schedule_targets
-from pruning.scoring.registry import SCORERS, ScoreContext, score
 from pruning.core.selection import Selection, select_by_sparsity, select_by_threshold
 from pruning.core.training import evaluate, evaluate_all, train
+from pruning.errors import DatasetUnavailable, PruningError
+from pruning.loop.experiment import (
+    ExperimentResult,
+    run_experiment,
+    run_prune_rounds,
+    train_dense,
+)
+from pruning.scoring.registry import SCORERS, ScoreContext, score
 
 __all__ = [
     "DataConfig", "ExperimentConfig", "ModelConfig", "PruneConfig", "TrainConfig",

@@ -42,11 +42,11 @@ import torch
 
 from pruning.config import DataConfig, ModelConfig, PruneConfig, TrainConfig
 from pruning.core.data import DataBundle, validate_data_config
+from pruning.core.models import build_model, prunable_names
+from pruning.core.records import FinetunedModel, PrunedModel, TrainedModel
+from pruning.core.training import evaluate_all, validate_train_config
 from pruning.errors import PruningError
 from pruning.loop.experiment import validate_prune_config
-from pruning.core.models import build_model, prunable_names
-from pruning.core.training import evaluate_all, validate_train_config
-from pruning.core.records import FinetunedModel, PrunedModel, TrainedModel
 
 FORMAT = "pruning-playground/checkpoint"
 VERSION = 1

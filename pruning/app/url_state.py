@@ -20,8 +20,8 @@ from typing import Mapping
 from pruning.config import PruneConfig
 from pruning.core.data import DATASETS
 from pruning.core.schedules import SCHEDULES
-from pruning.scoring.registry import SCORERS
 from pruning.core.selection import SCOPES
+from pruning.scoring.registry import SCORERS
 
 MODELS = ("mlp", "cnn")
 MAX_VALUE_CHARS = 64       # longer values are ignored (nothing valid is that long)

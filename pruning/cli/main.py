@@ -15,12 +15,18 @@ import json
 import math
 import sys
 
-from pruning.config import DataConfig, ExperimentConfig, ModelConfig, PruneConfig, TrainConfig
+from pruning.config import (
+    DataConfig,
+    ExperimentConfig,
+    ModelConfig,
+    PruneConfig,
+    TrainConfig,
+)
 from pruning.core.data import DATASETS
-from pruning.errors import PruningError
 from pruning.core.schedules import SCHEDULES
-from pruning.scoring.registry import SCORERS
 from pruning.core.selection import SCOPES
+from pruning.errors import PruningError
+from pruning.scoring.registry import SCORERS
 
 
 class _Parser(argparse.ArgumentParser):

@@ -21,8 +21,13 @@ import numpy as np
 import torch
 
 from pruning.config import DataConfig
-from pruning.errors import (DatasetUnavailable, PruningError, check_choice, check_fraction,
-                     check_positive_int)
+from pruning.errors import (
+    DatasetUnavailable,
+    PruningError,
+    check_choice,
+    check_fraction,
+    check_positive_int,
+)
 
 #: Where downloaded data (MNIST, Fashion-MNIST) is cached: the project's ``datasets/``.
 DATA_ROOT = Path(__file__).resolve().parent.parent / "datasets"

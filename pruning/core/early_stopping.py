@@ -21,8 +21,8 @@ from torch import nn
 
 from pruning.config import TrainConfig
 from pruning.core.data import DataBundle
-from pruning.errors import check_positive_int
 from pruning.core.training import ProgressFn, train
+from pruning.errors import check_positive_int
 
 
 def early_stopping_epoch(val_acc: Sequence[float], patience: int) -> tuple[int, int]:

@@ -34,9 +34,9 @@ import torch
 from torch import nn
 
 from pruning.config import ModelConfig, TrainConfig
-from pruning.errors import PruningError
 from pruning.core.models import MLP, build_model
 from pruning.core.training import validate_train_config
+from pruning.errors import PruningError
 
 BatchedMasks = dict[str, torch.Tensor]  # name -> bool (M, *param shape), True = kept
 

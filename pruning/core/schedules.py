@@ -10,7 +10,12 @@
 """
 from __future__ import annotations
 
-from pruning.errors import PruningError, check_choice, check_fraction, check_positive_int
+from pruning.errors import (
+    PruningError,
+    check_choice,
+    check_fraction,
+    check_positive_int,
+)
 
 SCHEDULES = ("oneshot", "iterative", "gradual")
 

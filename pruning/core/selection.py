@@ -26,8 +26,8 @@ from typing import Mapping
 
 import torch
 
-from pruning.errors import PruningError, check_choice, check_fraction
 from pruning.core.masks import Masks, count_kept, count_total
+from pruning.errors import PruningError, check_choice, check_fraction
 
 SCOPES = ("layer", "global")
 

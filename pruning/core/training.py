@@ -21,9 +21,14 @@ from torch import nn
 
 from pruning.config import TrainConfig
 from pruning.core.data import DataBundle
+from pruning.core.masks import (
+    apply_masks,
+    bind_masks,
+    enforce_bound_masks,
+    mask_bound_gradients,
+    mask_optimizer_state,
+)
 from pruning.errors import PruningError, check_choice
-from pruning.core.masks import (apply_masks, bind_masks, enforce_bound_masks, mask_bound_gradients,
-                    mask_optimizer_state)
 
 ProgressFn = Callable[[int, int, dict], None]  # (epoch done, epochs total, metrics row)
 

@@ -46,18 +46,31 @@ import numpy as np
 import pandas as pd
 import torch
 
-from pruning.core.ensemble import (BatchedMLP, BatchedSplit, EvalSet, eval_set_accuracy, member_masks,
-                      stack_masks, train_batched, apply_batched_masks)
 from pruning.config import DataConfig, ModelConfig, PruneConfig, TrainConfig
 from pruning.core.data import DataBundle, load_dataset, validate_data_config
 from pruning.core.early_stopping import early_stopping_epoch
-from pruning.errors import PruningError, check_choice, check_fraction, check_positive_int
-from pruning.loop.experiment import prune_step
+from pruning.core.ensemble import (
+    BatchedMLP,
+    BatchedSplit,
+    EvalSet,
+    apply_batched_masks,
+    eval_set_accuracy,
+    member_masks,
+    stack_masks,
+    train_batched,
+)
 from pruning.core.masks import apply_masks
 from pruning.core.models import build_model, prunable_names
-from pruning.scoring.registry import SCORERS
 from pruning.core.selection import SCOPES
 from pruning.core.training import evaluate_all, train, validate_train_config
+from pruning.errors import (
+    PruningError,
+    check_choice,
+    check_fraction,
+    check_positive_int,
+)
+from pruning.loop.experiment import prune_step
+from pruning.scoring.registry import SCORERS
 
 SweepProgress = Callable[[float, str], None]  # (fraction done in [0, 1], message)
 

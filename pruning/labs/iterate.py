@@ -14,8 +14,13 @@ import pandas as pd
 
 from pruning.config import PruneConfig, TrainConfig
 from pruning.core.data import DataBundle
-from pruning.loop.experiment import LoopProgress, Snapshot, run_prune_rounds, validate_prune_config
 from pruning.core.records import TrainedModel
+from pruning.loop.experiment import (
+    LoopProgress,
+    Snapshot,
+    run_prune_rounds,
+    validate_prune_config,
+)
 
 
 @dataclass

@@ -21,12 +21,17 @@ import torch
 from torch import nn
 
 from pruning.config import PruneConfig
-from pruning.core.data import DataBundle
-from pruning.errors import PruningError, check_choice
 from pruning.core.counts import layer_table
+from pruning.core.data import DataBundle
 from pruning.core.models import prunable_names
+from pruning.core.selection import (
+    SCOPES,
+    Selection,
+    select_by_sparsity,
+    select_by_threshold,
+)
+from pruning.errors import PruningError, check_choice
 from pruning.scoring.registry import ScoreContext, score
-from pruning.core.selection import SCOPES, Selection, select_by_sparsity, select_by_threshold
 
 MODES = ("sparsity", "threshold")
 

@@ -24,13 +24,24 @@ from torch import nn
 
 from pruning.config import ExperimentConfig, PruneConfig, TrainConfig
 from pruning.core.data import DataBundle, load_dataset
-from pruning.errors import PruningError, check_choice, check_fraction, check_positive_int
 from pruning.core.masks import Masks, apply_masks, count_kept, count_total
 from pruning.core.models import build_model, count_parameters, prunable_names
 from pruning.core.schedules import SCHEDULES, schedule_targets
-from pruning.scoring.registry import SCORERS, ScoreContext, score
-from pruning.core.selection import SCOPES, Selection, check_threshold, select_by_sparsity, select_by_threshold
+from pruning.core.selection import (
+    SCOPES,
+    Selection,
+    check_threshold,
+    select_by_sparsity,
+    select_by_threshold,
+)
 from pruning.core.training import evaluate_all, train
+from pruning.errors import (
+    PruningError,
+    check_choice,
+    check_fraction,
+    check_positive_int,
+)
+from pruning.scoring.registry import SCORERS, ScoreContext, score
 
 # (stage, fraction done in [0, 1], message)
 LoopProgress = Callable[[str, float, str], None]

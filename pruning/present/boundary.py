@@ -20,11 +20,9 @@ from torch import nn
 
 from pruning.core.data import DataBundle
 from pruning.errors import PruningError
-from pruning.present.figures import FONT_SIZE, _layout
+from pruning.present.style import CLASS_COLOURS, FONT_SIZE, layout
 
-#: Okabe–Ito colours: distinguishable with every common colour-vision deficiency.
-CLASS_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00",
-                 "#F0E442", "#000000")
+#: One marker shape per class beside the class colour (style.CLASS_COLOURS).
 CLASS_SYMBOLS = ("circle", "diamond", "square", "triangle-up", "x", "star", "cross",
                  "triangle-down")
 
@@ -134,4 +132,4 @@ def boundary_figure(grid: BoundaryGrid, data: DataBundle, split: str = "train",
     fig.update_xaxes(title="x₁", range=[float(grid.xs[0]), float(grid.xs[-1])])
     fig.update_yaxes(title="x₂", range=[float(grid.ys[0]), float(grid.ys[-1])])
     fig.update_layout(legend=dict(orientation="h", y=-0.15, font=dict(size=FONT_SIZE - 2)))
-    return _layout(fig, title, height)
+    return layout(fig, title, height)

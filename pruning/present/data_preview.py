@@ -13,15 +13,12 @@ from __future__ import annotations
 
 import numpy as np
 import plotly.graph_objects as go
-
-from pruning.core.data import DataBundle
 from plotly.subplots import make_subplots
 
-from pruning.present.figures import FONT_SIZE, _layout
+from pruning.core.data import DataBundle
+from pruning.present.style import CLASS_COLOURS, FONT_SIZE, layout
 
-# Okabe–Ito colours and distinct symbols: classes stay apart without relying on colour alone.
-CLASS_COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#56B4E9",
-                 "#000000", "#999999", "#882255", "#117733", "#332288")
+# Distinct symbols beside the class colours: classes stay apart without relying on colour alone.
 CLASS_SYMBOLS = ("circle", "x", "diamond", "square", "triangle-up",
                  "star", "cross", "triangle-down", "pentagon", "hexagon")
 
@@ -78,7 +75,7 @@ def image_samples_figure(data: DataBundle, n: int = 16, seed: int = 0, cols: int
     title = f"{len(idx)} training images (of {len(y):,})"
     if n_noisy:
         title += f" — {n_noisy} with a wrong label"
-    return _layout(fig, title, height or 110 + rows * 150)
+    return layout(fig, title, height or 110 + rows * 150)
 
 
 def scatter_2d_figure(data: DataBundle, max_points: int = 1500, seed: int = 0,
@@ -104,7 +101,7 @@ def scatter_2d_figure(data: DataBundle, max_points: int = 1500, seed: int = 0,
     fig.update_yaxes(title="x₂", scaleanchor="x")
     title = f"{len(idx):,} training points" + (f" (of {len(data.y_train):,})"
                                                if len(idx) < len(data.y_train) else "")
-    return _layout(fig, title, height)
+    return layout(fig, title, height)
 
 
 def signal_samples_figure(data: DataBundle, n: int = 10, seed: int = 0,
@@ -125,7 +122,7 @@ def signal_samples_figure(data: DataBundle, n: int = 10, seed: int = 0,
     fig.update_xaxes(title="position in the signal")
     fig.update_yaxes(showticklabels=False, title="signal (stacked)")
     fig.update_layout(showlegend=False)
-    return _layout(fig, f"{len(idx)} training signals, labelled by class", height)
+    return layout(fig, f"{len(idx)} training signals, labelled by class", height)
 
 
 def data_samples_figure(data: DataBundle, seed: int = 0) -> go.Figure:

@@ -14,8 +14,8 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from pruning.present.figures import FONT_SIZE, SPLIT_COLOURS, SPLIT_LABELS, _layout
 from pruning.labs.generalization import ARM_LABELS, best_sparsity, pick_by_validation
+from pruning.present.style import FONT_SIZE, SPLIT_COLOURS, SPLIT_LABELS, layout
 
 ARM_COLOURS = {
     "dense": "#222222",
@@ -145,7 +145,7 @@ def sweep_figure(summary: pd.DataFrame, title: str = "Sparsity sweep with contro
     fig.update_yaxes(title="gap (points)", row=2, col=1)
     fig.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.12, x=0,
                                   font=dict(size=FONT_SIZE - 3)))
-    fig = _layout(fig, title, height)
+    fig = layout(fig, title, height)
     fig.update_layout(margin=dict(l=60, r=20, t=80, b=140))
     return fig
 
@@ -185,4 +185,4 @@ def overfitting_figure(history: pd.DataFrame, patience_epochs: dict[int, int] | 
                                  hovertemplate="early stopping restores epoch %{x}<extra></extra>"))
     fig.update_xaxes(title="epoch")
     fig.update_yaxes(title="accuracy (%)")
-    return _layout(fig, title, height)
+    return layout(fig, title, height)

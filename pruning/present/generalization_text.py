@@ -14,7 +14,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from pruning.labs.generalization import ARM_LABELS, best_sparsity, per_seed, pick_by_validation, summarize
+from pruning.labs.generalization import (
+    ARM_LABELS,
+    best_sparsity,
+    per_seed,
+    pick_by_validation,
+    summarize,
+)
 
 #: Plain-language background shown next to the measurements. General statements only: what
 #: *this* sweep shows is computed by ``explain_sweep``.

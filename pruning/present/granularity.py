@@ -16,23 +16,21 @@ the compacted structured model, unchanged for the masked unstructured one.
 from __future__ import annotations
 
 import copy
-from dataclasses import replace
 
 import pandas as pd
 import plotly.graph_objects as go
-import torch
 from torch import nn
 
 from pruning.config import TrainConfig
-from pruning.errors import PruningError, check_fraction
-from pruning.present.figures import SPLIT_COLOURS, _layout
-from pruning.core.masks import apply_masks
 from pruning.core.counts import multiply_adds
+from pruning.core.masks import apply_masks
 from pruning.core.models import count_parameters, prunable_names
-from pruning.scoring.registry import ScoreContext, score
 from pruning.core.selection import select_by_sparsity
-from pruning.structured.select import compact, select_units, unit_masks, weight_count
 from pruning.core.training import evaluate_all, train
+from pruning.errors import PruningError, check_fraction
+from pruning.present.style import SPLIT_COLOURS, layout
+from pruning.scoring.registry import ScoreContext, score
+from pruning.structured.select import compact, select_units, unit_masks, weight_count
 from pruning.structured.units import unit_layers, unit_scores
 
 GRANULARITIES = ("structured", "unstructured")
@@ -116,7 +114,7 @@ def granularity_figure(table: pd.DataFrame, dense_test_acc: float | None = None,
                       annotation_text="dense", annotation_position="bottom right")
     fig.update_xaxes(title="weights kept (%)", autorange="reversed")
     fig.update_yaxes(title="test accuracy (%)")
-    return _layout(fig, "Same number of weights: single weights vs whole units", height)
+    return layout(fig, "Same number of weights: single weights vs whole units", height)
 
 
 def granularity_notes(table: pd.DataFrame) -> list[str]:

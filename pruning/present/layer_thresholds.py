@@ -30,10 +30,15 @@ import plotly.graph_objects as go
 import torch
 from torch import nn
 
-from pruning.errors import PruningError, check_fraction
-from pruning.present.figures import FONT_SIZE, PRUNED_COLOUR, _layout
 from pruning.core.models import prunable_names
-from pruning.core.selection import check_threshold, n_to_prune, select_by_sparsity, select_by_threshold
+from pruning.core.selection import (
+    check_threshold,
+    n_to_prune,
+    select_by_sparsity,
+    select_by_threshold,
+)
+from pruning.errors import PruningError, check_fraction
+from pruning.present.style import FONT_SIZE, PRUNED_COLOUR, layout
 
 ALL_LAYERS = "all layers (global)"
 GLOBAL_COLOUR = "#1f4e9c"
@@ -177,7 +182,7 @@ def layer_sparsity_figure(table: pd.DataFrame, height: int = 420) -> go.Figure:
     fig.update_yaxes(title="weights pruned (%)", range=[0, 115])
     fig.update_xaxes(title="", type="category", tickangle=0)
     fig.update_layout(barmode="group", legend=dict(orientation="h", y=-0.3, x=0))
-    return _layout(fig, "% of each layer pruned", height)
+    return layout(fig, "% of each layer pruned", height)
 
 
 def sparsity_curves(scores: Scores, n_points: int = 200) -> pd.DataFrame:
@@ -224,7 +229,7 @@ def sparsity_curve_figure(curves: pd.DataFrame, threshold: float | None = None,
     fig.update_xaxes(title="threshold t on |w|")
     fig.update_yaxes(title="weights pruned (%)", range=[-2, 102])
     fig.update_layout(legend=dict(orientation="h", y=-0.2, x=0))
-    return _layout(fig, "sparsity reached by each threshold", height)
+    return layout(fig, "sparsity reached by each threshold", height)
 
 
 def uneven_pruning_note(table: pd.DataFrame) -> str:

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 import plotly.graph_objects as go
 
-from pruning.present.figures import FONT_SIZE, PRUNED_COLOUR, font_scale
+from pruning.present.style import FONT_SIZE, PRUNED_COLOUR, font_scale
+
 
 @dataclass(frozen=True)
 class LoopStep:

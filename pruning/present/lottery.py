@@ -28,13 +28,18 @@ import torch
 from torch import nn
 
 from pruning.config import ModelConfig, TrainConfig
-from pruning.errors import PruningError, check_choice, check_fraction, check_positive_int
-from pruning.present.figures import _layout
 from pruning.core.masks import Masks, apply_masks, count_kept, count_total
 from pruning.core.models import build_model, prunable_names
-from pruning.scoring.registry import ScoreContext, score
 from pruning.core.selection import SCOPES, select_by_sparsity
 from pruning.core.training import evaluate_all, train
+from pruning.errors import (
+    PruningError,
+    check_choice,
+    check_fraction,
+    check_positive_int,
+)
+from pruning.present.style import layout
+from pruning.scoring.registry import ScoreContext, score
 
 VARIANTS = ("ticket", "reinit", "random")
 VARIANT_LABELS = {"dense": "dense", "ticket": "winning ticket (rewound)",
@@ -203,7 +208,7 @@ def lottery_figure(table: pd.DataFrame, height: int = 440) -> go.Figure:
     fig.update_xaxes(title="weights remaining (%, log scale)", type="log", autorange="reversed",
                      tickvals=ticks, ticktext=[f"{t:.3g} %" for t in ticks])
     fig.update_yaxes(title="test accuracy (%)")
-    return _layout(fig, "Lottery tickets vs controls", height)
+    return layout(fig, "Lottery tickets vs controls", height)
 
 
 def lottery_notes(table: pd.DataFrame) -> list[str]:

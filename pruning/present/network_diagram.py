@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from pruning.errors import PruningError
-from pruning.present.figures import FONT_SIZE, PRUNED_COLOUR, _layout
+from pruning.present.style import FONT_SIZE, PRUNED_COLOUR, layout
 
 MAX_DIAGRAM_WEIGHTS = 2000
 POSITIVE_COLOUR = "#b2182b"   # the red end of RdBu_r
@@ -179,4 +179,4 @@ def network_diagram(weights: Sequence, masks: Sequence | None = None,
                      tickfont=dict(size=FONT_SIZE))
     fig.update_yaxes(visible=False, range=[-1.12, 1.12])
     fig.update_layout(legend=dict(orientation="h", y=1.02, x=1, xanchor="right", yanchor="bottom"))
-    return _layout(fig, title, height)
+    return layout(fig, title, height)

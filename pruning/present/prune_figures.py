@@ -1,6 +1,6 @@
-"""Figures of the Prune, Fine-tune and Iterate pages that add to ``pruning.present.figures``.
+"""Figures of the Prune, Fine-tune and Iterate pages that add to ``pruning.present.charts``.
 
-Same conventions as ``pruning.present.figures`` (diverging weight scale, amber = pruned, large fonts).
+Same conventions as ``pruning.present.charts`` (diverging weight scale, amber = pruned, large fonts).
 """
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ import pandas as pd
 import plotly.graph_objects as go
 import torch
 
-from pruning.present.figures import FONT_SIZE, SPLIT_COLOURS, score_histogram, training_curves, weight_heatmap
+from pruning.present.charts import score_histogram, training_curves, weight_heatmap
+from pruning.present.style import FONT_SIZE, SPLIT_COLOURS
 
 
 def cutoff_histogram(scores: Mapping[str, torch.Tensor], masks: Mapping[str, torch.Tensor],

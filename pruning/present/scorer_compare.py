@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field, replace
-from itertools import combinations
 from typing import Callable
 
 import numpy as np
@@ -29,15 +28,14 @@ import pandas as pd
 import plotly.graph_objects as go
 import torch
 
-from pruning.config import TrainConfig
-from pruning.errors import PruningError, check_choice, check_fraction
-from pruning.present.figures import _layout
 from pruning.core.masks import Masks, apply_masks
 from pruning.core.models import prunable_names
-from pruning.scoring.movement import finetune_for_movement
-from pruning.scoring.registry import SCORERS, ScoreContext, score
 from pruning.core.selection import SCOPES, select_by_sparsity
 from pruning.core.training import evaluate_all, train
+from pruning.errors import PruningError, check_choice, check_fraction
+from pruning.present.style import layout
+from pruning.scoring.movement import finetune_for_movement
+from pruning.scoring.registry import SCORERS, ScoreContext, score
 
 CompareProgress = Callable[[float, str], None]
 
@@ -199,7 +197,7 @@ def accuracy_bars(cmp: ScorerComparison, height: int = 420) -> go.Figure:
     fig.update_layout(barmode="group")
     fig.update_yaxes(title="test accuracy (%)", range=[0, 101])
     fig.update_xaxes(title="scorer")
-    return _layout(fig, f"Test accuracy at {100 * cmp.sparsity:.0f} % sparsity", height)
+    return layout(fig, f"Test accuracy at {100 * cmp.sparsity:.0f} % sparsity", height)
 
 
 def jaccard_heatmap(cmp: ScorerComparison, height: int = 440) -> go.Figure:
@@ -213,7 +211,7 @@ def jaccard_heatmap(cmp: ScorerComparison, height: int = 440) -> go.Figure:
                                hovertemplate="%{y} vs %{x}: %{z:.3f}<extra></extra>"))
     fig.update_yaxes(autorange="reversed", type="category")
     fig.update_xaxes(type="category")
-    return _layout(fig, f"Overlap of kept weights (two random masks: ≈ {cmp.random_jaccard:.2f})",
+    return layout(fig, f"Overlap of kept weights (two random masks: ≈ {cmp.random_jaccard:.2f})",
                    height)
 
 
@@ -230,7 +228,7 @@ def layer_sparsity_heatmap(cmp: ScorerComparison, height: int = 380) -> go.Figur
                                hovertemplate="%{y} prunes %{z:.1f} % of %{x}<extra></extra>"))
     fig.update_yaxes(autorange="reversed", type="category")
     fig.update_xaxes(type="category", title="layer")
-    return _layout(fig, "Where each scorer prunes (per layer)", height)
+    return layout(fig, "Where each scorer prunes (per layer)", height)
 
 
 def agreement_bars(cmp: ScorerComparison, height: int = 380) -> go.Figure:
@@ -245,7 +243,7 @@ def agreement_bars(cmp: ScorerComparison, height: int = 380) -> go.Figure:
     fig.update_layout(barmode="stack")
     fig.update_yaxes(title="weights (%)", range=[0, 100])
     fig.update_xaxes(title="layer", type="category")
-    return _layout(fig, "Agreement between scorers, per layer", height)
+    return layout(fig, "Agreement between scorers, per layer", height)
 
 
 def comparison_notes(cmp: ScorerComparison) -> dict[str, str]:

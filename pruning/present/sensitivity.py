@@ -24,13 +24,13 @@ import plotly.graph_objects as go
 import torch
 from torch import nn
 
-from pruning.errors import PruningError, check_fraction
-from pruning.present.figures import _layout
 from pruning.core.masks import apply_masks
 from pruning.core.models import prunable_names
-from pruning.scoring.registry import ScoreContext, score
 from pruning.core.selection import n_to_prune, select_by_sparsity
 from pruning.core.training import evaluate, evaluate_all
+from pruning.errors import PruningError, check_fraction
+from pruning.present.style import layout
+from pruning.scoring.registry import ScoreContext, score
 
 SENSITIVITY_LEVELS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
 
@@ -139,7 +139,7 @@ def sensitivity_figure(scan: pd.DataFrame, dense_val_acc: float | None = None,
         title += (f"<br><sup>dashed: dense ({100 * dense_val_acc:.1f} %)"
                   + (f"; grey band: within {100 * tolerance:.1f} points of it" if tolerance else "")
                   + "</sup>")
-    return _layout(fig, title, height)
+    return layout(fig, title, height)
 
 
 def sensitivity_notes(scan: pd.DataFrame, suggestions: pd.DataFrame, dense_val_acc: float,

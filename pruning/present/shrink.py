@@ -28,12 +28,17 @@ import plotly.graph_objects as go
 import torch
 from torch import nn
 
-from pruning.present import figures
-from pruning.structured.compact import Compaction
-from pruning.core.data import DataBundle
-from pruning.labs.measure import clearly_faster, storage_sizes, time_forward, to_sparse_inference
 from pruning.core.counts import multiply_adds, parameter_counts
+from pruning.core.data import DataBundle
 from pruning.core.training import evaluate_all
+from pruning.labs.measure import (
+    clearly_faster,
+    storage_sizes,
+    time_forward,
+    to_sparse_inference,
+)
+from pruning.present import style
+from pruning.structured.compact import Compaction
 
 DENSE, MASKED, SPARSE, COMPACT = "dense", "pruned, masked dense", "pruned, torch.sparse CSR", \
     "pruned, compacted"
@@ -243,7 +248,7 @@ def bytes_figure(s: Shrinkage, height: int = 420) -> go.Figure:
                              hovertemplate="%{x}<br>" + name + ": %{y:,.1f} KB<extra></extra>"))
     fig.update_layout(barmode="group", legend=dict(orientation="h", y=-0.2))
     fig.update_yaxes(title="KB (measured bytes / 1024)")
-    return figures._layout(fig, "Bytes on disk", height)
+    return style.layout(fig, "Bytes on disk", height)
 
 
 def latency_figure(s: Shrinkage, height: int = 420) -> go.Figure:
@@ -258,7 +263,7 @@ def latency_figure(s: Shrinkage, height: int = 420) -> go.Figure:
         hovertemplate="%{x}: %{y:.3f} ms per batch<extra></extra>", name="median"))
     batch, threads = int(lat["batch_size"].iloc[0]), int(lat["threads"].iloc[0])
     fig.update_yaxes(title=f"ms per batch of {batch} (median)", rangemode="tozero")
-    return figures._layout(fig, f"CPU latency on this machine ({threads} thread(s))", height)
+    return style.layout(fig, f"CPU latency on this machine ({threads} thread(s))", height)
 
 
 # ----------------------------------------------------------------------------- tables & report

@@ -23,13 +23,13 @@ import plotly.graph_objects as go
 import torch
 from plotly.subplots import make_subplots
 
-from pruning.errors import check_fraction
-from pruning.present.figures import PRUNED_COLOUR, _layout
-from pruning.core.masks import apply_masks
 from pruning.core.counts import dense_bytes, multiply_adds
+from pruning.core.masks import apply_masks
 from pruning.core.models import count_parameters
-from pruning.structured.select import compact, select_units, unit_masks, weight_count
 from pruning.core.training import evaluate_all, train
+from pruning.errors import check_fraction
+from pruning.present.style import PRUNED_COLOUR, layout
+from pruning.structured.select import compact, select_units, unit_masks, weight_count
 from pruning.structured.units import check_method, unit_layers, unit_scores
 
 
@@ -110,5 +110,5 @@ def unit_scores_figure(report: StructuredReport, height: int | None = None) -> g
                       row=i, col=1)
         fig.update_xaxes(title="units, best score first", row=i, col=1, showticklabels=False)
         fig.update_yaxes(title="score", row=i, col=1)
-    return _layout(fig, f"Unit scores ({report.method}); amber = removed",
+    return layout(fig, f"Unit scores ({report.method}); amber = removed",
                    height or 220 + 200 * len(layers))

@@ -19,9 +19,9 @@ import pandas as pd
 import plotly.graph_objects as go
 import torch
 
-from pruning.errors import PruningError
-from pruning.present.figures import FONT_SIZE, PRUNED_COLOUR, _layout
 from pruning.core.selection import check_threshold, select_by_threshold
+from pruning.errors import PruningError
+from pruning.present.style import FONT_SIZE, PRUNED_COLOUR, layout
 
 WORKED_EXAMPLE_WEIGHTS = (0.2, 0.5, 0.1, 0.3)
 WORKED_EXAMPLE_THRESHOLD = 0.3
@@ -168,4 +168,4 @@ def threshold_bars(d: ThresholdDecision, height: int = 380) -> go.Figure:
     fig.update_yaxes(title="size |w|", range=[0, 1.25 * top])
     fig.update_layout(barmode="overlay", bargap=0.35,
                       legend=dict(orientation="h", y=-0.15, x=0))
-    return _layout(fig, "kept (|w| ≥ t) vs pruned (|w| < t)", height)
+    return layout(fig, "kept (|w| ≥ t) vs pruned (|w| < t)", height)

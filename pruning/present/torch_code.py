@@ -28,9 +28,9 @@ import torch
 from torch import nn
 
 from pruning.config import PruneConfig
-from pruning.loop.experiment import round_targets
 from pruning.core.models import prunable_names
 from pruning.core.selection import n_to_prune, select_by_sparsity, select_by_threshold
+from pruning.loop.experiment import round_targets
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 
 from pruning.core.data import DataBundle
-from pruning.core.training import predict
 from pruning.core.records import TrainedModel
+from pruning.core.training import predict
 
 SMALL_GAP_PTS = 3.0
 LARGE_GAP_PTS = 10.0

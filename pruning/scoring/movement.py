@@ -27,9 +27,9 @@ import torch
 from torch import nn
 
 from pruning.config import TrainConfig
+from pruning.core.training import train
 from pruning.errors import PruningError
 from pruning.scoring.registry import ScoreContext, register
-from pruning.core.training import train
 
 
 @register("movement", "(w_after² − w_before²)/2 — weights that grew while fine-tuning, or "

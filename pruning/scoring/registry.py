@@ -123,7 +123,4 @@ def taylor(ctx: ScoreContext) -> dict[str, torch.Tensor]:
 
 # Scorers kept in their own modules register themselves on import; imported last because
 # they import ``register`` and ``ScoreContext`` from here.
-from pruning.scoring import ablation
-from pruning.scoring import movement
-from pruning.scoring import obd
-from pruning.scoring import snip  # noqa: E402,F401
+from pruning.scoring import ablation, movement, obd, snip  # noqa: E402,F401

@@ -20,8 +20,8 @@ import copy
 import torch
 import torch.nn.functional as F
 
-from pruning.errors import PruningError
 from pruning.core.masks import apply_masks
+from pruning.errors import PruningError
 from pruning.scoring.obd import training_subset
 from pruning.scoring.registry import ScoreContext, register
 

@@ -23,9 +23,9 @@ from typing import Mapping
 import torch
 from torch import nn
 
-from pruning.errors import PruningError, check_fraction
 from pruning.core.masks import Masks
 from pruning.core.selection import select_by_sparsity
+from pruning.errors import PruningError, check_fraction
 from pruning.structured.units import model_kind, unit_layers
 
 UnitKeep = dict[str, torch.Tensor]  # {hidden module name: bool (units,), True = kept}

@@ -31,8 +31,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from pruning.scoring.ablation import unit_ablation_scores, validation_split
 from pruning.errors import PruningError
+from pruning.scoring.ablation import unit_ablation_scores, validation_split
 from pruning.scoring.registry import SCORERS, ScoreContext, score
 
 UNIT_METHODS = ("l1", "l2", "taylor", "ablation", "random")

@@ -373,7 +373,7 @@ def alert_texts(page) -> list[str]:
 
 # Counts, for each Plotly chart, the traces in its data and the drawn SVG/canvas marks.
 # Drawn marks: trace groups (scatter, bar, …), heatmap images, or a WebGL canvas.
-# pruning.present.figures.PRUNED_COLOUR (#f5a623) as the browser reports a fill.
+# pruning.present.charts.PRUNED_COLOUR (#f5a623) as the browser reports a fill.
 AMBER_RGB = "rgb(245,166,35)"
 
 _PLOTLY_PROBE = """
@@ -393,7 +393,7 @@ _PLOTLY_PROBE = """
       'svg.main-svg g.trace, svg.main-svg g.hm image, svg.main-svg g.heatmaplayer image, '
     + 'svg.main-svg g.imagelayer image, svg.main-svg g.slice, canvas').length;
   // A heatmap whose every cell is pruned (NaN) draws no image: what shows is the plot
-  // background, amber (pruning.present.figures.weight_heatmap). Report that fill.
+  // background, amber (pruning.present.charts.weight_heatmap). Report that fill.
   const bg = el.querySelector('svg.main-svg .bglayer rect.bg');
   const bgFill = bg ? (bg.style.fill || bg.getAttribute('fill') || '') : '';
   return {svg: !!svg, traces: data.length, points: points, drawn: drawn, bgFill: bgFill,

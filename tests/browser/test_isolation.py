@@ -27,7 +27,7 @@ def start_from_default_model(page, base_url) -> None:
 
 def pruned_cells_per_heatmap(page) -> list[int]:
     """Pruned cells of each layer heatmap of the Prune page (keys ``prune_heatmap_*``): the
-    NaN cells of its one weight trace (pruning.present.figures.weight_heatmap)."""
+    NaN cells of its one weight trace (pruning.present.charts.weight_heatmap)."""
     out = []
     for data in kit.keyed_chart_data(page, "prune_heatmap_"):
         assert len(data) == 1 and data[0]["type"] == "heatmap", data

@@ -25,7 +25,7 @@ NONZERO_AT_PRUNED = re.compile(r"Non-zero weights at pruned positions|Pruned wei
 
 def pruned_cells(page, chart_index: int = 0) -> int:
     """Pruned cells drawn in a weight heatmap: its one trace holds the weights with NaN where
-    pruned (pruning.present.figures.weight_heatmap), read from the data the browser holds."""
+    pruned (pruning.present.charts.weight_heatmap), read from the data the browser holds."""
     data = kit.chart_data(page, chart_index)
     assert data and len(data) == 1 and data[0]["type"] == "heatmap", data
     return int(np.isnan(kit.decode_array(data[0]["z"])).sum())

@@ -6,11 +6,11 @@ import copy
 
 import torch
 
-from pruning.present import shrink as shrank
-from pruning.structured.compact import compact_model
 from pruning.config import ModelConfig
 from pruning.core.data import DataBundle
 from pruning.core.models import build_model
+from pruning.present import shrink as shrank
+from pruning.structured.compact import compact_model
 
 
 def _tiny_report() -> str:

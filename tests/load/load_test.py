@@ -54,8 +54,8 @@ class Expected:
 
         from pruning.config import DataConfig, ModelConfig, TrainConfig
         from pruning.core.data import load_dataset
-        from pruning.labs.prune_step import compute_scores
         from pruning.core.records import train_model
+        from pruning.labs.prune_step import compute_scores
 
         torch.set_num_threads(1)  # as the server: same arithmetic, same numbers
         d, m, self.t = DataConfig(), ModelConfig(), TrainConfig()
@@ -67,9 +67,9 @@ class Expected:
 
     def __call__(self, percent: float) -> dict[str, str]:
         if percent not in self._cache:
+            from pruning.core.records import prune_trained
             from pruning.labs.prune_step import prune_config_for, select
             from pruning.present.prune_notes import pct
-            from pruning.core.records import prune_trained
 
             s = percent / 100
             sel = select(self.scores, "sparsity", s, "global")

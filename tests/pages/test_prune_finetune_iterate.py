@@ -9,7 +9,7 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-from pruning.present.figures import PRUNED_COLOUR
+from pruning.present.style import PRUNED_COLOUR
 
 APP = "../../app.py"
 PRUNE, FINETUNE, ITERATE = "pages/prune.py", "pages/finetune.py", "pages/iterate.py"

@@ -12,9 +12,9 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
+from pruning.app.checkpoint import FORMAT, checkpoint_bytes
 from pruning.present import shrink as shrank
-from pruning.app.checkpoint import FORMAT, checkpoint_bytes, checkpoint_dict
-from pruning.present.figures import CLASSROOM_FONT_SCALE, FONT_SIZE
+from pruning.present.style import CLASSROOM_FONT_SCALE, FONT_SIZE
 
 APP = "../../app.py"
 SHRANK, PRUNE, ITERATE = "pages/shrank.py", "pages/prune.py", "pages/iterate.py"

@@ -4,10 +4,18 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from pruning.core.ensemble import (BatchedMLP, BatchedSplit, EvalSet, StackedAdam, batched_accuracy,
-                             cross_entropy_grad, eval_set_accuracy, forward_with_inputs,
-                             mlp_backward)
 from pruning.config import ModelConfig
+from pruning.core.ensemble import (
+    BatchedMLP,
+    BatchedSplit,
+    EvalSet,
+    StackedAdam,
+    batched_accuracy,
+    cross_entropy_grad,
+    eval_set_accuracy,
+    forward_with_inputs,
+    mlp_backward,
+)
 from pruning.core.models import build_model
 
 

@@ -5,9 +5,14 @@ import torch
 from torch import nn
 
 from pruning import DataConfig, PruningError, load_dataset
-from pruning.present.boundary import (BoundaryGrid, boundary_figure, boundary_grid, changed_fraction,
-                              plot_range)
 from pruning.core.data import DataBundle
+from pruning.present.boundary import (
+    BoundaryGrid,
+    boundary_figure,
+    boundary_grid,
+    changed_fraction,
+    plot_range,
+)
 
 
 def _bundle(points: np.ndarray, labels: np.ndarray, mean=None, std=None, n_classes=2) -> DataBundle:

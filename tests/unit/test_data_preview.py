@@ -3,8 +3,13 @@ import numpy as np
 import pytest
 
 from pruning import DataConfig, load_dataset
-from pruning.present.data_preview import (data_samples_figure, image_samples_figure, sample_indices,
-                                  scatter_2d_figure, signal_samples_figure)
+from pruning.present.data_preview import (
+    data_samples_figure,
+    image_samples_figure,
+    sample_indices,
+    scatter_2d_figure,
+    signal_samples_figure,
+)
 
 
 def test_sample_indices_cover_every_class_first_and_are_seeded():

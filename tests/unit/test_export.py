@@ -12,15 +12,21 @@ import plotly.graph_objects as go
 import pytest
 import torch
 
+from pruning.app.checkpoint import (
+    FORMAT,
+    checkpoint_bytes,
+    checkpoint_dict,
+    checkpoint_models,
+    load_untrusted,
+    read_checkpoint,
+)
 from pruning.config import DataConfig, ModelConfig, PruneConfig, TrainConfig
 from pruning.core.data import load_dataset
+from pruning.core.records import finetune_pruned, prune_trained, train_model
 from pruning.errors import PruningError
-from pruning.app.checkpoint import (FORMAT, checkpoint_bytes, checkpoint_dict, checkpoint_models,
-                            load_untrusted, parse_checkpoint, read_checkpoint)
 from pruning.loop.experiment import prune_step, run_prune_rounds
 from pruning.present.html_report import Code, Section, html_report
 from pruning.present.torch_code import schedule_snippet, snippet_for_masks
-from pruning.core.records import finetune_pruned, prune_trained, train_model
 
 DC = DataConfig(name="digits", train_size=150, seed=0)
 MC = ModelConfig(kind="mlp", hidden=(24, 12))

@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 import torch
 
-from pruning.present import figures
-from pruning.present.figures import PRUNED_COLOUR, histogram_bins, score_histogram, weight_heatmap
+from pruning.present import style
+from pruning.present.charts import histogram_bins, score_histogram, weight_heatmap
+from pruning.present.style import PRUNED_COLOUR
 
 
 def test_heatmap_is_one_trace_with_nan_exactly_where_pruned():
@@ -32,10 +33,10 @@ def test_heatmap_without_mask_has_no_nan():
 def test_fixed_margins_grow_with_classroom_fonts():
     normal = weight_heatmap(torch.ones(3, 4)).layout.margin
     try:
-        figures.set_font_scale(figures.CLASSROOM_FONT_SCALE)
+        style.set_font_scale(style.CLASSROOM_FONT_SCALE)
         big = weight_heatmap(torch.ones(3, 4)).layout.margin
     finally:
-        figures.set_font_scale(1.0)
+        style.set_font_scale(1.0)
     assert normal.autoexpand is False and big.autoexpand is False
     assert big.l > normal.l and big.r > normal.r and big.b > normal.b
 

@@ -9,20 +9,38 @@ import pandas as pd
 import pytest
 import torch
 
-from pruning.core.ensemble import (BatchedMLP, BatchedSplit, apply_batched_masks, batched_accuracy,
-                             stack_masks, train_batched)
 from pruning.cli.main import main
 from pruning.config import DataConfig, ModelConfig, TrainConfig
 from pruning.core.data import load_dataset
 from pruning.core.early_stopping import early_stopping_epoch, train_with_early_stopping
-from pruning.errors import PruningError
-from pruning.labs.generalization import (PRESETS, SweepConfig, best_sparsity, matched_hidden,
-                                    mlp_weight_count, pick_by_validation, run_sweep, summarize,
-                                    validate_sweep_config)
-from pruning.present.generalization_figures import level_label, overfitting_figure, sweep_figure
-from pruning.present.generalization_text import explain_sweep, overfit_heading, paired
+from pruning.core.ensemble import (
+    BatchedMLP,
+    BatchedSplit,
+    apply_batched_masks,
+    batched_accuracy,
+    stack_masks,
+    train_batched,
+)
 from pruning.core.models import build_model
 from pruning.core.training import train
+from pruning.errors import PruningError
+from pruning.labs.generalization import (
+    PRESETS,
+    SweepConfig,
+    best_sparsity,
+    matched_hidden,
+    mlp_weight_count,
+    pick_by_validation,
+    run_sweep,
+    summarize,
+    validate_sweep_config,
+)
+from pruning.present.generalization_figures import (
+    level_label,
+    overfitting_figure,
+    sweep_figure,
+)
+from pruning.present.generalization_text import explain_sweep, overfit_heading, paired
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -6,13 +6,27 @@ import numpy as np
 import pytest
 import torch
 
-from pruning import DataConfig, ModelConfig, PruneConfig, PruningError, TrainConfig, load_dataset
-from pruning.labs.prune_step import (compute_scores, describe_prune_config, first_layer_units,
-                                 nonzero_at_pruned, prune_config_for, select, sparsity_table,
-                                 threshold_slider_range)
-from pruning.labs.iterate import run_iterate
-from pruning.present.prune_figures import cutoff_histogram, recovery_curves
+from pruning import (
+    DataConfig,
+    ModelConfig,
+    PruneConfig,
+    PruningError,
+    TrainConfig,
+    load_dataset,
+)
 from pruning.core.records import finetune_pruned, prune_trained, train_model
+from pruning.labs.iterate import run_iterate
+from pruning.labs.prune_step import (
+    compute_scores,
+    describe_prune_config,
+    first_layer_units,
+    nonzero_at_pruned,
+    prune_config_for,
+    select,
+    sparsity_table,
+    threshold_slider_range,
+)
+from pruning.present.prune_figures import cutoff_histogram, recovery_curves
 
 
 @pytest.fixture(scope="module")

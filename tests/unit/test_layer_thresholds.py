@@ -4,10 +4,10 @@ import pytest
 import torch
 
 from pruning import DataConfig, ModelConfig, TrainConfig, build_model, load_dataset
-from pruning.present import layer_thresholds as lt
-from pruning.errors import PruningError
 from pruning.core.selection import select_by_threshold
 from pruning.core.training import train
+from pruning.errors import PruningError
+from pruning.present import layer_thresholds as lt
 
 
 @pytest.fixture(scope="module")

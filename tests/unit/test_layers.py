@@ -37,7 +37,7 @@ def module_name(path: Path, root: Path = PKG) -> str:
 def imported_modules(source: str, name: str, is_package: bool, known: set[str]) -> list[tuple[str, int]]:
     """Every module (``pruning.…`` resolved to a known module, or a third-party root) imported by
     ``source``, with its line. ``from pruning.present import figures`` names the module
-    ``pruning.present.figures``; ``from pruning.core.masks import apply_masks`` names
+    ``pruning.present.charts``; ``from pruning.core.masks import apply_masks`` names
     ``pruning.core.masks``."""
     package = name if is_package else name.rpartition(".")[0]
     found = []
@@ -156,7 +156,7 @@ def _graph(**modules):
 
 
 @pytest.mark.parametrize("mod, src, expect", [
-    ("pruning.core.masks", "from pruning.present.figures import layout", "a floor above"),
+    ("pruning.core.masks", "from pruning.present.style import layout", "a floor above"),
     ("pruning.core.masks", "import plotly.graph_objects as go", "plotly below present"),
     ("pruning.labs.x", "def f():\n    import plotly\n", "plotly below present"),
     ("pruning.scoring.obd", "from pruning import score", "roof"),
@@ -164,7 +164,7 @@ def _graph(**modules):
     ("pruning.core.training", "from ..scoring import registry", "a floor above"),
 ])
 def test_violations_are_found(mod, src, expect):
-    graph = _graph(**{mod: src, "pruning.present.figures": "", "pruning.scoring.registry": "",
+    graph = _graph(**{mod: src, "pruning.present.style": "", "pruning.scoring.registry": "",
                       "pruning": ""})
     found = violations(graph)
     assert any(expect in v for v in found), found

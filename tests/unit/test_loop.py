@@ -6,14 +6,24 @@ import pandas as pd
 import pytest
 import torch
 
-from pruning import (DataConfig, ExperimentConfig, ModelConfig, PruneConfig, PruningError,
-                     TrainConfig, build_model, load_dataset, prunable_names, run_experiment,
-                     schedule_targets)
+from pruning import (
+    DataConfig,
+    ExperimentConfig,
+    ModelConfig,
+    PruneConfig,
+    PruningError,
+    TrainConfig,
+    build_model,
+    load_dataset,
+    prunable_names,
+    run_experiment,
+    schedule_targets,
+)
 from pruning.core.masks import count_kept, count_total
 from pruning.core.models import count_parameters
 from pruning.core.schedules import SCHEDULES
-from pruning.scoring.registry import SCORERS
 from pruning.core.selection import SCOPES
+from pruning.scoring.registry import SCORERS
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -1,8 +1,8 @@
 """The five-step loop picture."""
 import pytest
 
-from pruning.present.figures import PRUNED_COLOUR
 from pruning.present.loop_diagram import LOOP_STEPS, loop_figure
+from pruning.present.style import PRUNED_COLOUR
 
 
 def test_five_steps_in_loop_order():

@@ -2,8 +2,22 @@
 import pytest
 import torch
 
-from pruning import DataConfig, ModelConfig, PruningError, TrainConfig, build_model, load_dataset, train
-from pruning.present.lottery import LotteryConfig, lottery_figure, lottery_notes, rewound, run_lottery
+from pruning import (
+    DataConfig,
+    ModelConfig,
+    PruningError,
+    TrainConfig,
+    build_model,
+    load_dataset,
+    train,
+)
+from pruning.present.lottery import (
+    LotteryConfig,
+    lottery_figure,
+    lottery_notes,
+    rewound,
+    run_lottery,
+)
 
 MODEL = ModelConfig(hidden=(16,))
 TRAIN = TrainConfig(epochs=99, seed=0)  # epochs come from LotteryConfig

@@ -6,9 +6,20 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from pruning import (DataConfig, ModelConfig, PruningError, ScoreContext, TrainConfig,
-                     apply_masks, build_model, load_dataset, prunable_names, score,
-                     select_by_sparsity, train)
+from pruning import (
+    DataConfig,
+    ModelConfig,
+    PruningError,
+    ScoreContext,
+    TrainConfig,
+    apply_masks,
+    build_model,
+    load_dataset,
+    prunable_names,
+    score,
+    select_by_sparsity,
+    train,
+)
 from pruning.core.masks import combine, mask_gradients, ones_masks, sparsity
 from pruning.core.training import make_optimizer
 

@@ -2,19 +2,25 @@
 import copy
 import time
 
-import pandas as pd
 import pytest
 import torch
 from torch import nn
 
-from pruning.structured.compact import compact_model
 from pruning.config import ModelConfig
 from pruning.core.data import DataBundle
-from pruning.errors import PruningError
-from pruning.labs.measure import (clearly_faster, gzip_size, saved_bytes, sparse_state_dict,
-                             storage_sizes, time_forward, to_sparse_inference)
 from pruning.core.models import build_model
+from pruning.errors import PruningError
+from pruning.labs.measure import (
+    clearly_faster,
+    gzip_size,
+    saved_bytes,
+    sparse_state_dict,
+    storage_sizes,
+    time_forward,
+    to_sparse_inference,
+)
 from pruning.present import shrink as shrank
+from pruning.structured.compact import compact_model
 
 
 def _mlp(hidden=(16, 8), n_in=12, n_out=3, seed=0):

@@ -2,12 +2,18 @@
 import numpy as np
 import pytest
 import torch
-from torch import nn
 
 from pruning import ModelConfig, PruningError, build_model
-from pruning.present.figures import PRUNED_COLOUR
-from pruning.present.network_diagram import (NEGATIVE_COLOUR, POSITIVE_COLOUR, cut_off_units,
-                                     diagram_edges, layer_sizes, linear_weights, network_diagram)
+from pruning.present.network_diagram import (
+    NEGATIVE_COLOUR,
+    POSITIVE_COLOUR,
+    cut_off_units,
+    diagram_edges,
+    layer_sizes,
+    linear_weights,
+    network_diagram,
+)
+from pruning.present.style import PRUNED_COLOUR
 
 
 @pytest.fixture

@@ -1,10 +1,19 @@
 """"What to notice" sentences (pruning.present.prune_notes): computed from the numbers they describe."""
 import pandas as pd
-import pytest
 
-from pruning.present.prune_notes import (boundary_note, dead_units_note, finetune_note, histogram_note,
-                                 iterate_note, pct, pruning_effect_note, replay_note,
-                                 unevenness_note, unit_images_note, zero_check_note)
+from pruning.present.prune_notes import (
+    boundary_note,
+    dead_units_note,
+    finetune_note,
+    histogram_note,
+    iterate_note,
+    pct,
+    pruning_effect_note,
+    replay_note,
+    unevenness_note,
+    unit_images_note,
+    zero_check_note,
+)
 
 DENSE = {"train_acc": 0.99, "test_acc": 0.97}
 

@@ -3,10 +3,14 @@ import math
 
 import pytest
 
-from pruning import PruneConfig, PruningError, SCHEDULES, schedule_targets
+from pruning import SCHEDULES, PruneConfig, PruningError, schedule_targets
+from pruning.core.schedules import (
+    gradual_targets,
+    iterative_rate_targets,
+    iterative_targets,
+    oneshot_targets,
+)
 from pruning.loop.experiment import round_targets, validate_prune_config
-from pruning.core.schedules import (gradual_targets, iterative_rate_targets, iterative_targets,
-                               oneshot_targets)
 
 FINALS = [0.1, 0.5, 0.8, 0.9, 0.99, 1.0]
 ROUNDS = [1, 2, 3, 5, 10]

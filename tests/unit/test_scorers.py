@@ -3,8 +3,16 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from pruning import (SCORERS, DataBundle, ModelConfig, PruningError, ScoreContext, build_model,
-                     prunable_names, score)
+from pruning import (
+    SCORERS,
+    DataBundle,
+    ModelConfig,
+    PruningError,
+    ScoreContext,
+    build_model,
+    prunable_names,
+    score,
+)
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -13,10 +13,20 @@ import torch
 import torch.nn.functional as F
 from torch.func import functional_call
 
-from pruning import (DataConfig, ModelConfig, PruningError, ScoreContext, TrainConfig,
-                     build_model, load_dataset, prunable_names, score, train)
-from pruning.scoring.ablation import unit_ablation_scores, weight_ablation_scores
+from pruning import (
+    DataConfig,
+    ModelConfig,
+    PruningError,
+    ScoreContext,
+    TrainConfig,
+    build_model,
+    load_dataset,
+    prunable_names,
+    score,
+    train,
+)
 from pruning.cli.main import build_parser
+from pruning.scoring.ablation import unit_ablation_scores
 from pruning.scoring.obd import hessian_diagonal
 from pruning.scoring.registry import NEEDS_DATA, SCORERS
 from pruning.structured.units import unit_scores

@@ -5,9 +5,21 @@ import pytest
 import torch
 from torch import nn
 
-from pruning import (DataConfig, ModelConfig, PruningError, ScoreContext, TrainConfig,
-                     apply_masks, build_model, load_dataset, prunable_names, score,
-                     select_by_sparsity, select_by_threshold, train)
+from pruning import (
+    DataConfig,
+    ModelConfig,
+    PruningError,
+    ScoreContext,
+    TrainConfig,
+    apply_masks,
+    build_model,
+    load_dataset,
+    prunable_names,
+    score,
+    select_by_sparsity,
+    select_by_threshold,
+    train,
+)
 from pruning.core.masks import count_kept, count_total, ones_masks
 from pruning.core.training import evaluate
 

@@ -5,11 +5,25 @@ import pandas as pd
 import pytest
 import torch
 
-from pruning import DataConfig, ModelConfig, PruningError, TrainConfig, build_model, load_dataset, train
+from pruning import (
+    DataConfig,
+    ModelConfig,
+    PruningError,
+    TrainConfig,
+    build_model,
+    load_dataset,
+    train,
+)
 from pruning.core.selection import n_to_prune
-from pruning.present.sensitivity import (SENSITIVITY_LEVELS, evaluate_per_layer, sensitivity_figure,
-                                 sensitivity_notes, sensitivity_scan, suggest_sparsities)
 from pruning.core.training import evaluate
+from pruning.present.sensitivity import (
+    SENSITIVITY_LEVELS,
+    evaluate_per_layer,
+    sensitivity_figure,
+    sensitivity_notes,
+    sensitivity_scan,
+    suggest_sparsities,
+)
 
 
 @pytest.fixture(scope="module", autouse=True)

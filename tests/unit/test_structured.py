@@ -5,10 +5,22 @@ import copy
 import pytest
 import torch
 
-from pruning import DataConfig, ModelConfig, PruningError, TrainConfig, build_model, load_dataset, train
-from pruning.present.granularity import compare_granularity, granularity_figure, granularity_notes
+from pruning import (
+    DataConfig,
+    ModelConfig,
+    PruningError,
+    TrainConfig,
+    build_model,
+    load_dataset,
+    train,
+)
 from pruning.core.masks import apply_masks
 from pruning.core.models import count_parameters
+from pruning.present.granularity import (
+    compare_granularity,
+    granularity_figure,
+    granularity_notes,
+)
 from pruning.structured.select import compact, select_units, unit_masks, weight_count
 from pruning.structured.units import unit_layers, unit_scores
 

@@ -2,9 +2,15 @@
 import pytest
 
 from pruning.errors import PruningError
-from pruning.present.figures import PRUNED_COLOUR
-from pruning.present.threshold_demo import (KEPT_COLOUR, WORKED_EXAMPLE_THRESHOLD, WORKED_EXAMPLE_WEIGHTS,
-                                    decide_by_threshold, decision_sentence, threshold_bars)
+from pruning.present.style import PRUNED_COLOUR
+from pruning.present.threshold_demo import (
+    KEPT_COLOUR,
+    WORKED_EXAMPLE_THRESHOLD,
+    WORKED_EXAMPLE_WEIGHTS,
+    decide_by_threshold,
+    decision_sentence,
+    threshold_bars,
+)
 
 
 def test_article_example_keeps_05_and_03():

@@ -3,8 +3,8 @@ import numpy as np
 import pandas as pd
 
 from pruning import DataConfig, ModelConfig, TrainConfig, load_dataset
-from pruning.present.training_report import generalization_note, predict_test_split
 from pruning.core.records import train_model
+from pruning.present.training_report import generalization_note, predict_test_split
 
 
 def _m(train, val, test):

@@ -4,8 +4,15 @@ from dataclasses import replace
 
 import pytest
 
-from pruning.app.url_state import (MAX_ROUNDS, MAX_SHOWN, PARAM_NAMES, AppSettings,
-                               encode_settings, parse_query_params, validate_settings)
+from pruning.app.url_state import (
+    MAX_ROUNDS,
+    MAX_SHOWN,
+    PARAM_NAMES,
+    AppSettings,
+    encode_settings,
+    parse_query_params,
+    validate_settings,
+)
 
 NON_DEFAULT = AppSettings(dataset="moons", model="mlp", hidden=(64, 32, 16), seed=1234,
                           scorer="taylor", scope="layer", sparsity=0.735, threshold=None,
@@ -140,8 +147,13 @@ def test_validate_settings_flags_a_bad_object():
 
 
 # ----------------------------------------------------------------------------- widget bindings
-from pruning.app.url_state import (Binding, bound_values, resolve_pending,  # noqa: E402
-                               settings_from_widgets, widget_values)
+from pruning.app.url_state import (  # noqa: E402
+    Binding,
+    bound_values,
+    resolve_pending,
+    settings_from_widgets,
+    widget_values,
+)
 
 BINDINGS = {
     "seed": [Binding("seed_box", to_widget=int)],

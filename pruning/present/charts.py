@@ -1,112 +1,27 @@
-"""Plotly figures, built here (not in the pages) so tests can read their data.
+"""The charts several pages share: weight heatmaps, score histograms, training curves, images.
 
-Conventions, chosen for a projector and for colour-blind viewers:
-  * weights use a diverging blue–white–red scale centred on 0 (``RdBu`` reversed: blue
-    negative, red positive), symmetric limits;
-  * pruned weights are drawn in one distinct colour (``PRUNED_COLOUR``, amber), never a
-    shade of the weight scale, so "zeroed" cannot be confused with "small";
-  * large fonts (``FONT_SIZE``).
-Heatmap data are float32 numpy arrays (fast to serialise; lists are ~25× slower).
+Built here (not in the pages) so tests can read their data. Heatmap data are float32 numpy
+arrays (fast to serialise; lists are ~25× slower).
 """
 from __future__ import annotations
 
-import contextvars
 import math
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
-import plotly.io as pio
 import torch
 
-PRUNED_COLOUR = "#f5a623"      # amber: outside the blue–red weight scale
-WEIGHT_SCALE = "RdBu_r"
-FONT_SIZE = 16
-SPLIT_COLOURS = {"train": "#1f77b4", "val": "#7f7f7f", "test": "#d62728"}
-SPLIT_LABELS = {"train": "train", "val": "validation", "test": "test"}
-
-
-# Classroom mode (a projector) enlarges every figure's fonts. A ContextVar, not a module
-# global: each Streamlit session runs its script in its own thread, and one teacher's
-# projector setting must not change the charts of every other session on the server.
-_FONT_SCALE: contextvars.ContextVar[float] = contextvars.ContextVar("font_scale", default=1.0)
-
-
-def set_font_scale(scale: float) -> None:
-    """Scale the fonts of figures built from now on *in this thread* (1.0 = normal).
-    The app sets it at the start of every script run (classroom mode: ``CLASSROOM_FONT_SCALE``)."""
-    _FONT_SCALE.set(min(max(float(scale), 0.5), 3.0))
-
-
-def font_scale() -> float:
-    return _FONT_SCALE.get()
-
-
-CLASSROOM_FONT_SCALE = 1.4
-
-
-def _scale_set_fonts(fig: go.Figure, scale: float) -> None:
-    """Multiply font sizes already set on annotations, the legend and trace texts."""
-    for ann in fig.layout.annotations or ():
-        if ann.font.size:
-            ann.font.size = ann.font.size * scale
-    if fig.layout.legend.font.size:
-        fig.layout.legend.font.size = fig.layout.legend.font.size * scale
-    for trace in fig.data:
-        tf = getattr(trace, "textfont", None)
-        if tf is not None and tf.size is not None and not isinstance(tf.size, (tuple, list)):
-            tf.size = tf.size * scale
-
-
-def _set_template(fig: go.Figure, name: str = "plotly_white") -> None:
-    """``fig.update_layout(template=name)`` without its cost.
-
-    Setting a template validates a deep copy of it (~10 ms, most of building a small figure,
-    and the Prune page builds six per slider move). A registered template is valid already,
-    so it is assigned with validation off, exactly as plotly assigns its default template to
-    every new figure (``BaseFigure._initialize_layout_template``); the figure's JSON is the same.
-    """
-    layout = fig.layout
-    if not hasattr(layout, "_validate"):  # a plotly without the switch: take the slow path
-        fig.update_layout(template=name)
-        return
-    validate, layout._validate = layout._validate, False
-    try:
-        layout.template = pio.templates[name]
-    finally:
-        layout._validate = validate
-
-
-def _layout(fig: go.Figure, title: str, height: int = 420) -> go.Figure:
-    scale = _FONT_SCALE.get()
-    if scale != 1.0:
-        _scale_set_fonts(fig, scale)
-    _set_template(fig)
-    fig.update_layout(title=dict(text=title, x=0.0, font=dict(size=round((FONT_SIZE + 2) * scale))),
-                      font=dict(size=round(FONT_SIZE * scale)),
-                      height=round(height * (1 + (scale - 1) / 2)),
-                      margin=dict(l=60, r=20, t=60, b=50))
-    return fig
-
-
-def _figure(data: list[dict], layout: dict, title: str, height: int = 420) -> go.Figure:
-    """``_layout(go.Figure(data, layout), title, height)`` built in one pass.
-
-    Plotly validates on every ``update_*`` / ``add_*`` call, so a figure assembled by ten
-    updates costs about three times one built from a single dict (the Prune page rebuilds its
-    figures on every slider move). Same figure, same JSON.
-    """
-    scale = _FONT_SCALE.get()
-    fig = go.Figure(data=data, layout={
-        **layout,
-        "title": dict(text=title, x=0.0, font=dict(size=round((FONT_SIZE + 2) * scale))),
-        "font": dict(size=round(FONT_SIZE * scale)),
-        "height": round(height * (1 + (scale - 1) / 2)),
-        "margin": layout.get("margin", dict(l=60, r=20, t=60, b=50))})
-    if scale != 1.0:
-        _scale_set_fonts(fig, scale)
-    _set_template(fig)
-    return fig
+from pruning.present.style import (
+    FONT_SIZE,
+    PRUNED_COLOUR,
+    SPLIT_COLOURS,
+    SPLIT_LABELS,
+    WEIGHT_SCALE,
+    figure,
+    fixed_margin,
+    layout,
+)
 
 
 def as_matrix(weight: torch.Tensor | np.ndarray) -> np.ndarray:
@@ -116,16 +31,6 @@ def as_matrix(weight: torch.Tensor | np.ndarray) -> np.ndarray:
     if w.ndim == 1:
         return w[None, :]
     return w.reshape(w.shape[0], -1)
-
-
-def _fixed_margin(l: int, r: int, t: int, b: int) -> dict:
-    """Margins in pixels that plotly must not recompute (``autoexpand`` off), scaled with the
-    fonts. Why: with automatic margins every redraw measures the tick labels and colour bar
-    and may lay the figure out twice; on the Prune page's slider move that cost about a third
-    of the browser's work (BENCHMARKS.md, "slider"). The sizes fit the widest labels these
-    figures draw (three-digit unit numbers, a colour bar with four-character ticks)."""
-    k = _FONT_SCALE.get()
-    return dict(l=round(l * k), r=round(r * k), t=round(t * k), b=round(b * k), autoexpand=False)
 
 
 def weight_heatmap(weight, mask=None, title: str = "weights", zmax: float | None = None,
@@ -148,13 +53,13 @@ def weight_heatmap(weight, mask=None, title: str = "weights", zmax: float | None
     n_pruned, n = int(pruned.sum()), pruned.size
     # No grid or zero line: they would show through the transparent (pruned) cells.
     axis = dict(showgrid=False, zeroline=False, automargin=False)
-    return _figure([
+    return figure([
         dict(type="heatmap", z=z, colorscale=WEIGHT_SCALE, zmid=0, zmin=-zmax, zmax=zmax,
              colorbar=dict(title=dict(text="w")), name="weights",
              hovertemplate="out %{y}, in %{x}<br>w = %{z:.4f}<extra></extra>"),
     ], dict(
         plot_bgcolor=PRUNED_COLOUR,
-        margin=_fixed_margin(l=75, r=100, t=60, b=60),
+        margin=fixed_margin(l=75, r=100, t=60, b=60),
         yaxis=dict(autorange="reversed", title=dict(text="output unit"), **axis),
         xaxis=dict(title=dict(text="input"), **axis),
         annotations=[dict(text=f"<b>{n_pruned:,}</b> of {n:,} pruned ({100 * n_pruned / n:.1f} %)"
@@ -197,9 +102,9 @@ def score_histogram(scores, threshold: float | None = None, title: str = "scores
         t = None if threshold is None else math.log10(max(threshold, floor))
         xlabel = "log10(score)"
     counts, edges = histogram_bins(x, nbins)
-    layout = dict(xaxis=dict(title=dict(text=xlabel), automargin=False),
+    spec = dict(xaxis=dict(title=dict(text=xlabel), automargin=False),
                   yaxis=dict(title=dict(text="number of weights"), automargin=False),
-                  margin=_fixed_margin(l=85, r=25, t=60, b=60), bargap=0)
+                  margin=fixed_margin(l=85, r=25, t=60, b=60), bargap=0)
     if t is not None:
         # What add_vrect / add_vline (annotation top left / top right) would add, in one go.
         n_below = int((s < threshold).sum())
@@ -207,18 +112,18 @@ def score_histogram(scores, threshold: float | None = None, title: str = "scores
         span = dict(xref="x", y0=0, y1=1, yref="y domain")
         label = dict(y=1, yref="y domain", xref="x", xanchor="left", yanchor="top",
                      showarrow=False)
-        layout["shapes"] = [
+        spec["shapes"] = [
             dict(type="rect", x0=lo, x1=t, fillcolor=PRUNED_COLOUR, opacity=0.25,
                  line=dict(width=0), **span),
             dict(type="line", x0=t, x1=t, line=dict(color="black", width=3, dash="dash"), **span)]
-        layout["annotations"] = [dict(text=f"pruned: {n_below:,}", x=lo, **label),
+        spec["annotations"] = [dict(text=f"pruned: {n_below:,}", x=lo, **label),
                                  dict(text=f"threshold {threshold:.4g}", x=t, **label)]
-    return _figure([dict(type="bar", x=(edges[:-1] + edges[1:]) / 2, y=counts,
+    return figure([dict(type="bar", x=(edges[:-1] + edges[1:]) / 2, y=counts,
                          width=np.diff(edges), customdata=np.stack([edges[:-1], edges[1:]], axis=1),
                          marker=dict(color="#4c72b0", line=dict(width=0)), name="scores",
                          hovertemplate=f"{xlabel} %{{customdata[0]:.4g}} to %{{customdata[1]:.4g}}"
                                        "<br>%{y:,} weights<extra></extra>")],
-                   layout, title, height)
+                   spec, title, height)
 
 
 def training_curves(history: pd.DataFrame, metric: str = "acc", title: str | None = None,
@@ -234,7 +139,7 @@ def training_curves(history: pd.DataFrame, metric: str = "acc", title: str | Non
                                      line=dict(color=SPLIT_COLOURS[split], width=3)))
     fig.update_xaxes(title="epoch")
     fig.update_yaxes(title="accuracy (%)" if metric == "acc" else "cross-entropy loss")
-    return _layout(fig, title or ("accuracy" if metric == "acc" else "loss"), height)
+    return layout(fig, title or ("accuracy" if metric == "acc" else "loss"), height)
 
 
 def accuracy_vs_sparsity(rounds: pd.DataFrame, dense: dict | None = None,
@@ -264,7 +169,7 @@ def accuracy_vs_sparsity(rounds: pd.DataFrame, dense: dict | None = None,
         add(baseline, f"{baseline_name}: ", "#9ecae1", "#bdbdbd", width=2)
     fig.update_xaxes(title="weights pruned (%)", range=[-2, 102])
     fig.update_yaxes(title="accuracy (%)")
-    return _layout(fig, title, height)
+    return layout(fig, title, height)
 
 
 def images_grid(images: np.ndarray, titles: list[str] | None = None, cols: int = 8,
@@ -303,14 +208,14 @@ def images_grid(images: np.ndarray, titles: list[str] | None = None, cols: int =
     else:
         traces.append(dict(type="heatmap", z=canvas, colorscale="Greys", showscale=False,
                            name="pixels"))
-    layout = dict(yaxis=dict(autorange="reversed", showticklabels=False, scaleanchor="x"),
+    spec = dict(yaxis=dict(autorange="reversed", showticklabels=False, scaleanchor="x"),
                   xaxis=dict(showticklabels=False))
     if titles:
-        layout["annotations"] = [
+        spec["annotations"] = [
             dict(x=(i % cols) * (w + pad) + (w - 1) / 2, y=(i // cols) * (h + pad) - 0.6, text=t,
                  showarrow=False, yanchor="bottom", font=dict(size=FONT_SIZE - 4))
             for i, t in enumerate(titles[:n])]
-    return _figure(traces, layout, title, height or 120 + rows * 110)
+    return figure(traces, spec, title, height or 120 + rows * 110)
 
 
 def confusion_matrix_figure(y_true, y_pred, class_names, title="confusion matrix (test)",
@@ -325,4 +230,4 @@ def confusion_matrix_figure(y_true, y_pred, class_names, title="confusion matrix
                                hovertemplate="true %{y}, predicted %{x}: %{z}<extra></extra>"))
     fig.update_xaxes(title="predicted", type="category")
     fig.update_yaxes(title="true", autorange="reversed", type="category")
-    return _layout(fig, title, height)
+    return layout(fig, title, height)

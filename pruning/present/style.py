@@ -1,0 +1,118 @@
+"""The look every figure shares: colours, font sizes, classroom scaling, one title and layout.
+
+Conventions, chosen for a projector and for colour-blind viewers:
+  * weights use a diverging blue–white–red scale centred on 0 (``RdBu`` reversed: blue
+    negative, red positive), symmetric limits;
+  * pruned weights are drawn in one distinct colour (``PRUNED_COLOUR``, amber), never a
+    shade of the weight scale, so "zeroed" cannot be confused with "small";
+  * classes use one colour-blind-safe palette (``CLASS_COLOURS``, Okabe–Ito);
+  * large fonts (``FONT_SIZE``), scaled up in classroom mode.
+"""
+from __future__ import annotations
+
+import contextvars
+
+import plotly.graph_objects as go
+import plotly.io as pio
+
+PRUNED_COLOUR = "#f5a623"      # amber: outside the blue–red weight scale
+WEIGHT_SCALE = "RdBu_r"
+FONT_SIZE = 16
+SPLIT_COLOURS = {"train": "#1f77b4", "val": "#7f7f7f", "test": "#d62728"}
+SPLIT_LABELS = {"train": "train", "val": "validation", "test": "test"}
+# Okabe–Ito: distinguishable with the common colour-vision deficiencies, and on a projector.
+CLASS_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00",
+                 "#F0E442", "#000000", "#999999", "#882255")
+
+
+# Classroom mode (a projector) enlarges every figure's fonts. A ContextVar, not a module
+# global: each Streamlit session runs its script in its own thread, and one teacher's
+# projector setting must not change the charts of every other session on the server.
+_FONT_SCALE: contextvars.ContextVar[float] = contextvars.ContextVar("font_scale", default=1.0)
+
+
+def set_font_scale(scale: float) -> None:
+    """Scale the fonts of figures built from now on *in this thread* (1.0 = normal).
+    The app sets it at the start of every script run (classroom mode: ``CLASSROOM_FONT_SCALE``)."""
+    _FONT_SCALE.set(min(max(float(scale), 0.5), 3.0))
+
+
+def font_scale() -> float:
+    return _FONT_SCALE.get()
+
+
+CLASSROOM_FONT_SCALE = 1.4
+
+
+def _scale_set_fonts(fig: go.Figure, scale: float) -> None:
+    """Multiply font sizes already set on annotations, the legend and trace texts."""
+    for ann in fig.layout.annotations or ():
+        if ann.font.size:
+            ann.font.size = ann.font.size * scale
+    if fig.layout.legend.font.size:
+        fig.layout.legend.font.size = fig.layout.legend.font.size * scale
+    for trace in fig.data:
+        tf = getattr(trace, "textfont", None)
+        if tf is not None and tf.size is not None and not isinstance(tf.size, (tuple, list)):
+            tf.size = tf.size * scale
+
+
+def _set_template(fig: go.Figure, name: str = "plotly_white") -> None:
+    """``fig.update_layout(template=name)`` without its cost.
+
+    Setting a template validates a deep copy of it (~10 ms, most of building a small figure,
+    and the Prune page builds six per slider move). A registered template is valid already,
+    so it is assigned with validation off, exactly as plotly assigns its default template to
+    every new figure (``BaseFigure._initialize_layout_template``); the figure's JSON is the same.
+    """
+    layout = fig.layout
+    if not hasattr(layout, "_validate"):  # a plotly without the switch: take the slow path
+        fig.update_layout(template=name)
+        return
+    validate, layout._validate = layout._validate, False
+    try:
+        layout.template = pio.templates[name]
+    finally:
+        layout._validate = validate
+
+
+def layout(fig: go.Figure, title: str, height: int = 420) -> go.Figure:
+    scale = _FONT_SCALE.get()
+    if scale != 1.0:
+        _scale_set_fonts(fig, scale)
+    _set_template(fig)
+    fig.update_layout(title=dict(text=title, x=0.0, font=dict(size=round((FONT_SIZE + 2) * scale))),
+                      font=dict(size=round(FONT_SIZE * scale)),
+                      height=round(height * (1 + (scale - 1) / 2)),
+                      margin=dict(l=60, r=20, t=60, b=50))
+    return fig
+
+
+def figure(data: list[dict], spec: dict, title: str, height: int = 420) -> go.Figure:
+    """``layout(go.Figure(data, layout), title, height)`` built in one pass.
+
+    Plotly validates on every ``update_*`` / ``add_*`` call, so a figure assembled by ten
+    updates costs about three times one built from a single dict (the Prune page rebuilds its
+    figures on every slider move). Same figure, same JSON.
+    """
+    scale = _FONT_SCALE.get()
+    fig = go.Figure(data=data, layout={
+        **spec,
+        "title": dict(text=title, x=0.0, font=dict(size=round((FONT_SIZE + 2) * scale))),
+        "font": dict(size=round(FONT_SIZE * scale)),
+        "height": round(height * (1 + (scale - 1) / 2)),
+        "margin": spec.get("margin", dict(l=60, r=20, t=60, b=50))})
+    if scale != 1.0:
+        _scale_set_fonts(fig, scale)
+    _set_template(fig)
+    return fig
+
+
+def fixed_margin(l: int, r: int, t: int, b: int) -> dict:
+    """Margins in pixels that plotly must not recompute (``autoexpand`` off), scaled with the
+    fonts. Why: with automatic margins every redraw measures the tick labels and colour bar
+    and may lay the figure out twice; on the Prune page's slider move that cost about a third
+    of the browser's work (BENCHMARKS.md, "slider"). The sizes fit the widest labels these
+    figures draw (three-digit unit numbers, a colour bar with four-character ticks)."""
+    k = _FONT_SCALE.get()
+    return dict(l=round(l * k), r=round(r * k), t=round(t * k), b=round(b * k), autoexpand=False)
