@@ -44,12 +44,13 @@ def sweep_matmul_flops(cfg) -> float:
     Evaluations at epoch 0 and the scoring are left out, so this is a floor: the sweep cannot
     take less than FLOPs ÷ peak however it batches, so a batched/one-at-a-time ratio is bounded
     by (one-at-a-time time) ÷ (FLOPs ÷ peak)."""
+    from pruning.core.counts import mlp_weight_count
     from pruning.labs import generalization as gen
 
     data = gen._bundles(replace(cfg, seeds=cfg.seeds[:1]))[int(cfg.seeds[0])]
     n_train, n_all = len(data.y_train), sum(data.sizes().values())
     per_mac = 6 * n_train + 2 * n_all
-    wide = gen.mlp_weight_count(data.n_features, cfg.model.hidden, data.n_classes)
+    wide = mlp_weight_count(data.n_features, cfg.model.hidden, data.n_classes)
     n_seeds = len(cfg.seeds)
     n_wd = len(cfg.weight_decays) if "weight_decay" in cfg.controls else 0
     flops = n_seeds * (1 + n_wd) * cfg.train.epochs * per_mac * wide
@@ -58,7 +59,7 @@ def sweep_matmul_flops(cfg) -> float:
     if "small_dense" in cfg.controls:
         for widths in gen._small_nets(cfg, data, gen._expected_kept(cfg, data)):
             flops += (n_seeds * cfg.train.epochs * per_mac
-                      * gen.mlp_weight_count(data.n_features, widths, data.n_classes))
+                      * mlp_weight_count(data.n_features, widths, data.n_classes))
     return float(flops)
 
 

@@ -15,8 +15,9 @@ from pruning.core.masks import count_kept, count_total, sparsity
 from pruning.core.records import finetune_pruned
 from pruning.errors import PruningError
 from pruning.labs.prune_step import describe_prune_config, nonzero_at_pruned
+from pruning.present.format import pct
 from pruning.present.prune_figures import layer_heatmap, recovery_curves
-from pruning.present.prune_notes import finetune_note, pct, zero_check_note
+from pruning.present.prune_notes import finetune_note, zero_check_note
 
 LEARNING_RATES = [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1]
 

@@ -10,8 +10,9 @@ from pruning.core.selection import SCOPES
 from pruning.errors import PruningError
 from pruning.labs.iterate import run_iterate
 from pruning.present.charts import accuracy_vs_sparsity
+from pruning.present.format import pct
 from pruning.present.prune_figures import layer_heatmap
-from pruning.present.prune_notes import iterate_note, pct, replay_note
+from pruning.present.prune_notes import iterate_note, replay_note
 from pruning.scoring.registry import DESCRIPTIONS, SCORERS
 
 SCHEDULE_HELP = {

@@ -30,6 +30,7 @@ from pruning.labs.prune_step import (
 )
 from pruning.present.boundary import boundary_figure, boundary_grid, changed_fraction
 from pruning.present.charts import images_grid
+from pruning.present.format import pct
 from pruning.present.network_diagram import (
     MAX_DIAGRAM_WEIGHTS,
     count_weights,
@@ -45,7 +46,6 @@ from pruning.present.prune_notes import (
     dead_units_note,
     diagram_note,
     histogram_note,
-    pct,
     pruning_effect_note,
     unevenness_note,
     unit_images_note,

@@ -65,8 +65,25 @@ def layer_table(model: nn.Module, n_features: int | None = None) -> pd.DataFrame
     return pd.DataFrame(rows)
 
 
+def count_parameters(model: nn.Module) -> int:
+    """Every stored parameter, weights and biases: Σ_p numel(p)."""
+    return sum(p.numel() for p in model.parameters())
+
+
+def weight_count(model: nn.Module) -> int:
+    """Weights of the Linear / Conv2d layers (biases not counted)."""
+    return sum(m.weight.numel() for m in model.modules() if isinstance(m, (nn.Linear, nn.Conv2d)))
+
+
+def mlp_weight_count(n_features: int, hidden, n_classes: int) -> int:
+    """Σ_l in_l · out_l for an MLP of these widths, without building it (biases not counted)."""
+    sizes = [n_features, *hidden, n_classes]
+    return int(sum(a * b for a, b in zip(sizes[:-1], sizes[1:])))
+
+
 def parameter_counts(model: nn.Module) -> dict[str, int]:
-    total = sum(p.numel() for p in model.parameters())
+    """``{"total", "nonzero", "zero"}`` over every parameter."""
+    total = count_parameters(model)
     nonzero = sum(int((p != 0).sum()) for p in model.parameters())
     return {"total": total, "nonzero": nonzero, "zero": total - nonzero}
 

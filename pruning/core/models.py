@@ -118,5 +118,6 @@ def prunable_names(model: nn.Module, include_output: bool = True,
     return names
 
 
-def count_parameters(model: nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters())
+def layer_label(name: str) -> str:
+    """A parameter name as a reader sees the layer: ``"net.0.weight" → "net.0"``."""
+    return name.removesuffix(".weight")

@@ -47,6 +47,7 @@ import pandas as pd
 import torch
 
 from pruning.config import DataConfig, ModelConfig, PruneConfig, TrainConfig
+from pruning.core.counts import mlp_weight_count
 from pruning.core.data import DataBundle, load_dataset, validate_data_config
 from pruning.core.early_stopping import early_stopping_epoch
 from pruning.core.ensemble import (
@@ -225,12 +226,6 @@ def validate_sweep_config(cfg: SweepConfig) -> SweepConfig:
 
 
 # ------------------------------------------------------------------------------ sizes
-def mlp_weight_count(n_features: int, hidden: Sequence[int], n_classes: int) -> int:
-    """Σ_l in_l · out_l: the entries of the weight matrices (biases not counted)."""
-    sizes = [n_features, *hidden, n_classes]
-    return int(sum(a * b for a, b in zip(sizes[:-1], sizes[1:])))
-
-
 def matched_hidden(hidden: Sequence[int], n_features: int, n_classes: int,
                    target_weights: int) -> tuple[int, ...]:
     """Hidden widths α·h_k (rounded, ≥ 1) whose weight count is closest to ``target_weights``.

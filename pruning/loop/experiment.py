@@ -23,9 +23,14 @@ import torch
 from torch import nn
 
 from pruning.config import ExperimentConfig, PruneConfig, TrainConfig
+from pruning.core.counts import count_parameters
 from pruning.core.data import DataBundle, load_dataset
 from pruning.core.masks import Masks, apply_masks, count_kept, count_total
-from pruning.core.models import build_model, count_parameters, prunable_names
+from pruning.core.models import (
+    build_model,
+    layer_label,
+    prunable_names,
+)
 from pruning.core.schedules import SCHEDULES, schedule_targets
 from pruning.core.selection import (
     SCOPES,
@@ -124,10 +129,6 @@ def _snapshot(model: nn.Module, names, masks, rnd: int) -> Snapshot:
                     {n: m.clone() for n, m in masks.items()})
 
 
-def _short(name: str) -> str:
-    return name.removesuffix(".weight")
-
-
 def run_prune_rounds(model: nn.Module, data: DataBundle, prune: PruneConfig,
                      finetune: TrainConfig, initial_state: dict | None = None,
                      progress: LoopProgress | None = None,
@@ -190,7 +191,7 @@ def run_prune_rounds(model: nn.Module, data: DataBundle, prune: PruneConfig,
         }
         row.update({f"{k}_pruned": v for k, v in after_prune.items()})
         row.update(after_ft)
-        row.update({f"sparsity[{_short(n)}]": v for n, v in sel.per_layer.items()})
+        row.update({f"sparsity[{layer_label(n)}]": v for n, v in sel.per_layer.items()})
         rows.append(row)
         snapshots.append(_snapshot(model, names, masks, r))
     if progress:

@@ -21,6 +21,7 @@ from pruning.labs.generalization import (
     pick_by_validation,
     summarize,
 )
+from pruning.present.format import pct
 
 #: Plain-language background shown next to the measurements. General statements only: what
 #: *this* sweep shows is computed by ``explain_sweep``.
@@ -78,10 +79,6 @@ def paired(a: pd.Series, b: pd.Series) -> Paired:
     d = 100 * (a.loc[common].to_numpy() - b.loc[common].to_numpy())
     return Paired(float(d.mean()) if len(d) else float("nan"), int((d > 1e-9).sum()),
                   int((d < -1e-9).sum()), int((np.abs(d) <= 1e-9).sum()))
-
-
-def pct(x: float) -> str:
-    return f"{100 * x:.1f} %"
 
 
 def pts(x: float) -> str:

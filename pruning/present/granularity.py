@@ -22,15 +22,15 @@ import plotly.graph_objects as go
 from torch import nn
 
 from pruning.config import TrainConfig
-from pruning.core.counts import multiply_adds
+from pruning.core.counts import count_parameters, multiply_adds, weight_count
 from pruning.core.masks import apply_masks
-from pruning.core.models import count_parameters, prunable_names
+from pruning.core.models import prunable_names
 from pruning.core.selection import select_by_sparsity
 from pruning.core.training import evaluate_all, train
 from pruning.errors import PruningError, check_fraction
 from pruning.present.style import SPLIT_COLOURS, layout
 from pruning.scoring.registry import ScoreContext, score
-from pruning.structured.select import compact, select_units, unit_masks, weight_count
+from pruning.structured.select import compact, select_units, unit_masks
 from pruning.structured.units import unit_layers, unit_scores
 
 GRANULARITIES = ("structured", "unstructured")

@@ -6,28 +6,16 @@ print them as percentages. Every function returns Markdown text.
 """
 from __future__ import annotations
 
-import math
 from typing import Mapping
 
 import numpy as np
 import pandas as pd
 
+from pruning.core.models import layer_label
+from pruning.present.format import pct
+
 #: Changes smaller than this (in accuracy points, i.e. 0.005 = 0.5 %) are called "about the same".
 SAME = 0.005
-
-
-def pct(x: float, digits: int = 1) -> str:
-    """``0.9 → "90.0 %"``; never rounds a share that is not exactly 0 or 1 to "0.0 %" or
-    "100.0 %" (99.97 % shows as "> 99.9 %"), so "all" and "none" are only said when true."""
-    if x is None or not math.isfinite(x):
-        return "n/a"
-    text = f"{100 * x:.{digits}f}"
-    unit = 10.0 ** -digits
-    if 0 < x < 1 and float(text) >= 100:
-        return f"> {100 - unit:.{digits}f} %"
-    if 0 < x < 1 and float(text) <= 0:
-        return f"< {unit:.{digits}f} %"
-    return f"{text} %"
 
 
 def _change(before: float, after: float) -> str:
@@ -69,7 +57,7 @@ def unevenness_note(per_layer: Mapping[str, float], scope: str, mode: str) -> st
         return ""
     items = sorted(per_layer.items(), key=lambda kv: kv[1])
     (lo_name, lo), (hi_name, hi) = items[0], items[-1]
-    short = lambda n: n.removesuffix(".weight")  # noqa: E731
+    short = layer_label
     if scope == "layer" and mode == "sparsity":
         return (f"Per-layer scope: every layer loses the same share "
                 f"({pct(lo)} to {pct(hi)}, up to rounding).")

@@ -29,7 +29,7 @@ import plotly.graph_objects as go
 import torch
 
 from pruning.core.masks import Masks, apply_masks
-from pruning.core.models import prunable_names
+from pruning.core.models import layer_label, prunable_names
 from pruning.core.selection import SCOPES, select_by_sparsity
 from pruning.core.training import evaluate_all, train
 from pruning.errors import PruningError, check_choice, check_fraction
@@ -97,17 +97,13 @@ def random_jaccard(sparsity: float) -> float:
     return 0.0 if q == 0 else q / (2 - q)
 
 
-def _short(name: str) -> str:
-    return name.removesuffix(".weight")
-
-
 def _agreement(masks: dict[str, Masks], names: list[str]) -> pd.DataFrame:
     rows = []
     for n in names:
         pruned = torch.stack([~m[n] for m in masks.values()]).sum(0)
         k = len(masks)
         total = pruned.numel()
-        rows.append({"layer": _short(n), "weights": total,
+        rows.append({"layer": layer_label(n), "weights": total,
                      "all_prune": int((pruned == k).sum()) / total,
                      "contested": int(((pruned > 0) & (pruned < k)).sum()) / total,
                      "all_keep": int((pruned == 0).sum()) / total})
@@ -161,7 +157,7 @@ def compare_scorers(trained, data, scorers, sparsity: float = 0.8, scope: str = 
         rows.append({"scorer": name, "sparsity": sel.reached, "score_seconds": seconds,
                      "tied_at_cutoff": sel.n_tied,
                      **{f"{k}_pruned": v for k, v in after_prune.items()}, **after_ft})
-        per_layer += [{"scorer": name, "layer": _short(n), "weights": sel.masks[n].numel(),
+        per_layer += [{"scorer": name, "layer": layer_label(n), "weights": sel.masks[n].numel(),
                        "sparsity": s} for n, s in sel.per_layer.items()]
     if progress:
         progress(1.0, "done")

@@ -24,8 +24,8 @@ import plotly.graph_objects as go
 import torch
 from torch import nn
 
-from pruning.core.masks import apply_masks
-from pruning.core.models import prunable_names
+from pruning.core.masks import apply_masks, count_total
+from pruning.core.models import layer_label, prunable_names
 from pruning.core.selection import n_to_prune, select_by_sparsity
 from pruning.core.training import evaluate, evaluate_all
 from pruning.errors import PruningError, check_fraction
@@ -33,10 +33,6 @@ from pruning.present.style import layout
 from pruning.scoring.registry import ScoreContext, score
 
 SENSITIVITY_LEVELS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
-
-
-def _short(name: str) -> str:
-    return name.removesuffix(".weight")
 
 
 def sensitivity_scan(model: nn.Module, data, levels=SENSITIVITY_LEVELS,
@@ -68,7 +64,7 @@ def sensitivity_scan(model: nn.Module, data, levels=SENSITIVITY_LEVELS,
             e = evaluate(model, X, y)
             with torch.no_grad():
                 params[n].copy_(original)  # restore: the caller's model is left as it was
-            rows.append({"layer": _short(n), "weights": original.numel(), "sparsity": s,
+            rows.append({"layer": layer_label(n), "weights": original.numel(), "sparsity": s,
                          "val_acc": e.acc, "val_loss": e.loss})
     return pd.DataFrame(rows)
 
@@ -104,9 +100,9 @@ def evaluate_per_layer(model: nn.Module, data, sparsities: Mapping[str, float],
     scores = score(scorer, ScoreContext(model, names, data, seed=seed, init_state=init_state))
     masks = {}
     for n in names:
-        masks[n] = select_by_sparsity({n: scores[n]}, sparsities[_short(n)], "layer").masks[n]
+        masks[n] = select_by_sparsity({n: scores[n]}, sparsities[layer_label(n)], "layer").masks[n]
     removed = sum(int((~m).sum()) for m in masks.values())
-    total = sum(m.numel() for m in masks.values())
+    total = count_total(masks)
     per_layer = evaluate_all(apply_masks(copy.deepcopy(model), masks), data)
     uniform_s = removed / total if total else 0.0
     uni = select_by_sparsity(scores, uniform_s, "layer").masks

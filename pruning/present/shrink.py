@@ -30,6 +30,7 @@ from torch import nn
 
 from pruning.core.counts import multiply_adds, parameter_counts
 from pruning.core.data import DataBundle
+from pruning.core.masks import count_total
 from pruning.core.training import evaluate_all
 from pruning.labs.measure import (
     clearly_faster,
@@ -96,7 +97,7 @@ def measure_shrinkage(dense: nn.Module, pruned: nn.Module, compaction: Compactio
                            X, repeats=repeats, min_run_s=min_run_s)
     base = float(latency.loc[latency["variant"] == DENSE, "median_ms"].iloc[0])
     latency["speedup_vs_dense"] = base / latency["median_ms"]
-    total = sum(m.numel() for m in masks.values())
+    total = count_total(masks)
     removed = sum(int((~m).sum()) for m in masks.values())
     unit = "channel" if any(isinstance(m, nn.Conv2d) for m in dense.modules()) else "neuron"
     return Shrinkage(pd.DataFrame(rows), latency, removed / total if total else 0.0,

@@ -23,13 +23,17 @@ import plotly.graph_objects as go
 import torch
 from plotly.subplots import make_subplots
 
-from pruning.core.counts import dense_bytes, multiply_adds
+from pruning.core.counts import (
+    count_parameters,
+    dense_bytes,
+    multiply_adds,
+    weight_count,
+)
 from pruning.core.masks import apply_masks
-from pruning.core.models import count_parameters
 from pruning.core.training import evaluate_all, train
 from pruning.errors import check_fraction
 from pruning.present.style import PRUNED_COLOUR, layout
-from pruning.structured.select import compact, select_units, unit_masks, weight_count
+from pruning.structured.select import compact, select_units, unit_masks
 from pruning.structured.units import check_method, unit_layers, unit_scores
 
 

@@ -107,8 +107,3 @@ def compact(model: nn.Module, keep: Mapping[str, torch.Tensor]) -> nn.Module:
         prev_keep = rows
     small.train(model.training)
     return small
-
-
-def weight_count(model: nn.Module) -> int:
-    """Weights of the Linear / Conv2d layers (biases not counted)."""
-    return sum(m.weight.numel() for m in model.modules() if isinstance(m, (nn.Linear, nn.Conv2d)))

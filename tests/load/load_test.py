@@ -69,7 +69,7 @@ class Expected:
         if percent not in self._cache:
             from pruning.core.records import prune_trained
             from pruning.labs.prune_step import prune_config_for, select
-            from pruning.present.prune_notes import pct
+            from pruning.present.format import pct
 
             s = percent / 100
             sel = select(self.scores, "sparsity", s, "global")

@@ -11,6 +11,7 @@ import torch
 
 from pruning.cli.main import main
 from pruning.config import DataConfig, ModelConfig, TrainConfig
+from pruning.core.counts import mlp_weight_count
 from pruning.core.data import load_dataset
 from pruning.core.early_stopping import early_stopping_epoch, train_with_early_stopping
 from pruning.core.ensemble import (
@@ -29,7 +30,6 @@ from pruning.labs.generalization import (
     SweepConfig,
     best_sparsity,
     matched_hidden,
-    mlp_weight_count,
     pick_by_validation,
     run_sweep,
     summarize,

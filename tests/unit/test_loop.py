@@ -19,8 +19,8 @@ from pruning import (
     run_experiment,
     schedule_targets,
 )
+from pruning.core.counts import count_parameters
 from pruning.core.masks import count_kept, count_total
-from pruning.core.models import count_parameters
 from pruning.core.schedules import SCHEDULES
 from pruning.core.selection import SCOPES
 from pruning.scoring.registry import SCORERS

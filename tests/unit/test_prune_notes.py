@@ -1,13 +1,13 @@
 """"What to notice" sentences (pruning.present.prune_notes): computed from the numbers they describe."""
 import pandas as pd
 
+from pruning.present.format import pct
 from pruning.present.prune_notes import (
     boundary_note,
     dead_units_note,
     finetune_note,
     histogram_note,
     iterate_note,
-    pct,
     pruning_effect_note,
     replay_note,
     unevenness_note,

@@ -14,14 +14,14 @@ from pruning import (
     load_dataset,
     train,
 )
+from pruning.core.counts import count_parameters, weight_count
 from pruning.core.masks import apply_masks
-from pruning.core.models import count_parameters
 from pruning.present.granularity import (
     compare_granularity,
     granularity_figure,
     granularity_notes,
 )
-from pruning.structured.select import compact, select_units, unit_masks, weight_count
+from pruning.structured.select import compact, select_units, unit_masks
 from pruning.structured.units import unit_layers, unit_scores
 
 
