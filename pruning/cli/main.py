@@ -11,10 +11,9 @@ Bad arguments print one line ``error: ...`` and exit with status 2 (no traceback
 from __future__ import annotations
 
 import argparse
-import json
-import math
 import sys
 
+from pruning.cli.output import write_json
 from pruning.config import (
     DataConfig,
     ExperimentConfig,
@@ -93,17 +92,6 @@ def config_from_args(a: argparse.Namespace) -> ExperimentConfig:
     )
 
 
-def _json_safe(obj):
-    """NaN is not valid JSON: write null instead."""
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    if isinstance(obj, dict):
-        return {k: _json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_json_safe(v) for v in obj]
-    return obj
-
-
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "sweep":
@@ -131,8 +119,7 @@ def main(argv=None) -> int:
             "train_acc", "test_acc", "nonzero_params"]
     print(result.rounds[cols].to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     if args.json:
-        with open(args.json, "w") as f:
-            json.dump(_json_safe(result.to_json_dict()), f, indent=2)
+        write_json(args.json, result.to_json_dict())
     if args.csv:
         result.rounds.to_csv(args.csv, index=False)
     return 0

@@ -11,10 +11,10 @@ explanation; ``--csv`` writes the tidy per-run table, ``--json`` the config, sum
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from dataclasses import replace
 
+from pruning.cli.output import write_json
 from pruning.errors import PruningError
 
 
@@ -88,7 +88,6 @@ def config_from_sweep_args(a: argparse.Namespace):
 def run_sweep_command(a: argparse.Namespace) -> int:
     import torch
 
-    from pruning.cli.main import _json_safe
     from pruning.labs.generalization import PRESETS, run_sweep, summarize
     from pruning.present.generalization_text import explain_sweep
 
@@ -119,8 +118,7 @@ def run_sweep_command(a: argparse.Namespace) -> int:
     for sentence in explain_sweep(result.runs, summary, focus_level=focus):
         print("- " + sentence.replace("**", ""))
     if a.json:
-        with open(a.json, "w") as f:
-            json.dump(_json_safe(result.to_json_dict()), f, indent=2)
+        write_json(a.json, result.to_json_dict())
     if a.csv:
         result.runs.to_csv(a.csv, index=False)
     return 0
