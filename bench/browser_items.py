@@ -1,113 +1,22 @@
 """In the browser: app start to first page, slider to redrawn chart, memory of one session.
 
-A real ``streamlit run app.py`` (headless, loopback, file watcher off) and Debian's Chromium
-driven by Playwright (``executable_path=/usr/bin/chromium``, no sandbox, no GPU, no background
-networking). "Rendered" means: ``[data-testid=stApp]`` says ``notRunning`` and the main area
+A real ``streamlit run app.py`` and Debian's Chromium driven by Playwright, both started by
+the browser tests' own harness (``tests/browser/kit.py``: one harness for tests, load test and
+bench). "Rendered" means: ``[data-testid=stApp]`` says ``notRunning`` and the main area
 holds at least one element.
 """
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
-from contextlib import contextmanager
-from pathlib import Path
 
-from .harness import ROOT, Result, Stats, Target
+from tests.browser.kit import chromium, exception_texts, running_server, spawn_server
 
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+from .harness import Result, Stats, Target
+
 APP_DONE = "[data-testid='stApp'][data-test-script-state='notRunning']"
 # The first run has finished and drawn something (not the empty shell before the script ran).
 _RENDERED_JS = """() => !!document.querySelector("%s")
     && document.querySelectorAll("[data-testid='stMain'] [data-testid='stElementContainer']").length > 0""" % APP_DONE
-LOG_DIR = ROOT / "test-artifacts"
-
-
-# ----------------------------------------------------------------------------- server
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
-    """``streamlit run app.py`` on a free loopback port. ``started`` = perf_counter at spawn."""
-
-    def __init__(self, name: str = "bench-server"):
-        LOG_DIR.mkdir(exist_ok=True)
-        self.port = _free_port()
-        self.log_path = LOG_DIR / f"{name}-{self.port}.log"
-        self._log = open(self.log_path, "w")
-        env = dict(os.environ, PYTHONUNBUFFERED="1")
-        cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-               "--server.port", str(self.port), "--server.address", "127.0.0.1",
-               "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
-        self.started = time.perf_counter()
-        self.process = subprocess.Popen(cmd, cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT,
-                                        env=env)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def wait_healthy(self, timeout: float = 60.0, poll: float = 0.02) -> float:
-        """Seconds from spawn until ``/_stcore/health`` answered ``ok``."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"streamlit exited:\n{self.log_path.read_text()}")
-            try:
-                with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2) as r:
-                    if r.status == 200 and r.read().strip() == b"ok":
-                        return time.perf_counter() - self.started
-            except (urllib.error.URLError, OSError):
-                pass
-            time.sleep(poll)
-        raise RuntimeError(f"no /_stcore/health within {timeout} s:\n{self.log_path.read_text()}")
-
-    def rss_kib(self) -> int:
-        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-        raise RuntimeError("no VmRSS")
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=15)
-        self._log.close()
-
-
-@contextmanager
-def running_server(name: str = "bench-server"):
-    server = Server(name)
-    try:
-        server.wait_healthy()
-        yield server
-    finally:
-        server.stop()
-
-
-@contextmanager
-def chromium():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 # Timestamps of the session's websocket traffic (performance.now()), to split a slider move
@@ -155,10 +64,6 @@ def _act(page, action) -> None:
     _wait_done(page)
 
 
-def _exceptions(page) -> list[str]:
-    return page.locator("[data-testid='stException']").all_inner_texts()
-
-
 def _go(page, title: str) -> None:
     """Switch page by the sidebar link (same session; ``goto`` would start a new one)."""
     _act(page, page.locator("[data-testid='stSidebarNav'] a", has_text=title).first.click)
@@ -172,15 +77,15 @@ def app_start(repeats: int) -> Result:
     health, rendered = [], []
     with chromium() as browser:
         for _ in range(repeats):
-            server = Server("bench-start")
+            server = spawn_server("bench-start")
             try:
                 health.append(server.wait_healthy())
                 context, page = _new_page(browser)
                 page.goto(server.url, wait_until="commit")
                 page.wait_for_function(_RENDERED_JS, polling="raf")
                 rendered.append(time.perf_counter() - server.started)
-                if _exceptions(page):
-                    raise RuntimeError(f"exception on the first page: {_exceptions(page)}")
+                if exception_texts(page):
+                    raise RuntimeError(f"exception on the first page: {exception_texts(page)}")
                 context.close()
             finally:
                 server.stop()
@@ -266,8 +171,8 @@ def slider_redraw(repeats: int) -> Result:
             to_send.append((sent - t0) / 1e3)
             first_msg.append(((got[0] if got else float("nan")) - t0) / 1e3)
             last_msg.append(((got[-1] if got else float("nan")) - t0) / 1e3)
-        if _exceptions(page):
-            raise RuntimeError(f"exception on the Prune page: {_exceptions(page)}")
+        if exception_texts(page):
+            raise RuntimeError(f"exception on the Prune page: {exception_texts(page)}")
         context.close()
     res = Result("slider", "slider moved to chart redrawn, in the browser",
                  Target("<=", 300.0, " ms"), Stats.of(redrawn), headline_scale=1e3,
@@ -293,8 +198,8 @@ def _student_session(browser, server) -> tuple:
     _act(page, page.locator(".st-key-train_button button").first.click)
     _go(page, "Prune")
     _act(page, page.locator(".st-key-prune_keep button").first.click)
-    if _exceptions(page):
-        raise RuntimeError(f"exception: {_exceptions(page)}")
+    if exception_texts(page):
+        raise RuntimeError(f"exception: {exception_texts(page)}")
     time.sleep(1.0)
     return context, server.rss_kib()
 

@@ -1,8 +1,24 @@
-# Make ``import pruning`` work when running ``pytest tests`` from the repo root
-# (pytest.ini's ``pythonpath = .`` does the same; this keeps other runners working too).
+"""Set-up shared by every test folder.
+
+``import pruning`` works from the repo root (pytest.ini's ``pythonpath = .`` does the same; this
+keeps other runners working too), and every test runs torch on one intra-op thread.
+"""
 import sys
 from pathlib import Path
+
+import pytest
+import torch
 
 _ROOT = str(Path(__file__).resolve().parent.parent)
 if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
+
+
+@pytest.fixture(autouse=True)
+def _one_torch_thread():
+    """Two cores shared with other work (and the server in the browser tests): one intra-op
+    thread is much faster than two fighting over them, and the app runs with one too."""
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)

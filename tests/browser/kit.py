@@ -2,7 +2,7 @@
 loopback port, Debian's Chromium driven by Playwright, and helpers that read what a student
 actually sees (script state, error boxes, rendered Plotly charts, metrics).
 
-Kept free of pytest so ``tests/load/load_test.py`` can use the same server and browser code.
+Kept free of pytest so ``tests/load/load_test.py`` and ``bench/`` use the same server and\nbrowser code (one harness).
 
 Synchronisation rule: Streamlit reruns the script after every widget change. A page is "done"
 after an action when a run that started after the action has finished for good (the server's
@@ -25,6 +25,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -57,6 +58,7 @@ class StreamlitServer:
     process: subprocess.Popen
     log_path: Path
     _log_file: object = field(repr=False, default=None)
+    started: float = 0.0     # time.perf_counter() when the process was spawned
 
     @property
     def url(self) -> str:
@@ -65,6 +67,26 @@ class StreamlitServer:
     @property
     def pid(self) -> int:
         return self.process.pid
+
+    def wait_healthy(self, timeout: float = 60.0, poll: float = 0.02) -> float:
+        """Wait until ``/_stcore/health`` answers ``ok``; returns seconds since spawn.
+        Raises RuntimeError (with the server's log) if the process exits or time runs out."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                self.stop()
+                raise RuntimeError(f"streamlit exited with code {self.process.returncode}:\n"
+                                   f"{self.log_text()}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2) as r:
+                    if r.status == 200 and r.read().decode().strip() == "ok":
+                        return time.perf_counter() - self.started
+            except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
+                pass
+            time.sleep(poll)
+        self.stop()
+        raise RuntimeError(f"streamlit did not answer /_stcore/health within {timeout:.0f} s:\n"
+                           f"{self.log_text()}")
 
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
@@ -96,13 +118,11 @@ def _proc_status_kib(pid: int, key: str) -> int:
     raise RuntimeError(f"{key} not in /proc/{pid}/status")
 
 
-def start_server(log_name: str = "streamlit-server", timeout: float = 60.0,
+def spawn_server(log_name: str = "streamlit-server",
                  extra_args: tuple[str, ...] = ()) -> StreamlitServer:
-    """Start the app headless on a free loopback port and wait for ``/_stcore/health``.
-
-    The file watcher is off: other people editing files must not rerun a test's session.
-    Raises RuntimeError (with the server's log) when the server does not answer in time.
-    """
+    """Start the app headless on a free loopback port without waiting for it (``started`` is
+    the ``perf_counter`` at spawn; ``wait_healthy`` waits). The file watcher is off: other
+    people editing files must not rerun a test's session."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     port = free_port()
     log_path = ARTIFACTS / f"{log_name}-{port}.log"
@@ -112,23 +132,28 @@ def start_server(log_name: str = "streamlit-server", timeout: float = 60.0,
            "--server.headless", "true", "--server.port", str(port),
            "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
            "--server.fileWatcherType", "none", *extra_args]
+    started = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log_file, stderr=subprocess.STDOUT, env=env)
-    server = StreamlitServer(port, proc, log_path, log_file)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            server.stop()
-            raise RuntimeError(f"streamlit exited with code {proc.returncode}:\n{server.log_text()}")
-        try:
-            with urllib.request.urlopen(f"{server.url}/_stcore/health", timeout=2) as r:
-                if r.status == 200 and r.read().decode().strip() == "ok":
-                    return server
-        except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
-            pass
-        time.sleep(0.25)
-    server.stop()
-    raise RuntimeError(f"streamlit did not answer /_stcore/health within {timeout:.0f} s:\n"
-                       f"{server.log_text()}")
+    return StreamlitServer(port, proc, log_path, log_file, started)
+
+
+def start_server(log_name: str = "streamlit-server", timeout: float = 60.0,
+                 extra_args: tuple[str, ...] = ()) -> StreamlitServer:
+    """``spawn_server`` and wait for ``/_stcore/health``. Raises RuntimeError (with the
+    server's log) when the server does not answer in time."""
+    server = spawn_server(log_name, extra_args)
+    server.wait_healthy(timeout)
+    return server
+
+
+@contextmanager
+def running_server(log_name: str = "streamlit-server", timeout: float = 60.0):
+    """``start_server`` for the length of a ``with`` block; stopped on the way out."""
+    server = start_server(log_name, timeout)
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 # ----------------------------------------------------------------------------- browser
@@ -137,6 +162,19 @@ def launch_chromium(playwright):
     if not Path(CHROMIUM).exists():
         raise RuntimeError(f"Chromium not found at {CHROMIUM}; run scripts/ensure_chromium.sh")
     return playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+
+
+@contextmanager
+def chromium():
+    """A Playwright driver and ``launch_chromium`` for the length of a ``with`` block."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = launch_chromium(pw)
+        try:
+            yield browser
+        finally:
+            browser.close()
 
 
 # Installed in every page before the app's own code (``add_init_script``): wraps WebSocket so
