@@ -4,13 +4,8 @@ import streamlit as st
 from pages._prune_common import NOTICE
 from pages._shared import current_configs, get_data, remembered, show_error, workspace
 from pruning.errors import PruningError
-from pruning.present.lottery import (
-    VARIANT_LABELS,
-    LotteryConfig,
-    lottery_figure,
-    lottery_notes,
-    run_lottery,
-)
+from pruning.labs.lottery import LotteryConfig, run_lottery
+from pruning.present.lottery import VARIANT_LABELS, lottery_figure, lottery_notes
 
 RESULT_KEY = "lottery"
 

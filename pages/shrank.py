@@ -22,8 +22,9 @@ from pruning.app.checkpoint import (
 from pruning.core.counts import layer_table
 from pruning.core.records import finetune_pruned
 from pruning.errors import PruningError
+from pruning.labs import shrink as shrank
 from pruning.labs.prune_step import describe_prune_config
-from pruning.present import shrink as shrank
+from pruning.present import shrink as shrank_view
 from pruning.present.charts import training_curves
 from pruning.present.html_report import Code, Section
 from pruning.present.torch_code import snippet_for_masks
@@ -152,7 +153,7 @@ if st.button("Measure again", key="shrank_remeasure",
 result, compaction = cache["result"], cache["compaction"]
 
 # ----------------------------------------------------------------------------- headline
-head = shrank.headline(result)
+head = shrank_view.headline(result)
 st.markdown(f"#### {head}")
 st.caption("🗣️ One sentence from the measurements below, for your manager.")
 rows = result.models.set_index("model")
@@ -180,7 +181,7 @@ else:  # medians differ, but the timed runs overlap: no direction to show
               delta_arrow="off", help=lat_help + " The timed runs overlap: within the noise.")
 
 st.subheader("What to notice")
-st.markdown("\n".join(f"- {n}" for n in shrank.notes(result)))
+st.markdown("\n".join(f"- {n}" for n in shrank_view.notes(result)))
 
 # ----------------------------------------------------------------------------- tables & charts
 def side_by_side():
@@ -190,17 +191,14 @@ def side_by_side():
 
 st.subheader("Size")
 c1, c2 = side_by_side()
-c1.plotly_chart(shrank.bytes_figure(result), key="shrank_bytes_chart")
+c1.plotly_chart(shrank_view.bytes_figure(result), key="shrank_bytes_chart")
 c2.dataframe(shrank.bytes_table(result), hide_index=True)
 c2.dataframe(shrank.counts_table(result), hide_index=True)
-c2.caption(f"Compaction removed the hidden units whose weights were all pruned: widths "
-           f"{'-'.join(map(str, compaction.widths_before))} → "
-           f"{'-'.join(map(str, compaction.widths_after))}. The compacted model computes the same "
-           f"outputs (up to float rounding).")
+c2.caption(shrank_view.compaction_caption(compaction))
 
 st.subheader("Speed")
 c1, c2 = side_by_side()
-c1.plotly_chart(shrank.latency_figure(result), key="shrank_latency_chart")
+c1.plotly_chart(shrank_view.latency_figure(result), key="shrank_latency_chart")
 c2.dataframe(shrank.latency_table(result), hide_index=True)
 c2.caption("Median of the timed runs (each long enough to swamp the clock's resolution), variants "
            "timed in turn so background load hits all alike; whiskers span the middle half of "
@@ -236,7 +234,7 @@ e1.download_button("⬇️ Pruned model (.pt)", data=lambda: checkpoint_bytes(*p
 e2.download_button("⬇️ Results (.csv)", data=shrank.results_csv_table(result).to_csv(index=False),
                    file_name="what_shrank.csv", mime="text/csv", key="shrank_dl_csv",
                    on_click="ignore", help="Every measured number, one row per quantity.")
-e3.download_button("⬇️ Report (.html)", data=lambda: shrank.report_html(result, settings, extra),
+e3.download_button("⬇️ Report (.html)", data=lambda: shrank_view.report_html(result, settings, extra),
                    file_name="pruning_report.html", mime="text/html", key="shrank_dl_html",
                    on_click="ignore",
                    help="One file with the tables and interactive charts; opens in any browser, "

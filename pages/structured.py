@@ -7,20 +7,22 @@ import streamlit as st
 from pages._prune_common import NOTICE, model_caption, trained_data
 from pages._shared import remembered, require_trained_model, show_error, workspace
 from pruning.errors import PruningError
-from pruning.present.granularity import (
-    compare_granularity,
-    granularity_figure,
-    granularity_notes,
-)
-from pruning.present.sensitivity import (
+from pruning.labs.granularity import compare_granularity
+from pruning.labs.sensitivity import (
     SENSITIVITY_LEVELS,
     evaluate_per_layer,
-    sensitivity_figure,
-    sensitivity_notes,
     sensitivity_scan,
     suggest_sparsities,
 )
-from pruning.present.structured_report import run_structured, unit_scores_figure
+from pruning.labs.structured_run import run_structured
+from pruning.present.structured import (
+    compaction_note,
+    granularity_figure,
+    granularity_notes,
+    sensitivity_figure,
+    sensitivity_notes,
+    unit_scores_figure,
+)
 from pruning.scoring.registry import SCORERS
 from pruning.structured.units import UNIT_METHOD_LABELS, UNIT_METHODS
 
@@ -93,14 +95,7 @@ with tab_struct:
         m4.metric("Largest output difference", f"{rep.max_output_difference:.1e}",
                   help="Max |logit(masked) − logit(compacted)| over the test split: the two "
                        "compute the same function, up to float rounding.")
-        st.markdown(
-            NOTICE + f"The compacted model has hidden sizes {small['hidden_units']} instead of "
-            f"{dense['hidden_units']}, {dense['stored_params'] - small['stored_params']:,} fewer "
-            f"parameters and a {100 * (1 - small['dense_bytes'] / dense['dense_bytes']):.0f} % "
-            f"smaller file, and it predicts the same class as the masked model on "
-            f"{100 * rep.same_predictions:.1f} % of test images (largest logit difference "
-            f"{rep.max_output_difference:.1e}). A masked model with single zeros would keep "
-            f"every matrix — and the work — at full size.")
+        st.markdown(NOTICE + compaction_note(rep))
         st.dataframe(rep.sizes, hide_index=True, width="stretch",
                      column_config={"test_acc": st.column_config.NumberColumn("test_acc", **PCT),
                                     "val_acc": st.column_config.NumberColumn("val_acc", **PCT)})

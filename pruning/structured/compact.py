@@ -1,11 +1,19 @@
-"""Compaction after *unstructured* pruning: find the neurons (MLP) or channels (CNN) that
-pruning left dead, and remove them for real with ``pruning.structured.select.compact``.
+"""Compaction: turn removed units into a genuinely smaller dense model.
 
 Masking keeps every matrix its full size, so a pruned dense model is exactly as big and as
 slow as before. Only removing whole rows and columns makes the matrices smaller.
-``structured.compact`` removes units whose output is zero (weights *and* bias removed). After
-unstructured pruning a unit can be dead without being zero, so this module first rewrites the
-model — same function — until every dead unit outputs exactly zero, then hands it over:
+
+``compact(model, keep)`` builds an ``MLP`` / ``SmallCNN`` with fewer hidden units whose
+matrices are the kept rows and columns (``keep``: a keep-vector per hidden layer, as
+``pruning.structured.select.select_units`` returns). It computes the same function as the
+masked model when every removed unit outputs exactly zero (weights *and* bias removed): a
+removed unit outputs ReLU(0 + 0) = 0, so nothing downstream ever saw it. The tests check the
+outputs match.
+
+``compact_model(model)`` does the same after *unstructured* pruning, where nobody chose units:
+it finds the neurons (MLP) or channels (CNN) that pruning left dead. A unit can be dead without
+being zero, so ``zero_dead_units`` first rewrites the model — same function — until every dead
+unit outputs exactly zero, then hands it to ``compact``:
 
 * **out-dead** unit j (every outgoing weight is 0): nothing downstream reads it → zero its
   incoming row and bias.
@@ -17,19 +25,51 @@ model — same function — until every dead unit outputs exactly zero, then han
   only when c = 0.
 Zeroing can make more units dead (a row whose only non-zeros were in removed columns), so
 this repeats until nothing changes. Input and output sizes never change, so the compacted
-model is a drop-in replacement; ``structured.compact`` keeps at least one unit per layer
-(a kept all-zero unit contributes relu(0) · 0 = 0).
+model is a drop-in replacement; at least one unit per layer is kept (a kept all-zero unit
+contributes relu(0) · 0 = 0).
 """
 from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
+from typing import Mapping
 
 import torch
 from torch import nn
 
-from pruning.structured.select import compact
-from pruning.structured.units import unit_layers
+from pruning.structured.select import check_keep
+from pruning.structured.units import model_kind, unit_layers
+
+
+@torch.no_grad()
+def compact(model: nn.Module, keep: Mapping[str, torch.Tensor]) -> nn.Module:
+    """A new, smaller dense model with only the kept units (same outputs; see module doc)."""
+    check_keep(model, keep)
+    layers = unit_layers(model)
+    idx = {l.module: torch.nonzero(keep[l.module].bool()).flatten() for l in layers}
+    sizes = tuple(len(idx[l.module]) for l in layers)
+    # type(model): the source's own class (``MLP`` / ``SmallCNN``), so a smaller twin.
+    if model_kind(model) == "mlp":
+        small = type(model)(model.layers[0].in_features, model.layers[-1].out_features, sizes)
+        names = [f"layers.{i}" for i in range(len(model.layers))]
+    else:
+        small = type(model)(model.image_shape, model.head.out_features, sizes)
+        names = [f"convs.{i}" for i in range(len(model.convs))] + ["head"]
+    prev_keep = None  # kept inputs of the current layer (None = all)
+    for name in names:
+        src, dst = model.get_submodule(name), small.get_submodule(name)
+        rows = idx.get(name)
+        w = src.weight
+        b = src.bias
+        if rows is not None:
+            w, b = w[rows], b[rows]
+        if prev_keep is not None:
+            w = w[:, prev_keep]
+        dst.weight.copy_(w)
+        dst.bias.copy_(b)
+        prev_keep = rows
+    small.train(model.training)
+    return small
 
 
 @dataclass

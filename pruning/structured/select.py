@@ -1,20 +1,18 @@
-"""Structured pruning: remove whole neurons (MLP) or channels (CNN), then *compact*.
+"""Structured selection: which whole neurons (MLP) or channels (CNN) to remove.
 
-Unstructured pruning zeroes single weights; the matrices keep their shape, so a dense
-computation does the same work and a dense file has the same size (see ``pruning.core.counts``).
-Removing a whole unit o of a hidden layer (see ``pruning.structured.units``) removes
+Unstructured pruning zeroes single weights; structured pruning removes whole *units* (see
+``pruning.structured.units``). Removing unit o of a hidden layer removes
 
   * row o of that layer's weight (Linear: W[o, :]; Conv2d: the filter W[o, :, :, :]) and b_o,
   * column o of the next layer's weight (Linear: W'[:, o]; Conv2d: the input channel
     W'[:, o, :, :]; the CNN head's column o, since global average pooling keeps channels).
 
-As masks (``unit_masks``) this is still a zero pattern in full-size tensors. ``compact`` builds
-a genuinely smaller dense model — an ``MLP`` / ``SmallCNN`` with fewer hidden units, whose
-matrices are the kept rows and columns — that computes the same function: a removed unit
-outputs ReLU(0 + 0) = 0, so nothing downstream ever saw it. The tests check the outputs match.
+This module decides *which* units go (``select_units``, a keep-vector per hidden layer) and
+expresses that as masks over the full-size tensors (``unit_masks``) — still a zero pattern.
+Making the model genuinely smaller is ``pruning.structured.compact``.
 
-At least one unit per layer is always kept (``select_units``): a layer with none would cut the
-network in two, and every prediction would be the same class.
+At least one unit per layer is always kept: a layer with none would cut the network in two,
+and every prediction would be the same class.
 """
 from __future__ import annotations
 
@@ -26,7 +24,7 @@ from torch import nn
 from pruning.core.masks import Masks
 from pruning.core.selection import select_by_sparsity
 from pruning.errors import PruningError, check_fraction
-from pruning.structured.units import model_kind, unit_layers
+from pruning.structured.units import unit_layers
 
 UnitKeep = dict[str, torch.Tensor]  # {hidden module name: bool (units,), True = kept}
 
@@ -53,6 +51,7 @@ def select_units(scores: Mapping[str, torch.Tensor], fraction: float,
 
 
 def check_keep(model: nn.Module, keep: Mapping[str, torch.Tensor]) -> None:
+    """A keep-vector of the right length, with at least one unit, for every hidden layer."""
     for layer in unit_layers(model):
         k = keep.get(layer.module)
         if k is None or k.shape != (layer.size,):
@@ -76,34 +75,3 @@ def unit_masks(model: nn.Module, keep: Mapping[str, torch.Tensor]) -> Masks:
         shape_cols = (1, -1) + (1,) * (nxt.dim() - 2)
         masks[f"{layer.next_module}.weight"] &= k.view(shape_cols)
     return masks
-
-
-@torch.no_grad()
-def compact(model: nn.Module, keep: Mapping[str, torch.Tensor]) -> nn.Module:
-    """A new, smaller dense model with only the kept units (same outputs; see module doc)."""
-    check_keep(model, keep)
-    layers = unit_layers(model)
-    idx = {l.module: torch.nonzero(keep[l.module].bool()).flatten() for l in layers}
-    sizes = tuple(len(idx[l.module]) for l in layers)
-    # type(model): the source's own class (``MLP`` / ``SmallCNN``), so a smaller twin.
-    if model_kind(model) == "mlp":
-        small = type(model)(model.layers[0].in_features, model.layers[-1].out_features, sizes)
-        names = [f"layers.{i}" for i in range(len(model.layers))]
-    else:
-        small = type(model)(model.image_shape, model.head.out_features, sizes)
-        names = [f"convs.{i}" for i in range(len(model.convs))] + ["head"]
-    prev_keep = None  # kept inputs of the current layer (None = all)
-    for name in names:
-        src, dst = model.get_submodule(name), small.get_submodule(name)
-        rows = idx.get(name)
-        w = src.weight
-        b = src.bias
-        if rows is not None:
-            w, b = w[rows], b[rows]
-        if prev_keep is not None:
-            w = w[:, prev_keep]
-        dst.weight.copy_(w)
-        dst.bias.copy_(b)
-        prev_keep = rows
-    small.train(model.training)
-    return small

@@ -9,7 +9,8 @@ import torch
 from pruning.config import ModelConfig
 from pruning.core.data import DataBundle
 from pruning.core.models import build_model
-from pruning.present import shrink as shrank
+from pruning.labs import shrink as shrank
+from pruning.present import shrink as shrank_view
 from pruning.structured.compact import compact_model
 
 
@@ -28,7 +29,7 @@ def _tiny_report() -> str:
                 p.mul_(masks[name])
     result = shrank.measure_shrinkage(dense, pruned, compact_model(pruned), masks, data,
                                       batch_size=8, repeats=3, min_run_s=0.002)
-    return shrank.report_html(result, {"data set": "toy"})
+    return shrank_view.report_html(result, {"data set": "toy"})
 
 
 def test_html_report_draws_its_charts_offline(page, tmp_path):

@@ -13,7 +13,8 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 from pruning.app.checkpoint import FORMAT, checkpoint_bytes
-from pruning.present import shrink as shrank
+from pruning.labs import shrink as shrank
+from pruning.present import shrink as shrank_view
 from pruning.present.style import CLASSROOM_FONT_SCALE, FONT_SIZE
 
 APP = "../../app.py"
@@ -188,7 +189,7 @@ def test_shrank_page_offers_a_one_click_prune_then_measures():
     assert ws.finetuned is not None
     result = ws.extras["shrank"]["result"]
     h = headline(at)
-    assert h == shrank.headline(result)
+    assert h == shrank_view.headline(result)
     d = ws.trained.metrics["test_acc"]
     assert f"test accuracy {100 * d:.1f} % → {100 * ws.finetuned.metrics['test_acc']:.1f} %" in h
     assert h.startswith(f"{100 * result.sparsity:.0f} % of the weights removed")
@@ -304,11 +305,11 @@ _EXTERNAL = re.compile(r"<(script|link|img|iframe)\b[^>]*\b(src|href)\s*=\s*[\"'
 def test_the_html_report_of_the_session_is_standalone(tmp_path):
     at = shrank_ready(new_app(TINY))
     result = at.session_state["workspace"].extras["shrank"]["result"]
-    page = shrank.report_html(result, {"data set": "digits"})
+    page = shrank_view.report_html(result, {"data set": "digits"})
     path = tmp_path / "pruning_report.html"
     path.write_text(page, encoding="utf-8")
     text = path.read_text(encoding="utf-8")
     assert not _EXTERNAL.search(text)
     assert not re.search(r"<script[^>]*\bsrc\s*=", text, re.IGNORECASE)
     assert text.count("Plotly.newPlot") == 2                 # bytes + latency charts
-    assert shrank.headline(result).replace("→", "") .split(";")[0] in text
+    assert shrank_view.headline(result).replace("→", "") .split(";")[0] in text

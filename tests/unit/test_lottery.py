@@ -11,13 +11,8 @@ from pruning import (
     load_dataset,
     train,
 )
-from pruning.present.lottery import (
-    LotteryConfig,
-    lottery_figure,
-    lottery_notes,
-    rewound,
-    run_lottery,
-)
+from pruning.labs.lottery import LotteryConfig, rewound, run_lottery
+from pruning.present.lottery import lottery_figure, lottery_notes
 
 MODEL = ModelConfig(hidden=(16,))
 TRAIN = TrainConfig(epochs=99, seed=0)  # epochs come from LotteryConfig

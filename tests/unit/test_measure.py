@@ -10,6 +10,7 @@ from pruning.config import ModelConfig
 from pruning.core.data import DataBundle
 from pruning.core.models import build_model
 from pruning.errors import PruningError
+from pruning.labs import shrink as shrank
 from pruning.labs.measure import (
     clearly_faster,
     gzip_size,
@@ -19,7 +20,7 @@ from pruning.labs.measure import (
     time_forward,
     to_sparse_inference,
 )
-from pruning.present import shrink as shrank
+from pruning.present import shrink as shrank_view
 from pruning.structured.compact import compact_model
 
 
@@ -231,7 +232,7 @@ def test_headline_is_computed_from_the_numbers():
     removed_units = s.units_before - s.units_after
     assert removed_units > 0
     slow_masked = _with_latency(s, [1.0, 1.0, 0.8, 0.5, 1.0])
-    h = shrank.headline(slow_masked)
+    h = shrank_view.headline(slow_masked)
     assert h.startswith(f"{100 * s.sparsity:.0f} % of the weights removed")
     assert f"{100 * d.test_acc:.1f} % → {100 * p.test_acc:.1f} %" in h
     assert f"{d.dense_gzip_bytes / p.dense_gzip_bytes:.1f}× smaller compressed" in h
@@ -239,29 +240,29 @@ def test_headline_is_computed_from_the_numbers():
     assert "not faster" in h and f"removing the {dead} makes it 2.0× faster" in h
     # When the compacted model is within noise of dense, the sentence must not claim a speed-up.
     noisy = _with_latency(s, [1.0, 1.0, 1.0, 0.99, 1.0], spread=0.05)
-    assert "did not make it measurably faster" in shrank.headline(noisy)
+    assert "did not make it measurably faster" in shrank_view.headline(noisy)
     # A 5 % gain with tight runs is below the 10 % bar: not called faster either.
-    assert "did not make it measurably faster" in shrank.headline(_with_latency(s, [1.0, 1.0, 1.0, 0.95, 1.0]))
+    assert "did not make it measurably faster" in shrank_view.headline(_with_latency(s, [1.0, 1.0, 1.0, 0.95, 1.0]))
     # A gain smaller than the A/A difference (same model timed twice) is noise.
     aa = _with_latency(s, [1.0, 1.0, 1.0, 0.85, 1.2])     # 1.18× gain < 1.2× A/A gap
     assert shrank.noise_ratio(aa) == pytest.approx(1.2)
-    assert "did not make it measurably faster" in shrank.headline(aa)
+    assert "did not make it measurably faster" in shrank_view.headline(aa)
     # A busy machine: the A/A pair is 40 % apart, so no speed is called at all.
-    busy = shrank.headline(_with_latency(s, [1.0, 0.2, 1.0, 0.3, 1.4]))
+    busy = shrank_view.headline(_with_latency(s, [1.0, 0.2, 1.0, 0.3, 1.4]))
     assert "speed not called" in busy and "1.4×" in busy and "faster" not in busy
     # And a masked model that really was faster is reported as such.
-    assert "masked model ran 1.3× faster" in shrank.headline(_with_latency(s, [1.3, 1.0, 1.0, 1.0, 1.3]))
+    assert "masked model ran 1.3× faster" in shrank_view.headline(_with_latency(s, [1.3, 1.0, 1.0, 1.0, 1.3]))
 
 
 def test_notes_and_figures_follow_the_tables():
     s = _with_latency(_shrinkage(), [1.0, 1.0, 2.0, 0.5, 1.02])
-    text = " ".join(shrank.notes(s))
+    text = " ".join(shrank_view.notes(s))
     assert "2.0× slower than dense" in text
     assert "timed twice came out 2 % apart" in text
     assert "Compaction removed" in text
     assert ".0 multiply-adds" not in text and ".0 parameters" not in text   # counts print as ints
-    fig = shrank.bytes_figure(s)
+    fig = shrank_view.bytes_figure(s)
     assert len(fig.data) == 4
     assert list(fig.data[0].y) == pytest.approx(list(s.models["dense_file_bytes"] / 1024))
-    lat = shrank.latency_figure(s)
+    lat = shrank_view.latency_figure(s)
     assert list(lat.data[0].y) == [1.0, 1.0, 2.0, 0.5]     # the A/A row stays in the table

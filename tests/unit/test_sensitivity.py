@@ -16,14 +16,13 @@ from pruning import (
 )
 from pruning.core.selection import n_to_prune
 from pruning.core.training import evaluate
-from pruning.present.sensitivity import (
+from pruning.labs.sensitivity import (
     SENSITIVITY_LEVELS,
     evaluate_per_layer,
-    sensitivity_figure,
-    sensitivity_notes,
     sensitivity_scan,
     suggest_sparsities,
 )
+from pruning.present.structured import sensitivity_figure, sensitivity_notes
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -16,12 +16,10 @@ from pruning import (
 )
 from pruning.core.counts import count_parameters, weight_count
 from pruning.core.masks import apply_masks
-from pruning.present.granularity import (
-    compare_granularity,
-    granularity_figure,
-    granularity_notes,
-)
-from pruning.structured.select import compact, select_units, unit_masks
+from pruning.labs.granularity import compare_granularity
+from pruning.present.structured import granularity_figure, granularity_notes
+from pruning.structured.compact import compact
+from pruning.structured.select import select_units, unit_masks
 from pruning.structured.units import unit_layers, unit_scores
 
 

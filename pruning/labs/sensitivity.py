@@ -12,7 +12,8 @@ made one layer at a time, so pruning all layers together at their suggestions us
 more than the tolerance — effects add up. ``evaluate_per_layer`` measures exactly that, and
 compares with one uniform sparsity removing the same number of weights.
 
-Validation data is used for every decision here; test accuracy is only reported.
+Validation data is used for every decision here; test accuracy is only reported. The curves
+and the sentences about them are drawn in ``pruning.present.structured``.
 """
 from __future__ import annotations
 
@@ -20,7 +21,6 @@ import copy
 from typing import Mapping
 
 import pandas as pd
-import plotly.graph_objects as go
 import torch
 from torch import nn
 
@@ -29,7 +29,6 @@ from pruning.core.models import layer_label, prunable_names
 from pruning.core.selection import n_to_prune, select_by_sparsity
 from pruning.core.training import evaluate, evaluate_all
 from pruning.errors import PruningError, check_fraction
-from pruning.present.style import layout
 from pruning.scoring.registry import ScoreContext, score
 
 SENSITIVITY_LEVELS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
@@ -110,54 +109,3 @@ def evaluate_per_layer(model: nn.Module, data, sparsities: Mapping[str, float],
     return {"per_layer": per_layer, "uniform": uniform, "uniform_sparsity": uniform_s,
             "removed": removed, "total": total}
 
-
-def sensitivity_figure(scan: pd.DataFrame, dense_val_acc: float | None = None,
-                       tolerance: float | None = None, height: int = 440) -> go.Figure:
-    """Validation accuracy vs sparsity, one line per layer; the dense accuracy and the
-    tolerance band below it are shaded."""
-    fig = go.Figure()
-    for layer, part in scan.groupby("layer", sort=False):
-        part = part.sort_values("sparsity")
-        fig.add_trace(go.Scatter(
-            x=100 * part["sparsity"], y=100 * part["val_acc"], mode="lines+markers",
-            name=f"{layer} ({int(part['weights'].iloc[0]):,} w)", line=dict(width=3),
-            hovertemplate=f"{layer}<br>%{{x:.0f}} % pruned<br>validation accuracy "
-                          f"%{{y:.1f}} %<extra></extra>"))
-    if dense_val_acc is not None:
-        if tolerance:  # the band is explained in the title: a label inside it hides the lines
-            fig.add_hrect(y0=100 * (dense_val_acc - tolerance), y1=100 * dense_val_acc,
-                          fillcolor="#7f7f7f", opacity=0.2, line_width=0)
-        fig.add_hline(y=100 * dense_val_acc, line=dict(color="#7f7f7f", dash="dash"))
-    fig.update_xaxes(title="sparsity of that one layer (%)", range=[0, 100])
-    fig.update_yaxes(title="validation accuracy (%)")
-    title = "Sensitivity: one layer pruned at a time, no fine-tuning"
-    if dense_val_acc is not None:
-        title += (f"<br><sup>dashed: dense ({100 * dense_val_acc:.1f} %)"
-                  + (f"; grey band: within {100 * tolerance:.1f} points of it" if tolerance else "")
-                  + "</sup>")
-    return layout(fig, title, height)
-
-
-def sensitivity_notes(scan: pd.DataFrame, suggestions: pd.DataFrame, dense_val_acc: float,
-                      combined: dict | None = None) -> list[str]:
-    """What to notice, computed from the numbers."""
-    notes = []
-    at_max = scan[scan["sparsity"] == scan["sparsity"].max()].set_index("layer")["val_acc"]
-    if len(at_max) > 1:
-        worst, best = at_max.idxmin(), at_max.idxmax()
-        notes.append(f"At {100 * scan['sparsity'].max():.0f} % sparsity, pruning {worst} alone "
-                     f"leaves {100 * at_max[worst]:.1f} % validation accuracy, pruning {best} "
-                     f"alone {100 * at_max[best]:.1f} % (dense: {100 * dense_val_acc:.1f} %): "
-                     f"{worst} is the most sensitive layer.")
-    big = suggestions.sort_values("weights", ascending=False).iloc[0]
-    notes.append(f"The largest layer, {big['layer']} ({int(big['weights']):,} weights), "
-                 f"tolerates {100 * big['suggested_sparsity']:.0f} % on its own.")
-    if combined is not None and combined["total"]:
-        pl, un = combined["per_layer"]["val_acc"], combined["uniform"]["val_acc"]
-        notes.append(
-            f"All layers pruned at once to their suggestions removes {combined['removed']:,} of "
-            f"{combined['total']:,} weights ({100 * combined['removed'] / combined['total']:.1f} %) "
-            f"and gives {100 * pl:.1f} % validation accuracy ({100 * (pl - dense_val_acc):+.1f} "
-            f"points vs dense); the same number of weights removed uniformly from every layer "
-            f"gives {100 * un:.1f} %.")
-    return notes

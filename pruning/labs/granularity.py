@@ -3,7 +3,8 @@ pruning at the *same number of remaining weights*.
 
 For each fraction f of hidden units removed:
   1. structured: remove f of every hidden layer's units (``pruning.structured.select``), count the
-     weights that remain (the compacted model's Linear / Conv2d weights) = the budget B;
+     weights that remain (the compacted model's Linear / Conv2d weights,
+     ``pruning.structured.compact``) = the budget B;
   2. unstructured: global magnitude pruning of all Linear / Conv2d weights (output layer
      included) down to the same B weights;
   3. evaluate both right after pruning and after fine-tuning with their masks held fixed.
@@ -11,14 +12,14 @@ For each fraction f of hidden units removed:
 Biases are not counted in B: unstructured pruning keeps all of them, structured pruning drops
 the removed units' biases (a handful). The table also reports what really shrinks: the
 parameters a dense computation stores and the multiply-adds it does per example — smaller for
-the compacted structured model, unchanged for the masked unstructured one.
+the compacted structured model, unchanged for the masked unstructured one. The figure and the
+sentences are drawn in ``pruning.present.structured``.
 """
 from __future__ import annotations
 
 import copy
 
 import pandas as pd
-import plotly.graph_objects as go
 from torch import nn
 
 from pruning.config import TrainConfig
@@ -28,9 +29,9 @@ from pruning.core.models import prunable_names
 from pruning.core.selection import select_by_sparsity
 from pruning.core.training import evaluate_all, train
 from pruning.errors import PruningError, check_fraction
-from pruning.present.style import SPLIT_COLOURS, layout
 from pruning.scoring.registry import ScoreContext, score
-from pruning.structured.select import compact, select_units, unit_masks
+from pruning.structured.compact import compact
+from pruning.structured.select import select_units, unit_masks
 from pruning.structured.units import unit_layers, unit_scores
 
 GRANULARITIES = ("structured", "unstructured")
@@ -88,49 +89,3 @@ def compare_granularity(model: nn.Module, data, fractions=(0.25, 0.5, 0.75, 0.9)
             "stored_params", "macs_per_example"]
     return df[cols + [c for c in df.columns if c not in cols]]
 
-
-GRANULARITY_COLOURS = {"structured": "#d62728", "unstructured": "#1f77b4"}
-
-
-def granularity_figure(table: pd.DataFrame, dense_test_acc: float | None = None,
-                       height: int = 420) -> go.Figure:
-    """Test accuracy vs remaining weights (%): one colour per granularity, dotted = right
-    after pruning, solid = after fine-tuning."""
-    fig = go.Figure()
-    for g in GRANULARITIES:
-        part = table[table["granularity"] == g].sort_values("kept_weights_pct")
-        if part.empty:
-            continue
-        for col, dash, when in (("test_acc_pruned", "dot", "right after pruning"),
-                                ("test_acc", "solid", "after fine-tuning")):
-            fig.add_trace(go.Scatter(
-                x=part["kept_weights_pct"], y=100 * part[col], mode="lines+markers",
-                name=f"{g}, {when}", line=dict(color=GRANULARITY_COLOURS[g], dash=dash, width=3),
-                customdata=100 * part["units_removed"],
-                hovertemplate="%{x:.1f} % of weights kept (%{customdata:.0f} % of units "
-                              "removed)<br>test accuracy %{y:.1f} %<extra></extra>"))
-    if dense_test_acc is not None:
-        fig.add_hline(y=100 * dense_test_acc, line=dict(color=SPLIT_COLOURS["val"], dash="dash"),
-                      annotation_text="dense", annotation_position="bottom right")
-    fig.update_xaxes(title="weights kept (%)", autorange="reversed")
-    fig.update_yaxes(title="test accuracy (%)")
-    return layout(fig, "Same number of weights: single weights vs whole units", height)
-
-
-def granularity_notes(table: pd.DataFrame) -> list[str]:
-    """Sentences computed from the table (what to notice)."""
-    notes = []
-    for f, part in table.groupby("units_removed", sort=True):
-        s = part[part["granularity"] == "structured"].iloc[0]
-        u = part[part["granularity"] == "unstructured"].iloc[0]
-        gap = 100 * (u["test_acc"] - s["test_acc"])
-        verdict = (f"{'unstructured' if gap > 0 else 'structured'} is ahead by {abs(gap):.1f} points"
-                   if round(gap, 1) != 0 else "a tie")
-        notes.append(
-            f"Removing {100 * f:.0f} % of the units keeps {s['kept_weights']:,} weights "
-            f"({s['kept_weights_pct']:.1f} %). After fine-tuning, test accuracy is "
-            f"{100 * s['test_acc']:.1f} % (structured) vs {100 * u['test_acc']:.1f} % "
-            f"(unstructured, same weight count): {verdict}. "
-            f"The structured model really is smaller — {s['macs_per_example']:,} vs "
-            f"{u['macs_per_example']:,} multiply-adds per example when run densely.")
-    return notes

@@ -5,23 +5,22 @@ measures three versions side by side:
 
   * dense      — the trained model;
   * masked     — the same shapes, removed rows / columns / biases set to zero;
-  * compacted  — ``pruning.structured.select.compact``: a smaller dense model without those units.
+  * compacted  — ``pruning.structured.compact.compact``: a smaller dense model without those
+                 units.
 
 The masked and compacted models compute the same function; ``max_output_difference`` is the
 largest |logit difference| between them on the test split (float rounding only), and
 ``same_predictions`` the share of test examples where they predict the same class. After a
-short masked fine-tune the compacted model is rebuilt and compared again.
+short masked fine-tune the compacted model is rebuilt and compared again. The unit-score
+chart and the sentence about the sizes are drawn in ``pruning.present.structured``.
 """
 from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, replace
 
-import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
 import torch
-from plotly.subplots import make_subplots
 
 from pruning.core.counts import (
     count_parameters,
@@ -32,13 +31,20 @@ from pruning.core.counts import (
 from pruning.core.masks import apply_masks
 from pruning.core.training import evaluate_all, train
 from pruning.errors import check_fraction
-from pruning.present.style import PRUNED_COLOUR, layout
-from pruning.structured.select import compact, select_units, unit_masks
+from pruning.structured.compact import compact
+from pruning.structured.select import select_units, unit_masks
 from pruning.structured.units import check_method, unit_layers, unit_scores
 
+#: The ``model`` column of ``StructuredReport.sizes``, in row order.
+VERSIONS = {"dense": "dense", "masked": "masked (zeros, same shapes)",
+            "compacted": "compacted (smaller dense)", "finetuned": "compacted, after fine-tuning"}
 
 @dataclass
 class StructuredReport:
+    """One run: the unit scores and keep-vectors per hidden layer, ``sizes`` (one row per model
+    version: hidden_units, stored_params, nonzero_params, weights, dense_bytes,
+    macs_per_example, test_acc, val_acc) and the masked-vs-compacted comparison."""
+
     method: str
     fraction: float
     scores: dict[str, torch.Tensor]     # {hidden layer: unit scores}
@@ -82,9 +88,9 @@ def run_structured(trained, data, method: str = "l1", fraction: float = 0.5,
     masked = apply_masks(copy.deepcopy(model), masks)
     small = compact(masked, keep)
     diff, same = _compare_outputs(masked, small, data.X_test)
-    rows = [_row("dense", model, data, evaluate_all(model, data)),
-            _row("masked (zeros, same shapes)", masked, data, evaluate_all(masked, data)),
-            _row("compacted (smaller dense)", small, data, evaluate_all(small, data))]
+    rows = [_row(VERSIONS["dense"], model, data, evaluate_all(model, data)),
+            _row(VERSIONS["masked"], masked, data, evaluate_all(masked, data)),
+            _row(VERSIONS["compacted"], small, data, evaluate_all(small, data))]
     diff_ft = float("nan")
     if finetune_epochs > 0:
         tuned = copy.deepcopy(masked)
@@ -92,27 +98,8 @@ def run_structured(trained, data, method: str = "l1", fraction: float = 0.5,
               masks=masks)
         small_ft = compact(tuned, keep)
         diff_ft, _ = _compare_outputs(tuned, small_ft, data.X_test)
-        rows.append(_row("compacted, after fine-tuning", small_ft, data, evaluate_all(small_ft, data)))
+        rows.append(_row(VERSIONS["finetuned"], small_ft, data, evaluate_all(small_ft, data)))
     kept = {n: (int(k.sum()), k.numel()) for n, k in keep.items()}
     return StructuredReport(method, fraction, scores, keep, pd.DataFrame(rows), diff, same,
                             diff_ft, kept)
 
-
-def unit_scores_figure(report: StructuredReport, height: int | None = None) -> go.Figure:
-    """Per hidden layer: every unit's score, sorted, kept units in blue, removed in amber."""
-    layers = list(report.scores)
-    fig = make_subplots(rows=len(layers), cols=1, subplot_titles=[
-        f"{n}: {report.kept_units[n][0]} of {report.kept_units[n][1]} units kept" for n in layers])
-    for i, n in enumerate(layers, start=1):
-        s = report.scores[n].numpy().astype(np.float32)
-        k = report.keep[n].numpy()
-        order = np.argsort(-s, kind="stable")
-        colours = np.where(k[order], "#1f77b4", PRUNED_COLOUR)
-        fig.add_trace(go.Bar(x=np.arange(len(s)), y=s[order], marker_color=colours.tolist(),
-                             customdata=order, showlegend=False, name=n,
-                             hovertemplate="unit %{customdata}<br>score %{y:.4g}<extra></extra>"),
-                      row=i, col=1)
-        fig.update_xaxes(title="units, best score first", row=i, col=1, showticklabels=False)
-        fig.update_yaxes(title="score", row=i, col=1)
-    return layout(fig, f"Unit scores ({report.method}); amber = removed",
-                   height or 220 + 200 * len(layers))
