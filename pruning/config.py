@@ -7,6 +7,12 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+from pruning.errors import PruningError
+
+#: Limits of an MLP's hidden sizes (also the CNN's channels on the command line): the sidebar,
+#: a shared link and ``python -m pruning run --hidden`` all read them with ``parse_hidden``.
+MAX_HIDDEN_LAYERS, MAX_HIDDEN_WIDTH = 6, 4096
+
 
 @dataclass(frozen=True)
 class DataConfig:
@@ -47,6 +53,26 @@ class ModelConfig:
     channels: tuple[int, ...] = (8, 16)
 
 
+def parse_hidden(text: str, what: str = "hidden sizes", example: str = "300,100"
+                 ) -> tuple[int, ...]:
+    """``"300,100"`` -> ``(300, 100)``: the one rule for hidden sizes, wherever they are typed.
+
+    1 to ``MAX_HIDDEN_LAYERS`` whole numbers (ASCII digits only) separated by commas, each from
+    1 to ``MAX_HIDDEN_WIDTH``; spaces around a number are fine, an empty place between commas
+    is not. Raises ``PruningError`` saying what is allowed. The message never quotes ``text``
+    (a shared link's value must not be echoed unescaped); callers that want it add it.
+    ``what`` and ``example`` word the message (the command line also reads CNN channels).
+    """
+    parts = [p.strip() for p in str(text).split(",")]
+    if len(parts) > MAX_HIDDEN_LAYERS or not all(p.isascii() and p.isdigit() for p in parts):
+        raise PruningError(f"{what} must be 1 to {MAX_HIDDEN_LAYERS} whole numbers separated by "
+                           f"commas, like {example}")
+    sizes = tuple(int(p) for p in parts)
+    if any(not 1 <= s <= MAX_HIDDEN_WIDTH for s in sizes):
+        raise PruningError(f"{what} must each be from 1 to {MAX_HIDDEN_WIDTH}, like {example}")
+    return sizes
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """How to train (and fine-tune). ``optimizer`` is ``adam`` or ``sgd`` (SGD uses
@@ -65,7 +91,7 @@ class TrainConfig:
 class PruneConfig:
     """What to prune, how much, and on which schedule.
 
-    scorer:      a key of ``pruning.scoring.registry.SCORERS``.
+    scorer:      a key of ``pruning.scoring.SCORERS``.
     scope:       ``layer`` (each layer loses the same fraction) or ``global`` (one ranking
                  over every prunable weight, so layers lose different fractions).
     sparsity:    final fraction of the *original* prunable weights to remove, or

@@ -9,18 +9,24 @@ can neither flood the page nor be rendered as a link or HTML.
 
 ``parse_query_params(params) -> (AppSettings, notices)`` and ``encode_settings(settings)``
 round-trip: ``parse_query_params(encode_settings(s)) == (s, [])`` for every valid ``s``.
+
+One declarative table, ``PROPS`` (like TensorFlow Playground's ``State.PROPS``), says for every
+setting how its URL text is read, how it is written, when it is in a link, and which widgets of
+the app show it (``WIDGET_BINDINGS``, derived from the table). Parsing, encoding and the UI's
+URL sync all loop over it; a new setting or a new widget for one is one row here.
 Pure Python: no streamlit, no I/O.
 """
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, fields, replace
-from typing import Mapping
+from typing import Callable, Mapping
 
-from pruning.config import PruneConfig
+from pruning.config import MAX_HIDDEN_LAYERS, MAX_HIDDEN_WIDTH, PruneConfig, parse_hidden  # noqa: F401
 from pruning.core.data import DATASETS
 from pruning.core.schedules import SCHEDULES
 from pruning.core.selection import SCOPES
+from pruning.errors import PruningError
 from pruning.scoring.registry import SCORERS
 
 MODELS = ("mlp", "cnn")
@@ -30,7 +36,6 @@ MAX_PARAMS = 40            # more parameters than this: the rest are ignored
 MAX_SEED = 10_000          # as the sidebar's seed input
 MAX_ROUNDS = 10            # the Iterate page's slider range; a link must not start an hour of training
 MAX_THRESHOLD = 1e6
-MAX_HIDDEN_LAYERS, MAX_HIDDEN_WIDTH = 6, 4096
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off")
 
@@ -107,17 +112,12 @@ def _number(lo: float, hi: float, hint: str = ""):
     return parse
 
 
-def parse_hidden(value: str) -> tuple[int, ...]:
-    """``"300,100"`` -> (300, 100): 1 to 6 widths, each 1 to 4096 (the sidebar's rule)."""
-    parts = [p.strip() for p in value.split(",")]
-    if not parts or len(parts) > MAX_HIDDEN_LAYERS or \
-            not all(p.isascii() and p.isdigit() for p in parts):
-        raise _Invalid(f"give 1 to {MAX_HIDDEN_LAYERS} whole numbers separated by commas, "
-                       f"like 300,100")
-    sizes = tuple(int(p) for p in parts)
-    if any(not 1 <= s <= MAX_HIDDEN_WIDTH for s in sizes):
-        raise _Invalid(f"every hidden size must be from 1 to {MAX_HIDDEN_WIDTH}")
-    return sizes
+def _hidden(value: str) -> tuple[int, ...]:
+    """The sidebar's (and the command line's) rule: ``pruning.config.parse_hidden``."""
+    try:
+        return parse_hidden(value)
+    except PruningError as exc:  # its message never quotes the value
+        raise _Invalid(str(exc)) from None
 
 
 def _flag(value: str) -> bool:
@@ -129,19 +129,149 @@ def _flag(value: str) -> bool:
     raise _Invalid("use 1 or 0")
 
 
-_PARSERS = {
-    "dataset": _choice(tuple(DATASETS)),
-    "model": _choice(MODELS),
-    "hidden": parse_hidden,
-    "seed": _whole(0, MAX_SEED),
-    "scorer": _choice(tuple(SCORERS)),
-    "scope": _choice(tuple(SCOPES)),
-    "sparsity": _number(0.0, 1.0, " (a fraction: 0.9 removes 90 %)"),
-    "threshold": _number(0.0, MAX_THRESHOLD),
-    "schedule": _choice(tuple(SCHEDULES)),
-    "rounds": _whole(1, MAX_ROUNDS),
-    "classroom": _flag,
-}
+# ----------------------------------------------------------------------------- the table
+@dataclass(frozen=True)
+class Binding:
+    """One widget that shows a setting.
+
+    key:        its session-state key, or a function of the session state giving the key (for
+                widgets whose key depends on other widgets).
+    to_widget:  setting value -> widget value (None: as is).
+    to_text:    widget value -> URL text, then parsed by the link rules (None: ``str``).
+    active:     function of the session state; the widget speaks for the setting only when it
+                returns True (e.g. a sparsity slider while the page prunes by threshold: no).
+    companions: other {key: value} to set with it when the widget is seeded (e.g. the radio
+                that makes the page show this widget at all).
+    seed:       may this widget be given the setting's value? (False for dynamic keys.)
+    read:       function of the session state giving the setting's value when this widget
+                changed (default: the widget's own value), e.g. a mode radio whose change
+                means "now the threshold slider's value counts".
+    """
+
+    key: object
+    to_widget: object = None
+    to_text: object = None
+    active: object = None
+    companions: tuple = ()
+    seed: bool = True
+    read: object = None
+
+    def resolve(self, state: Mapping) -> str | None:
+        try:
+            return self.key(state) if callable(self.key) else self.key
+        except (KeyError, TypeError, ValueError):
+            return None
+
+
+# Widget keys of the pages, as the pages name them (Prune: prune_*, Iterate: it_*, sidebar: set_*).
+# A page that adds a widget for one of these settings adds a Binding to its row in PROPS, so
+# that opening a link shows the value and moving the widget updates the address bar.
+def _pct(fraction: float) -> float:
+    return round(100.0 * float(fraction), 6)
+
+
+def _fraction_text(percent) -> str:
+    return repr(round(float(percent) / 100.0, 10))
+
+
+def _prune_threshold_slider_key(state: Mapping) -> str:
+    """The Prune page's threshold slider: one per scorer and output-layer choice."""
+    return (f"prune_threshold_{state.get('prune_scorer', 'magnitude')}_"
+            f"{state.get('prune_include_output', True)}")
+
+
+def _prune_threshold(state: Mapping):
+    if state.get("prune_threshold_exact_on"):
+        return state.get("prune_threshold_exact")
+    return state.get(_prune_threshold_slider_key(state))
+
+
+def _by_threshold(state: Mapping) -> bool:
+    return state.get("prune_mode") == "threshold"
+
+
+def _by_sparsity(state: Mapping) -> bool:
+    return state.get("prune_mode", "sparsity") == "sparsity"
+
+
+def _hidden_text(hidden) -> str:
+    return ",".join(str(int(h)) for h in hidden)
+
+
+def _int_text(v) -> str:
+    return str(int(v))
+
+
+def _number_text(v: float) -> str:
+    return repr(float(v))  # shortest text that reads back as exactly the same float
+
+
+@dataclass(frozen=True)
+class Prop:
+    """One setting a link carries (one field of ``AppSettings``).
+
+    parse:   URL text -> value, by the same rules as the widgets (raises ``_Invalid``, whose
+             message completes "ignored <name>=<value>: …").
+    encode:  value -> URL text (``parse(encode(v)) == v``).
+    in_link: function of the settings: is this one written to a link? (default: when its
+             value is not None).
+    widgets: the widgets that show it (see ``Binding``).
+    """
+
+    name: str
+    parse: Callable[[str], object]
+    encode: Callable[[object], str] = str
+    in_link: Callable[[AppSettings], bool] | None = None
+    widgets: tuple[Binding, ...] = ()
+
+    def written(self, settings: AppSettings) -> bool:
+        if self.in_link is not None:
+            return bool(self.in_link(settings))
+        return getattr(settings, self.name) is not None
+
+
+PROPS: tuple[Prop, ...] = (
+    Prop("dataset", _choice(tuple(DATASETS)), widgets=(Binding("set_dataset"),)),
+    Prop("model", _choice(MODELS), widgets=(Binding("set_model"),)),
+    Prop("hidden", _hidden, _hidden_text, widgets=(Binding("set_hidden", to_widget=_hidden_text),)),
+    Prop("seed", _whole(0, MAX_SEED), _int_text, widgets=(Binding("set_seed", to_widget=int),)),
+    Prop("scorer", _choice(tuple(SCORERS)),
+         widgets=(Binding("prune_scorer"), Binding("it_scorer"))),
+    Prop("scope", _choice(tuple(SCOPES)), widgets=(Binding("prune_scope"), Binding("it_scope"))),
+    Prop("sparsity", _number(0.0, 1.0, " (a fraction: 0.9 removes 90 %)"), _number_text,
+         widgets=(
+             Binding("prune_sparsity", _pct, _fraction_text, active=_by_sparsity,
+                     companions=(("prune_mode", "sparsity"),)),
+             Binding("prune_mode", to_text=_fraction_text, active=_by_sparsity, seed=False,
+                     read=lambda state: state.get("prune_sparsity", 90.0)),
+             Binding("it_sparsity", _pct, _fraction_text),
+         )),
+    Prop("threshold", _number(0.0, MAX_THRESHOLD), _number_text,
+         in_link=lambda s: s.sparsity is None and s.threshold is not None,
+         widgets=(
+             Binding("prune_threshold_exact", float, repr,
+                     active=lambda state: (_by_threshold(state)
+                                           and bool(state.get("prune_threshold_exact_on"))),
+                     companions=(("prune_mode", "threshold"), ("prune_threshold_exact_on", True))),
+             Binding(_prune_threshold_slider_key, to_text=repr, seed=False,
+                     active=lambda state: (_by_threshold(state)
+                                           and not state.get("prune_threshold_exact_on"))),
+             Binding("prune_mode", to_text=repr, active=_by_threshold, read=_prune_threshold,
+                     seed=False),
+             Binding("prune_threshold_exact_on", to_text=repr, active=_by_threshold,
+                     read=_prune_threshold, seed=False),
+         )),
+    Prop("schedule", _choice(tuple(SCHEDULES)), widgets=(Binding("it_schedule"),)),
+    Prop("rounds", _whole(1, MAX_ROUNDS), _int_text, widgets=(Binding("it_rounds", to_widget=int),)),
+    Prop("classroom", _flag, lambda on: "1", in_link=lambda s: s.classroom,
+         widgets=(Binding("set_classroom", to_widget=bool, to_text=lambda v: "1" if v else "0"),)),
+)
+assert tuple(p.name for p in PROPS) == PARAM_NAMES, "one row per AppSettings field, in order"
+
+_PARSERS = {p.name: p.parse for p in PROPS}
+
+#: {setting: the widgets that show it}, for the UI's URL sync (``settings_from_widgets`` & co.).
+WIDGET_BINDINGS: dict[str, list[Binding]] = {p.name: list(p.widgets) for p in PROPS if p.widgets}
 
 
 # ----------------------------------------------------------------------------- parse / encode
@@ -203,24 +333,16 @@ def parse_query_params(params: Mapping[str, object],
     return replace(settings, **values), notices
 
 
-def _number_text(v: float) -> str:
-    return repr(float(v))  # shortest text that reads back as exactly the same float
-
-
 def encode_settings(settings: AppSettings) -> dict[str, str]:
     """Query parameters for a link that opens ``settings`` (``classroom`` only when on)."""
-    s = settings
-    out = {"dataset": s.dataset, "model": s.model,
-           "hidden": ",".join(str(h) for h in s.hidden), "seed": str(int(s.seed)),
-           "scorer": s.scorer, "scope": s.scope}
-    if s.sparsity is not None:
-        out["sparsity"] = _number_text(s.sparsity)
-    elif s.threshold is not None:
-        out["threshold"] = _number_text(s.threshold)
-    out.update(schedule=s.schedule, rounds=str(int(s.rounds)))
-    if s.classroom:
-        out["classroom"] = "1"
-    return out
+    return {p.name: p.encode(getattr(settings, p.name)) for p in PROPS if p.written(settings)}
+
+
+def given_settings(params: Mapping[str, object]) -> set[str]:
+    """Names of the settings ``params`` gives a usable value for (those a link *chose*)."""
+    if not isinstance(params, Mapping):
+        return set()
+    return {n for n in PARAM_NAMES if n in params and not parse_query_params({n: params[n]})[1]}
 
 
 def validate_settings(settings: AppSettings) -> list[str]:
@@ -234,39 +356,6 @@ def validate_settings(settings: AppSettings) -> list[str]:
 
 
 # ----------------------------------------------------------------------------- widgets <-> settings
-@dataclass(frozen=True)
-class Binding:
-    """One widget that shows a setting.
-
-    key:        its session-state key, or a function of the session state giving the key (for
-                widgets whose key depends on other widgets).
-    to_widget:  setting value -> widget value (None: as is).
-    to_text:    widget value -> URL text, then parsed by the link rules (None: ``str``).
-    active:     function of the session state; the widget speaks for the setting only when it
-                returns True (e.g. a sparsity slider while the page prunes by threshold: no).
-    companions: other {key: value} to set with it when the widget is seeded (e.g. the radio
-                that makes the page show this widget at all).
-    seed:       may this widget be given the setting's value? (False for dynamic keys.)
-    read:       function of the session state giving the setting's value when this widget
-                changed (default: the widget's own value), e.g. a mode radio whose change
-                means "now the threshold slider's value counts".
-    """
-
-    key: object
-    to_widget: object = None
-    to_text: object = None
-    active: object = None
-    companions: tuple = ()
-    seed: bool = True
-    read: object = None
-
-    def resolve(self, state: Mapping) -> str | None:
-        try:
-            return self.key(state) if callable(self.key) else self.key
-        except (KeyError, TypeError, ValueError):
-            return None
-
-
 def bound_values(state: Mapping, bindings: Mapping[str, list[Binding]]) -> dict:
     """{session key: value} of every bound widget present in ``state`` (to remember them)."""
     out = {}

@@ -20,6 +20,7 @@ from pruning.config import (
     ModelConfig,
     PruneConfig,
     TrainConfig,
+    parse_hidden,
 )
 from pruning.core.data import DATASETS
 from pruning.core.schedules import SCHEDULES
@@ -33,14 +34,14 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"error: {message}\n")
 
 
-def _hidden(text: str) -> tuple[int, ...]:
-    try:
-        sizes = tuple(int(s) for s in text.split(",") if s.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"--hidden takes sizes like 300,100, got {text!r}")
-    if not sizes or any(s < 1 for s in sizes):
-        raise argparse.ArgumentTypeError(f"--hidden takes positive sizes like 300,100, got {text!r}")
-    return sizes
+def _sizes(what: str, example: str):
+    """An argparse type for comma-separated sizes, read by ``pruning.config.parse_hidden``."""
+    def parse(text: str) -> tuple[int, ...]:
+        try:
+            return parse_hidden(text, what, example)
+        except PruningError as exc:
+            raise argparse.ArgumentTypeError(f"{exc}; got {text!r}") from None
+    return parse
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -49,8 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser("run", help="train, prune and fine-tune; print and save the results")
     r.add_argument("--dataset", default="digits", choices=sorted(DATASETS))
     r.add_argument("--model", default="mlp", choices=["mlp", "cnn"])
-    r.add_argument("--hidden", type=_hidden, default=(300, 100), help="MLP hidden sizes, e.g. 300,100")
-    r.add_argument("--channels", type=_hidden, default=(8, 16), help="CNN channels, e.g. 8,16")
+    r.add_argument("--hidden", type=_sizes("hidden sizes", "300,100"), default=(300, 100), help="MLP hidden sizes, e.g. 300,100")
+    r.add_argument("--channels", type=_sizes("channels", "8,16"), default=(8, 16), help="CNN channels, e.g. 8,16")
     r.add_argument("--epochs", type=int, default=30)
     r.add_argument("--batch-size", type=int, default=64)
     r.add_argument("--lr", type=float, default=1e-3)
