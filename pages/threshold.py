@@ -12,14 +12,20 @@ from pages._shared import (
     show_error,
 )
 from pruning.errors import PruningError
-from pruning.present import layer_thresholds as lt
-from pruning.present.charts import score_histogram
-from pruning.present.threshold_demo import (
+from pruning.labs import layer_thresholds as lt
+from pruning.labs.threshold_example import (
     WORKED_EXAMPLE_THRESHOLD,
     WORKED_EXAMPLE_WEIGHTS,
     decide_by_threshold,
+)
+from pruning.present.charts import score_histogram
+from pruning.present.thresholds import (
     decision_sentence,
+    layer_sparsity_figure,
+    one_layer_note,
+    sparsity_curve_figure,
     threshold_bars,
+    uneven_pruning_note,
 )
 
 CHART_CONFIG = {"displayModeBar": False}
@@ -102,13 +108,7 @@ def real_layer(scores: dict, labels: dict) -> None:
         st.caption(f"reaches {100 * need.reached:.1f} % ({need.n_pruned:,} of {n:,} weights)")
     st.plotly_chart(score_histogram(s, threshold=t, title=f"sizes |w| in {labels[name]}"),
                     **CHART, key="thr_layer_hist")
-    note = (f"**What to notice:** {100 * reached:.1f} % of this layer's weights are smaller "
-            f"than t = {t:.3g}; half of them are smaller than {float(s.median()):.3g} "
-            f"(the median |w|). To prune {target} % you need t = {need.threshold:.3g}")
-    if abs(need.reached - target / 100) > 0.5 / n:
-        note += (f", which reaches {100 * need.reached:.2f} %: equal sizes at the cut are kept "
-                 f"or pruned together, and a share of {n:,} weights is rounded")
-    st.markdown(note + ".")
+    st.markdown("**What to notice:** " + one_layer_note(s, t, reached, need, target))
 
 
 def global_threshold(scores: dict) -> None:
@@ -125,10 +125,10 @@ def global_threshold(scores: dict) -> None:
     t = round(t, 6)
     table = lt.layer_threshold_table(scores, t)
     c1, c2 = st.columns(2)
-    c1.plotly_chart(lt.layer_sparsity_figure(table), **CHART, key="thr_layers_bar")
-    c2.plotly_chart(lt.sparsity_curve_figure(curves, threshold=t), **CHART,
+    c1.plotly_chart(layer_sparsity_figure(table), **CHART, key="thr_layers_bar")
+    c2.plotly_chart(sparsity_curve_figure(curves, threshold=t), **CHART,
                     key="thr_curves")
-    st.info(f"**What to notice:** {lt.uneven_pruning_note(table)}")
+    st.info(f"**What to notice:** {uneven_pruning_note(table)}")
     shown = table.drop(columns=["name", "global_threshold"])
     st.dataframe(shown, hide_index=True, column_config={
         "median_abs_w": st.column_config.NumberColumn("median |w|", format="%.4f"),
@@ -161,7 +161,7 @@ else:
     else:
         model = trained.build(data)
         scores = lt.magnitude_scores(model)
-        labels = {n: lt.layer_label(n, s.shape) for n, s in scores.items()}
+        labels = {n: lt.layer_shape_label(n, s.shape) for n, s in scores.items()}
         d = trained.data_config
         st.caption(f"Your model: {trained.model_config.kind.upper()} on "
                    f"{DATASET_LABELS.get(d.name, d.name)} (test accuracy "

@@ -7,7 +7,8 @@ from pruning import DataConfig, ModelConfig, TrainConfig, build_model, load_data
 from pruning.core.selection import select_by_threshold
 from pruning.core.training import train
 from pruning.errors import PruningError
-from pruning.present import layer_thresholds as lt
+from pruning.labs import layer_thresholds as lt
+from pruning.present import thresholds
 
 
 @pytest.fixture(scope="module")
@@ -21,8 +22,8 @@ def scores():
 def test_magnitude_scores_are_abs_of_every_weight_matrix(scores):
     assert list(scores) == ["layers.0.weight", "layers.1.weight", "layers.2.weight"]
     assert all((s >= 0).all() for s in scores.values())
-    assert lt.layer_label("layers.0.weight", (32, 64)) == "layers.0 (64→32)"
-    assert lt.layer_label("convs.1.weight", (16, 8, 3, 3)) == "convs.1 (8→16, 3×3)"
+    assert lt.layer_shape_label("layers.0.weight", (32, 64)) == "layers.0 (64→32)"
+    assert lt.layer_shape_label("convs.1.weight", (16, 8, 3, 3)) == "convs.1 (8→16, 3×3)"
 
 
 def test_sparsity_at_threshold_counts_strictly_below():
@@ -84,18 +85,18 @@ def test_layer_table_global_vs_per_layer(scores):
 def test_uneven_note_names_the_extreme_layers(scores):
     t = lt.threshold_for_sparsity(scores, 0.6).threshold
     table = lt.layer_threshold_table(scores, t)
-    note = lt.uneven_pruning_note(table)
+    note = thresholds.uneven_pruning_note(table)
     hi = table.loc[table["global_sparsity_pct"].idxmax()]
     lo = table.loc[table["global_sparsity_pct"].idxmin()]
     assert f"prunes {hi['global_sparsity_pct']:.0f} % of {hi['layer']}" in note
     assert f"only {lo['global_sparsity_pct']:.0f} % of {lo['layer']}" in note
     flat = lt.layer_threshold_table({"a": torch.ones(10), "b": torch.ones(10)}, 0.5)
-    assert "about the same share" in lt.uneven_pruning_note(flat)
+    assert "about the same share" in thresholds.uneven_pruning_note(flat)
 
 
 def test_sparsity_curves_agree_with_selection(scores):
     curves = lt.sparsity_curves(scores, n_points=50)
-    assert set(curves["layer"]) == {*(lt.layer_label(n, s.shape) for n, s in scores.items()),
+    assert set(curves["layer"]) == {*(lt.layer_shape_label(n, s.shape) for n, s in scores.items()),
                                    lt.ALL_LAYERS}
     pooled = curves[curves["layer"] == lt.ALL_LAYERS]
     for t, pct in zip(pooled["threshold"].iloc[::7], pooled["sparsity_pct"].iloc[::7]):
@@ -105,10 +106,21 @@ def test_sparsity_curves_agree_with_selection(scores):
 
 def test_figures_carry_the_table_numbers(scores):
     table = lt.layer_threshold_table(scores, 0.05)
-    fig = lt.layer_sparsity_figure(table)
+    fig = thresholds.layer_sparsity_figure(table)
     assert list(fig.data[0].y) == list(table["global_sparsity_pct"])
     assert list(fig.data[1].y) == list(table["per_layer_sparsity_pct"])
     curves = lt.sparsity_curves(scores)
-    fig = lt.sparsity_curve_figure(curves, threshold=0.05)
+    fig = thresholds.sparsity_curve_figure(curves, threshold=0.05)
     assert [tr.name for tr in fig.data][-1] == lt.ALL_LAYERS
     assert fig.layout.shapes[0].x0 == 0.05
+
+
+def test_one_layer_note_says_when_equal_sizes_block_the_target():
+    s = torch.tensor([0.1, 0.1, 0.1, 0.1, 0.5, 0.7])
+    reached = lt.sparsity_at_threshold(s, 0.3)
+    note = thresholds.one_layer_note(s, 0.3, reached, lt.threshold_for_sparsity(s, 0.5), 50)
+    assert note.startswith("66.7 % of this layer's weights are smaller than t = 0.3;")
+    assert "To prune 50 % you need t = 0.1, which reaches 0.00 %" in note
+    assert "equal sizes at the cut" in note and note.endswith(".")
+    exact = thresholds.one_layer_note(s, 0.3, reached, lt.threshold_for_sparsity(s, 0.0), 0)
+    assert exact.endswith("To prune 0 % you need t = 0.")

@@ -18,6 +18,9 @@ weights, ~U(±1/√fan_in), and training moves each layer differently), so the s
 different point of each layer's distribution: one *global* threshold prunes the small-weight
 layers much harder. Pruning each layer to the same fraction (``scope="layer"``) instead needs
 a different threshold per layer.
+
+This module computes the tables and the curves as data; the bars, the curve chart and the
+sentence about them are in ``pruning.present.thresholds``.
 """
 from __future__ import annotations
 
@@ -26,11 +29,10 @@ from typing import Mapping
 
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
 import torch
 from torch import nn
 
-from pruning.core.models import prunable_names
+from pruning.core.models import layer_label, prunable_names
 from pruning.core.selection import (
     check_threshold,
     n_to_prune,
@@ -38,13 +40,8 @@ from pruning.core.selection import (
     select_by_threshold,
 )
 from pruning.errors import PruningError, check_fraction
-from pruning.present.style import FONT_SIZE, PRUNED_COLOUR, layout
 
 ALL_LAYERS = "all layers (global)"
-GLOBAL_COLOUR = "#1f4e9c"
-PER_LAYER_COLOUR = "#7f7f7f"
-# Okabe–Ito colours without the orange/yellow that could be mistaken for "pruned" amber.
-LAYER_COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#56B4E9", "#000000", "#999999")
 
 Scores = Mapping[str, torch.Tensor]
 
@@ -56,10 +53,11 @@ def magnitude_scores(model: nn.Module, include_output: bool = True) -> dict[str,
             for n in prunable_names(model, include_output=include_output)}
 
 
-def layer_label(name: str, shape) -> str:
-    """A short readable name: ``layers.0.weight`` of shape (300, 64) -> ``layers.0 (64→300)``;
-    a conv weight (16, 8, 3, 3) -> ``convs.1 (8→16, 3×3)``."""
-    base = name[:-len(".weight")] if name.endswith(".weight") else name
+def layer_shape_label(name: str, shape) -> str:
+    """``core.models.layer_label`` with the shape as the reader sees it: ``layers.0.weight`` of
+    shape (300, 64) -> ``layers.0 (64→300)``; a conv weight (16, 8, 3, 3) ->
+    ``convs.1 (8→16, 3×3)``."""
+    base = layer_label(name)
     shape = tuple(int(s) for s in shape)
     if len(shape) == 2:
         return f"{base} ({shape[1]}→{shape[0]})"
@@ -137,7 +135,7 @@ def layer_threshold_table(scores: Scores, threshold: float) -> pd.DataFrame:
     for name, s in scores.items():
         flat = s.detach().flatten().double()
         rows.append({
-            "layer": layer_label(name, s.shape),
+            "layer": layer_shape_label(name, s.shape),
             "name": name,
             "shape": " × ".join(str(d) for d in s.shape),
             "weights": int(flat.numel()),
@@ -157,34 +155,6 @@ def overall_sparsity_pct(table: pd.DataFrame) -> float:
     return 100.0 * float(pruned / table["weights"].sum())
 
 
-def layer_sparsity_figure(table: pd.DataFrame, height: int = 420) -> go.Figure:
-    """Grouped bars per layer: % pruned by the one global threshold (trace 0) vs % pruned
-    when every layer is pruned to the same overall sparsity (trace 1); a dotted line at the
-    overall sparsity (named in the legend by an empty trace 2)."""
-    t = float(table["global_threshold"].iloc[0]) if len(table) else 0.0
-    # Two-line tick labels ("layers.0" over "(64→300)") stay horizontal and readable.
-    x = [str(l).replace(" (", "<br>(") for l in table["layer"]]
-    fig = go.Figure([
-        go.Bar(x=x, y=table["global_sparsity_pct"], name=f"one global threshold t = {t:.3g}",
-               marker_color=GLOBAL_COLOUR, text=[f"{v:.0f} %" for v in table["global_sparsity_pct"]],
-               textposition="outside", textfont=dict(size=FONT_SIZE)),
-        go.Bar(x=x, y=table["per_layer_sparsity_pct"],
-               name="per layer, same overall sparsity", marker_color=PER_LAYER_COLOUR,
-               text=[f"{v:.0f} %" for v in table["per_layer_sparsity_pct"]],
-               textposition="outside", textfont=dict(size=FONT_SIZE)),
-    ])
-    if len(table):
-        overall = overall_sparsity_pct(table)
-        line = dict(color="black", dash="dot", width=2)
-        fig.add_hline(y=overall, line=line)
-        fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", line=line,
-                                 name=f"overall: {overall:.1f} %"))  # legend entry only
-    fig.update_yaxes(title="weights pruned (%)", range=[0, 115])
-    fig.update_xaxes(title="", type="category", tickangle=0)
-    fig.update_layout(barmode="group", legend=dict(orientation="h", y=-0.3, x=0))
-    return layout(fig, "% of each layer pruned", height)
-
-
 def sparsity_curves(scores: Scores, n_points: int = 200) -> pd.DataFrame:
     """Tidy (layer, threshold, sparsity_pct): sparsity reached as a function of the threshold,
     per layer and for all layers pooled (``ALL_LAYERS``).
@@ -195,7 +165,7 @@ def sparsity_curves(scores: Scores, n_points: int = 200) -> pd.DataFrame:
     ``select_by_threshold``.
     """
     scores = _as_dict(scores)
-    flats = {layer_label(n, s.shape): np.sort(s.detach().flatten().double().cpu().numpy())
+    flats = {layer_shape_label(n, s.shape): np.sort(s.detach().flatten().double().cpu().numpy())
              for n, s in scores.items()}
     top = max(float(np.quantile(f, 0.99)) for f in flats.values() if f.size) if flats else 1.0
     grid = np.linspace(0.0, top or 1.0, n_points)
@@ -207,54 +177,3 @@ def sparsity_curves(scores: Scores, n_points: int = 200) -> pd.DataFrame:
             "sparsity_pct": 100.0 * np.searchsorted(f, grid, side="left") / max(f.size, 1)}))
     return pd.concat(frames, ignore_index=True)
 
-
-def sparsity_curve_figure(curves: pd.DataFrame, threshold: float | None = None,
-                          height: int = 440) -> go.Figure:
-    """Sparsity (%) against threshold: one line per layer, a thick dark line for all layers
-    pooled; a dashed vertical line at ``threshold``. Where the line crosses the curves is
-    what that one threshold prunes in each layer."""
-    fig = go.Figure()
-    layers = [l for l in dict.fromkeys(curves["layer"]) if l != ALL_LAYERS]
-    for i, label in enumerate(layers):
-        c = curves[curves["layer"] == label]
-        fig.add_trace(go.Scatter(x=c["threshold"], y=c["sparsity_pct"], mode="lines", name=label,
-                                 line=dict(width=3, color=LAYER_COLOURS[i % len(LAYER_COLOURS)])))
-    c = curves[curves["layer"] == ALL_LAYERS]
-    fig.add_trace(go.Scatter(x=c["threshold"], y=c["sparsity_pct"], mode="lines", name=ALL_LAYERS,
-                             line=dict(width=5, color="black", dash="dot")))
-    if threshold is not None:
-        fig.add_vline(x=threshold, line=dict(color=PRUNED_COLOUR, width=4, dash="dash"),
-                      annotation_text=f"t = {threshold:.3g}", annotation_position="bottom right",
-                      annotation_font_size=FONT_SIZE)
-    fig.update_xaxes(title="threshold t on |w|")
-    fig.update_yaxes(title="weights pruned (%)", range=[-2, 102])
-    fig.update_layout(legend=dict(orientation="h", y=-0.2, x=0))
-    return layout(fig, "sparsity reached by each threshold", height)
-
-
-def uneven_pruning_note(table: pd.DataFrame) -> str:
-    """What to notice in ``layer_threshold_table``, computed from its numbers."""
-    if len(table) < 2:
-        return "The model has one prunable layer, so a global threshold and a per-layer one agree."
-    t = float(table["global_threshold"].iloc[0])
-    hi = table.loc[table["global_sparsity_pct"].idxmax()]
-    lo = table.loc[table["global_sparsity_pct"].idxmin()]
-    spread = hi["global_sparsity_pct"] - lo["global_sparsity_pct"]
-    overall = overall_sparsity_pct(table)
-    if spread < 5:
-        return (f"At t = {t:.3g} the layers lose about the same share (from "
-                f"{lo['global_sparsity_pct']:.0f} % to {hi['global_sparsity_pct']:.0f} %); "
-                f"move the threshold to see them drift apart.")
-    note = (f"One threshold t = {t:.3g} prunes {hi['global_sparsity_pct']:.0f} % of "
-            f"{hi['layer']} but only {lo['global_sparsity_pct']:.0f} % of {lo['layer']} "
-            f"({overall:.1f} % overall)")
-    if hi["median_abs_w"] < lo["median_abs_w"]:
-        note += (f", because the weights of {hi['layer']} are smaller (median |w| "
-                 f"{hi['median_abs_w']:.3g} vs {lo['median_abs_w']:.3g}).")
-    else:
-        note += (f"; their median |w| are {hi['median_abs_w']:.3g} and "
-                 f"{lo['median_abs_w']:.3g}.")
-    note += (f" Pruning per layer to the same {overall:.1f} % would need a different threshold "
-             f"in each layer (from {table['per_layer_threshold'].min():.3g} to "
-             f"{table['per_layer_threshold'].max():.3g}).")
-    return note

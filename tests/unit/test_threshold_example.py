@@ -1,16 +1,15 @@
-"""The worked example (pruning.present.threshold_demo): decision, sentence and bar chart."""
+"""The worked example: the decision (pruning.labs.threshold_example), its sentence and bar chart
+(pruning.present.thresholds)."""
 import pytest
 
 from pruning.errors import PruningError
-from pruning.present.style import PRUNED_COLOUR
-from pruning.present.threshold_demo import (
-    KEPT_COLOUR,
+from pruning.labs.threshold_example import (
     WORKED_EXAMPLE_THRESHOLD,
     WORKED_EXAMPLE_WEIGHTS,
     decide_by_threshold,
-    decision_sentence,
-    threshold_bars,
 )
+from pruning.present.style import PRUNED_COLOUR
+from pruning.present.thresholds import KEPT_COLOUR, decision_sentence, threshold_bars
 
 
 def test_article_example_keeps_05_and_03():
