@@ -11,16 +11,16 @@ from pages._shared import (
 )
 from pruning.core.selection import SCOPES
 from pruning.errors import PruningError
+from pruning.labs.scorer_compare import compare_scorers
 from pruning.present.scorer_compare import (
     accuracy_bars,
     agreement_bars,
-    compare_scorers,
     comparison_notes,
     jaccard_heatmap,
     layer_sparsity_heatmap,
     scorer_reference,
 )
-from pruning.scoring.registry import DESCRIPTIONS, SCORERS
+from pruning.scoring import SCORERS
 
 RESULT_KEY = "scorers_compare"
 
@@ -47,7 +47,7 @@ with st.expander("The scorers: formulas and sources"):
 c1, c2 = st.columns([3, 2])
 chosen = c1.multiselect(
     "Scorers", list(SCORERS),
-    help="Which scores to compare. " + " ".join(f"**{k}**: {v}." for k, v in DESCRIPTIONS.items()),
+    help="Which scores to compare. " + " ".join(f"**{k}**: {s.description}." for k, s in SCORERS.items()),
     **remembered("sc_scorers", [s for s in SCORERS]))
 sparsity = c2.slider("Sparsity (% of weights removed)", 5, 99, step=1, format="%d %%",
                      help="Every scorer removes exactly this share of the prunable weights.",

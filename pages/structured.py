@@ -23,7 +23,7 @@ from pruning.present.structured import (
     sensitivity_notes,
     unit_scores_figure,
 )
-from pruning.scoring.registry import SCORERS
+from pruning.scoring import SCORERS
 from pruning.structured.units import UNIT_METHOD_LABELS, UNIT_METHODS
 
 UNIT_OPTIONS = [*UNIT_METHODS, "sum:obd", "sum:snip"]

@@ -23,7 +23,7 @@ from pruning.loop.experiment import (
     run_prune_rounds,
     train_dense,
 )
-from pruning.scoring.registry import SCORERS, ScoreContext, score
+from pruning.scoring import SCORERS, ScoreContext, score
 
 __all__ = [
     "DataConfig", "ExperimentConfig", "ModelConfig", "PruneConfig", "TrainConfig",

@@ -27,7 +27,7 @@ from pruning.core.data import DATASETS
 from pruning.core.schedules import SCHEDULES
 from pruning.core.selection import SCOPES
 from pruning.errors import PruningError
-from pruning.scoring.registry import SCORERS
+from pruning.scoring import SCORERS
 
 MODELS = ("mlp", "cnn")
 MAX_VALUE_CHARS = 64       # longer values are ignored (nothing valid is that long)

@@ -26,7 +26,7 @@ from pruning.core.data import DATASETS
 from pruning.core.schedules import SCHEDULES
 from pruning.core.selection import SCOPES
 from pruning.errors import PruningError
-from pruning.scoring.registry import SCORERS
+from pruning.scoring import SCORERS
 
 
 class _Parser(argparse.ArgumentParser):

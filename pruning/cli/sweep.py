@@ -38,7 +38,7 @@ def _names(text: str) -> tuple[str, ...]:
 
 def add_sweep_parser(sub) -> argparse.ArgumentParser:
     from pruning.labs.generalization import CONTROLS, PRESETS
-    from pruning.scoring.registry import SCORERS
+    from pruning.scoring import SCORERS
 
     s = sub.add_parser("sweep", help="generalization lab: sparsity sweep with controls over seeds")
     s.add_argument("--preset", default="digits-noisy", choices=list(PRESETS))

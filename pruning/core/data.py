@@ -311,3 +311,23 @@ def load_dataset(cfg: DataConfig | None = None, **overrides) -> DataBundle:
         feature_mean=None if mean is None else t(mean.astype(np.float32)),
         feature_std=None if std is None else t(std),
     )
+
+
+# --------------------------------------------------------------------------- splits for scorers
+def validation_split(data: DataBundle) -> tuple[torch.Tensor, torch.Tensor]:
+    """The validation split ``(X, y)``, or the training split when there is no validation data."""
+    X, y = data.X_val, data.y_val
+    if len(y) == 0:
+        X, y = data.X_train, data.y_train
+    return X, y
+
+
+def training_subset(data: DataBundle, max_examples: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The training split ``(X, y)``, or a seeded random subset of ``max_examples`` rows
+    (kept in their original order)."""
+    X, y = data.X_train, data.y_train
+    if len(y) <= max_examples:
+        return X, y
+    gen = torch.Generator().manual_seed(seed + 1301)
+    idx = torch.randperm(len(y), generator=gen)[:max_examples].sort().values
+    return X[idx], y[idx]

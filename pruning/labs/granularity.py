@@ -29,7 +29,7 @@ from pruning.core.models import prunable_names
 from pruning.core.selection import select_by_sparsity
 from pruning.core.training import evaluate_all, train
 from pruning.errors import PruningError, check_fraction
-from pruning.scoring.registry import ScoreContext, score
+from pruning.scoring import ScoreContext, score
 from pruning.structured.compact import compact
 from pruning.structured.select import select_units, unit_masks
 from pruning.structured.units import unit_layers, unit_scores

@@ -38,7 +38,7 @@ from pruning.errors import (
     check_fraction,
     check_positive_int,
 )
-from pruning.scoring.registry import ScoreContext, score
+from pruning.scoring import ScoreContext, score
 
 #: The table's ``variant`` in rounds 1…R (round 0 is ``"dense"``): the ticket and its controls.
 VARIANTS = ("ticket", "reinit", "random")

@@ -31,7 +31,7 @@ from pruning.core.selection import (
     select_by_threshold,
 )
 from pruning.errors import PruningError, check_choice
-from pruning.scoring.registry import ScoreContext, score
+from pruning.scoring import ScoreContext, score
 
 MODES = ("sparsity", "threshold")
 

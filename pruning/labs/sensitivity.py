@@ -29,7 +29,7 @@ from pruning.core.models import layer_label, prunable_names
 from pruning.core.selection import n_to_prune, select_by_sparsity
 from pruning.core.training import evaluate, evaluate_all
 from pruning.errors import PruningError, check_fraction
-from pruning.scoring.registry import ScoreContext, score
+from pruning.scoring import ScoreContext, score
 
 SENSITIVITY_LEVELS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
 

@@ -46,7 +46,7 @@ from pruning.errors import (
     check_fraction,
     check_positive_int,
 )
-from pruning.scoring.registry import SCORERS, ScoreContext, score
+from pruning.scoring import SCORERS, ScoreContext, score
 
 # (stage, fraction done in [0, 1], message)
 LoopProgress = Callable[[str, float, str], None]

@@ -21,18 +21,17 @@ only the layers *after* it run K times. The loss of each copy minus the unpertur
 
 Cost: one pass of the rest of the network over the whole validation split *per weight*. What
 dominates on a CPU is writing the K perturbed copies of the activations, so the cost is
-estimated (``ablation_cost``) as
+estimated (``ablation_cost``) in units of
 
     units = Σ_layers  n_weights(layer) · N_val · (activation values from that layer on
                                                    + multiply-adds after it / 50)
 
-measured at 0.6–2.7·10⁸ units per second on one core of the (shared) project machine; the
-estimate uses 10⁸. The 64-300-100-10 MLP on digits (50,200 weights, 360 validation images)
-needs 8.5·10⁹ units (measured: 31 s); 64-128-64-10 1.4·10⁹ (8 s); the small CNN with 8, 16
-channels 5·10⁸ (4 s), with 16, 32 channels 3.9·10⁹ (60 s: convolutions recompute more). Above
-``MAX_ABLATION_UNITS`` the scorer refuses with a ``PruningError`` that says so. Per-unit
-ablation (a whole neuron or channel, ``unit_ablation_scores``) costs one pass per unit and is
-always affordable here.
+(the /50: a multiply-add in a dense layer is far cheaper than writing an activation copy),
+done at about ``UNITS_PER_SECOND`` on one core; ``SCORER.cost`` gives the seconds. For scale:
+the 64-300-100-10 MLP on digits (50,200 weights, 360 validation images) is 8.5·10⁹ units,
+64-128-64-10 is 1.4·10⁹. Above ``MAX_ABLATION_UNITS`` the scorer refuses with a
+``PruningError`` that says so. Per-unit ablation (a whole neuron or channel,
+``unit_ablation_scores``) costs one pass per unit and is always affordable here.
 """
 from __future__ import annotations
 
@@ -42,13 +41,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from pruning.core.data import validation_split
 from pruning.errors import PruningError
-from pruning.scoring.registry import ScoreContext, register
+from pruning.scoring.base import ScoreContext, Scorer
 
 #: Refuse per-weight ablation above this many cost units (see the module docstring):
 #: about 15 s of one CPU core, so a page stays responsive.
 MAX_ABLATION_UNITS = 1.5e9
-#: Measured throughput (units per second, one core) used only to tell the user what to expect.
+#: Throughput (units per second, one core), to turn units into the seconds users see.
 UNITS_PER_SECOND = 1e8
 
 #: Elements of one stacked, perturbed layer output (K·N·O·L floats); bounds memory (~32 MB).
@@ -73,14 +73,6 @@ def _patches(mod: nn.Module, x: torch.Tensor) -> torch.Tensor:
         return x.reshape(x.shape[0], -1, 1)
     return F.unfold(x, mod.kernel_size, dilation=mod.dilation, padding=mod.padding,
                     stride=mod.stride)
-
-
-def validation_split(data) -> tuple[torch.Tensor, torch.Tensor]:
-    """The validation split, or the training split when there is no validation data."""
-    X, y = data.X_val, data.y_val
-    if len(y) == 0:
-        X, y = data.X_train, data.y_train
-    return X, y
 
 
 def _n_features(model: nn.Module) -> int:
@@ -156,6 +148,19 @@ def _chunk(n_examples: int, n_out: int, n_pos: int) -> int:
     return max(1, _CHUNK_ELEMENTS // max(1, n_examples * n_out * n_pos))
 
 
+def _live_weights(model: nn.Module, names, alive: Mapping[str, torch.Tensor] | None
+                  ) -> dict[str, torch.Tensor]:
+    """{name: bool mask of the weights worth evaluating}: non-zero and, if given, ``alive``."""
+    params = dict(model.named_parameters())
+    out = {}
+    for n in names:
+        live = params[n].detach() != 0
+        if alive is not None and n in alive:
+            live &= alive[n].bool()
+        out[n] = live
+    return out
+
+
 @torch.no_grad()
 def weight_ablation_scores(model: nn.Module, names, X: torch.Tensor, y: torch.Tensor,
                            alive: Mapping[str, torch.Tensor] | None = None,
@@ -169,13 +174,8 @@ def weight_ablation_scores(model: nn.Module, names, X: torch.Tensor, y: torch.Te
     if len(y) == 0:
         raise PruningError("validation ablation needs validation (or training) examples")
     params = dict(model.named_parameters())
-    todo = {}
-    for n in names:
-        mod = _module_of(model, n)
-        live = params[n].detach() != 0
-        if alive is not None and n in alive:
-            live &= alive[n].bool()
-        todo[n] = (mod, live)
+    mods = {n: _module_of(model, n) for n in names}
+    todo = {n: (mods[n], live) for n, live in _live_weights(model, names, alive).items()}
     n_eval = sum(int(live.sum()) for _, live in todo.values())
     if max_units is not None:
         units = ablation_cost(model, {n: int(live.sum()) for n, (_, live) in todo.items()}, len(y))
@@ -243,9 +243,29 @@ def unit_ablation_scores(model: nn.Module, module_name: str, X: torch.Tensor,
     return out
 
 
-@register("ablation", "exact rise in validation loss when the weight is removed — slow: "
-                      "small models only", needs_data=True, signed=True)
 def ablation(ctx: ScoreContext) -> dict[str, torch.Tensor]:
     """s_k = L_val(w_k := 0) − L_val(w), exact (see the module docstring); signed."""
     X, y = validation_split(ctx.data)
     return weight_ablation_scores(ctx.model, ctx.names, X, y, ctx.masks)
+
+
+def ablation_seconds(ctx: ScoreContext) -> float:
+    """``ablation_cost`` of the live weights over the validation split, in seconds."""
+    if ctx.data is None:
+        return 0.0
+    live = _live_weights(ctx.model, ctx.names, ctx.masks)
+    units = ablation_cost(ctx.model, {n: int(v.sum()) for n, v in live.items()},
+                          len(validation_split(ctx.data)[1]))
+    return units / UNITS_PER_SECOND
+
+
+SCORER = Scorer(
+    name="ablation",
+    description="exact rise in validation loss when the weight is removed — slow: small models only",
+    formula="L_val(w := 0) − L_val",
+    measures="the exact loss change if w is removed (signed)",
+    source="the article's validation-set criterion; Mozer & Smolensky 1989",
+    needs_data=True, needs_init=False, signed=True,
+    cost=ablation_seconds,
+    fn=ablation,
+)

@@ -29,13 +29,11 @@ from torch import nn
 from pruning.config import TrainConfig
 from pruning.core.training import train
 from pruning.errors import PruningError
-from pruning.scoring.registry import ScoreContext, register
+from pruning.scoring.base import ScoreContext, Scorer, per_weight_seconds
 
 
-@register("movement", "(w_after² − w_before²)/2 — weights that grew while fine-tuning, or "
-                      "since initialization when no fine-tuning is at hand (Sanh et al.); "
-                      "negative = moved towards zero", signed=True)
 def movement(ctx: ScoreContext) -> dict[str, torch.Tensor]:
+    """s = (w² − w_before²)/2, w_before = ``pre_finetune_state``, else ``init_state``; signed."""
     before = ctx.pre_finetune_state if ctx.pre_finetune_state is not None else ctx.init_state
     if before is None:
         raise PruningError("movement compares the weights before and after fine-tuning, and "
@@ -51,6 +49,20 @@ def movement(ctx: ScoreContext) -> dict[str, torch.Tensor]:
     return out
 
 
+SCORER = Scorer(
+    name="movement",
+    description="(w_after² − w_before²)/2 — weights that grew while fine-tuning, or since "
+                "initialization when no fine-tuning is at hand (Sanh et al.); "
+                "negative = moved towards zero",
+    formula="(w_after² − w_before²) / 2 over a short fine-tune",
+    measures="did the weight grow (keep) or shrink towards zero (prune)?",
+    source="Sanh, Wolf & Rush 2020 (movement pruning)",
+    needs_data=False, needs_init=True, signed=True,
+    cost=per_weight_seconds,
+    fn=movement,
+)
+
+
 def finetune_for_movement(model: nn.Module, data, cfg: TrainConfig,
                           masks: Mapping[str, torch.Tensor] | None = None) -> dict[str, torch.Tensor]:
     """Fine-tune ``model`` in place (masked if ``masks``) and return its weights *before*,
@@ -58,3 +70,4 @@ def finetune_for_movement(model: nn.Module, data, cfg: TrainConfig,
     before = {k: v.detach().clone() for k, v in model.state_dict().items()}
     train(model, data, cfg, masks=masks)
     return before
+

@@ -25,8 +25,8 @@ Hessian. The tests check ``hessian_diagonal`` against ``torch.autograd.functiona
 
 Data: the training split, because OBD expands around a minimum of the *training* loss; at most
 ``OBD_MAX_EXAMPLES`` examples (a seeded random subset above that; the Hessian diagonal of the
-loss on that subset is then what is computed, exactly). Cost: N·C per-example gradients —
-512·10 for digits, about a second for the 300-100 MLP.
+loss on that subset is then what is computed, exactly). Cost: N·C per-example gradients
+(512·10 for digits), each with P values to square and sum (``obd_seconds``).
 """
 from __future__ import annotations
 
@@ -35,8 +35,15 @@ import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call, grad, vmap
 
+from pruning.core.data import training_subset
 from pruning.errors import PruningError
-from pruning.scoring.registry import ScoreContext, register
+from pruning.scoring.base import (
+    FLOATS_PER_SECOND,
+    ScoreContext,
+    Scorer,
+    pass_seconds,
+    scored_weights,
+)
 
 OBD_MAX_EXAMPLES = 512
 
@@ -80,21 +87,32 @@ def hessian_diagonal(model: nn.Module, names, X: torch.Tensor) -> dict[str, torc
     return {n: a / len(X) for n, a in acc.items()}
 
 
-def training_subset(data, max_examples: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """The training split ``(X, y)``, or a seeded random subset of ``max_examples`` rows."""
-    X, y = data.X_train, data.y_train
-    if len(y) <= max_examples:
-        return X, y
-    gen = torch.Generator().manual_seed(seed + 1301)
-    idx = torch.randperm(len(y), generator=gen)[:max_examples].sort().values
-    return X[idx], y[idx]
-
-
-@register("obd", "½·h·w² with the exact Hessian diagonal h (Optimal Brain Damage) — "
-                 "estimated loss increase, second order", needs_data=True)
 def obd(ctx: ScoreContext) -> dict[str, torch.Tensor]:
     """s_k = ½ h_kk w_k² on (up to ``OBD_MAX_EXAMPLES``) training examples."""
     X, _ = training_subset(ctx.data, OBD_MAX_EXAMPLES, ctx.seed)
     h = hessian_diagonal(ctx.model, ctx.names, X)
     params = dict(ctx.model.named_parameters())
     return {n: 0.5 * h[n] * params[n].detach() ** 2 for n in ctx.names}
+
+
+def obd_seconds(ctx: ScoreContext) -> float:
+    """N·C per-example gradients (N ≤ ``OBD_MAX_EXAMPLES``, C classes): each a forward and
+    backward pass of one example, plus its P gradient values squared and summed."""
+    if ctx.data is None:
+        return 0.0
+    n = min(len(ctx.data.y_train), OBD_MAX_EXAMPLES)
+    per_gradient = pass_seconds(ctx, 1) + scored_weights(ctx) / FLOATS_PER_SECOND
+    return n * ctx.data.n_classes * per_gradient
+
+
+SCORER = Scorer(
+    name="obd",
+    description="½·h·w² with the exact Hessian diagonal h (Optimal Brain Damage) — "
+                "estimated loss increase, second order",
+    formula="½ · h_ww · w², h_ww = ∂²L_train/∂w² (exact)",
+    measures="second-order estimate of the loss change if w is removed",
+    source="LeCun, Denker & Solla 1990 (Optimal Brain Damage)",
+    needs_data=True, needs_init=False, signed=False,
+    cost=obd_seconds,
+    fn=obd,
+)

@@ -20,17 +20,16 @@ import copy
 import torch
 import torch.nn.functional as F
 
+from pruning.core.data import training_subset
 from pruning.core.masks import apply_masks
 from pruning.errors import PruningError
-from pruning.scoring.obd import training_subset
-from pruning.scoring.registry import ScoreContext, register
+from pruning.scoring.base import ScoreContext, Scorer, pass_seconds
 
 SNIP_BATCH = 512
 
 
-@register("snip", "|w₀ · ∂L/∂w₀| at the initial weights (SNIP) — chosen before training",
-          needs_data=True)
 def snip(ctx: ScoreContext) -> dict[str, torch.Tensor]:
+    """s = |w₀ ⊙ ∂L/∂w₀| / Σ|…| on a training mini-batch, at ``ctx.init_state`` (masked)."""
     if ctx.init_state is None:
         raise PruningError("SNIP scores the network's initial (untrained) weights, and they "
                            "were not given here")
@@ -46,3 +45,22 @@ def snip(ctx: ScoreContext) -> dict[str, torch.Tensor]:
     g = {n: (p.detach() * gr).abs() for n, p, gr in zip(ctx.names, wanted, grads)}
     total = sum(float(v.sum()) for v in g.values()) or 1.0
     return {n: v / total for n, v in g.items()}
+
+
+def snip_seconds(ctx: ScoreContext) -> float:
+    """One forward and backward pass over the mini-batch (≤ ``SNIP_BATCH`` examples)."""
+    if ctx.data is None:
+        return 0.0
+    return pass_seconds(ctx, min(len(ctx.data.y_train), SNIP_BATCH))
+
+
+SCORER = Scorer(
+    name="snip",
+    description="|w₀ · ∂L/∂w₀| at the initial weights (SNIP) — chosen before training",
+    formula="|w₀ · ∂L/∂w₀| / Σ, at the initial weights w₀",
+    measures="how much the untrained network's loss reacts to each connection",
+    source="Lee, Ajanthan & Torr 2019 (SNIP)",
+    needs_data=True, needs_init=True, signed=False,
+    cost=snip_seconds,
+    fn=snip,
+)

@@ -31,9 +31,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from pruning.core.data import validation_split
 from pruning.errors import PruningError
-from pruning.scoring.ablation import unit_ablation_scores, validation_split
-from pruning.scoring.registry import SCORERS, ScoreContext, score
+from pruning.scoring import SCORERS, ScoreContext, score
+from pruning.scoring.ablation import unit_ablation_scores
 
 UNIT_METHODS = ("l1", "l2", "taylor", "ablation", "random")
 

@@ -23,7 +23,7 @@ from pruning.core.counts import count_parameters
 from pruning.core.masks import count_kept, count_total
 from pruning.core.schedules import SCHEDULES
 from pruning.core.selection import SCOPES
-from pruning.scoring.registry import SCORERS
+from pruning.scoring import SCORERS
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -1,8 +1,15 @@
-"""Importance scores (pruning.scoring.registry)."""
+"""Importance scores (pruning.scoring): the built-in scorers and the records that describe them."""
+import ast
+import dataclasses
+import importlib
+import math
+from pathlib import Path
+
 import pytest
 import torch
 import torch.nn.functional as F
 
+import pruning.scoring
 from pruning import (
     SCORERS,
     DataBundle,
@@ -13,6 +20,7 @@ from pruning import (
     prunable_names,
     score,
 )
+from pruning.scoring import Scorer
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -142,8 +150,6 @@ def test_taylor_without_data_raises(model, names):
 
 @pytest.mark.parametrize("name", sorted(SCORERS))
 def test_every_scorer_gives_nonnegative_float_scores_of_param_shape(model, names, name):
-    from pruning.scoring.registry import SIGNED
-
     # snip / movement look at earlier weights: give them some (another seed's init).
     earlier = build_model(ModelConfig(hidden=(5,)), 4, 3, seed=1).state_dict()
     s = score(name, ScoreContext(model, names, _tiny_bundle(), init_state=earlier,
@@ -155,7 +161,7 @@ def test_every_scorer_gives_nonnegative_float_scores_of_param_shape(model, names
         assert s[n].dtype == torch.float32
         assert not s[n].requires_grad
         assert torch.isfinite(s[n]).all()
-        assert name in SIGNED or (s[n] >= 0).all()
+        assert SCORERS[name].signed or (s[n] >= 0).all()
 
 
 def test_unknown_scorer_lists_valid_choices(model, names):
@@ -163,3 +169,69 @@ def test_unknown_scorer_lists_valid_choices(model, names):
         score("nonexistent", ScoreContext(model, names))
     msg = str(e.value)
     assert "'nonexistent'" in msg and all(n in msg for n in ("magnitude", "random", "taylor"))
+
+
+# ----------------------------------------------------------------------------- the records
+SCORING = Path(pruning.scoring.__file__).parent
+METHOD_MODULES = sorted(p.stem for p in SCORING.glob("*.py") if p.stem not in ("__init__", "base"))
+
+
+def test_scorers_are_the_method_modules_records_in_menu_order():
+    records = {}
+    for stem in METHOD_MODULES:
+        mod = importlib.import_module(f"pruning.scoring.{stem}")
+        assert isinstance(mod.SCORER, Scorer), stem
+        records[mod.SCORER.name] = mod.SCORER
+    assert set(SCORERS) == set(records)
+    assert all(SCORERS[n] is r for n, r in records.items())
+    # Menus, URLs and the command line show them in this order.
+    assert list(SCORERS) == ["magnitude", "random", "taylor", "ablation", "movement", "obd", "snip"]
+
+
+@pytest.mark.parametrize("name", list(SCORERS))
+def test_every_record_is_complete(model, names, name):
+    s = SCORERS[name]
+    assert s.name == name
+    for text in (s.description, s.formula, s.measures):
+        assert isinstance(text, str) and text.strip()
+    assert s.source is None or (isinstance(s.source, str) and s.source.strip())
+    for flag in (s.needs_data, s.needs_init, s.signed):
+        assert isinstance(flag, bool)
+    assert callable(s.fn) and callable(s.cost)
+    earlier = build_model(ModelConfig(hidden=(5,)), 4, 3, seed=1).state_dict()
+    for data in (_tiny_bundle(), None):
+        seconds = s.cost(ScoreContext(model, names, data, init_state=earlier))
+        assert isinstance(seconds, float) and math.isfinite(seconds) and seconds >= 0
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        s.signed = not s.signed
+
+
+def test_cheap_scorers_cost_next_to_nothing_and_data_scorers_grow_with_the_data(model, names):
+    small, big = _tiny_bundle(n_val=10), _tiny_bundle(n_val=1000)
+    for name in ("magnitude", "random", "movement"):
+        assert SCORERS[name].cost(ScoreContext(model, names, big)) < 1e-3
+    for name in ("taylor", "ablation"):
+        cost = SCORERS[name].cost
+        assert cost(ScoreContext(model, names, big)) > cost(ScoreContext(model, names, small)) > 0
+
+
+def test_needs_data_is_enforced_for_every_scorer_that_says_so(model, names):
+    for name, s in SCORERS.items():
+        if s.needs_data:
+            with pytest.raises(PruningError, match="needs data"):
+                score(name, ScoreContext(model, names))
+
+
+def test_score_takes_a_record_or_its_name(model, names):
+    a = score("magnitude", ScoreContext(model, names))
+    b = score(SCORERS["magnitude"], ScoreContext(model, names))
+    assert all(torch.equal(a[n], b[n]) for n in names)
+
+
+@pytest.mark.parametrize("stem", METHOD_MODULES)
+def test_a_method_module_imports_no_other_scorer(stem):
+    """Each method stands alone on ``base``: no registry to import back, no cycles."""
+    tree = ast.parse((SCORING / f"{stem}.py").read_text(encoding="utf-8"))
+    imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+    imported |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    assert {m for m in imported if m.startswith("pruning.scoring")} <= {"pruning.scoring.base"}

@@ -26,9 +26,14 @@ from pruning import (
     train,
 )
 from pruning.cli.main import build_parser
-from pruning.scoring.ablation import unit_ablation_scores
+from pruning.scoring import SCORERS
+from pruning.scoring.ablation import (
+    MAX_ABLATION_UNITS,
+    UNITS_PER_SECOND,
+    ablation_cost,
+    unit_ablation_scores,
+)
 from pruning.scoring.obd import hessian_diagonal
-from pruning.scoring.registry import NEEDS_DATA, SCORERS
 from pruning.structured.units import unit_scores
 
 
@@ -61,7 +66,7 @@ CNN = ModelConfig(kind="cnn", channels=(2, 3))
 def test_new_scorers_are_registered_everywhere():
     for name in ("ablation", "obd", "snip", "movement"):
         assert name in SCORERS
-    assert {"ablation", "obd", "snip"} <= NEEDS_DATA
+    assert {"ablation", "obd", "snip"} <= {n for n, s in SCORERS.items() if s.needs_data}
     cli_choices = next(a.choices for a in build_parser()._subparsers._group_actions[0]
                        .choices["run"]._actions if a.dest == "scorer")
     assert {"ablation", "obd", "snip", "movement"} <= set(cli_choices)
@@ -118,6 +123,21 @@ def test_ablation_refuses_big_models_with_the_cost(data):
     big = build_model(ModelConfig(hidden=(300, 100)), data.n_features, data.n_classes, seed=0)
     with pytest.raises(PruningError, match=r"once per weight.*50,200 weights"):
         score("ablation", ScoreContext(big, prunable_names(big), data))
+
+
+
+def test_ablation_cost_is_the_estimate_the_refusal_uses(data):
+    """The record's cost (seconds) is ``ablation_cost`` / ``UNITS_PER_SECOND``: above the
+    limit for the model that is refused, below it for one that runs."""
+    limit = MAX_ABLATION_UNITS / UNITS_PER_SECOND
+    big = build_model(ModelConfig(hidden=(300, 100)), data.n_features, data.n_classes, seed=0)
+    names = prunable_names(big)
+    seconds = SCORERS["ablation"].cost(ScoreContext(big, names, data))
+    n_weights = {n: p.numel() for n, p in big.named_parameters() if n in names}
+    units = ablation_cost(big, n_weights, len(data.y_val))
+    assert seconds == pytest.approx(units / UNITS_PER_SECOND) and seconds > limit
+    small, _ = _trained(data, MLP, epochs=1)
+    assert SCORERS["ablation"].cost(ScoreContext(small, prunable_names(small), data)) < limit
 
 
 @pytest.mark.parametrize("cfg", [MLP, CNN], ids=["mlp", "cnn"])
