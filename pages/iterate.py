@@ -13,7 +13,7 @@ from pruning.present.charts import accuracy_vs_sparsity
 from pruning.present.format import pct
 from pruning.present.prune_figures import layer_heatmap
 from pruning.present.prune_notes import iterate_note, replay_note
-from pruning.scoring.registry import DESCRIPTIONS, SCORERS
+from pruning.scoring import SCORERS
 
 SCHEDULE_HELP = {
     "oneshot": "One-shot: remove everything in one round, then fine-tune once.",
@@ -51,7 +51,7 @@ ft_epochs = c4.number_input("Fine-tune epochs per round", min_value=0, max_value
 d1, d2, d3 = st.columns([1, 1, 2])
 scorer = d1.selectbox("Scorer", list(SCORERS), key="it_scorer",
                       help="How importance is measured. " +
-                           " ".join(f"**{k}**: {v}." for k, v in DESCRIPTIONS.items()))
+                           " ".join(f"**{k}**: {s.description}." for k, s in SCORERS.items()))
 scope = d2.radio("Scope", list(SCOPES), key="it_scope", index=list(SCOPES).index("global"),
                  horizontal=True, format_func={"layer": "Per layer", "global": "Global"}.get,
                  help="Global: one ranking over all layers. Per layer: each layer loses the same share.")

@@ -50,7 +50,7 @@ from pruning.present.prune_notes import (
     unevenness_note,
     unit_images_note,
 )
-from pruning.scoring.registry import DESCRIPTIONS, SCORERS
+from pruning.scoring import SCORERS
 
 st.title("✂️ Prune")
 st.markdown("Give every weight an importance **score**, then set the least important ones to "
@@ -69,8 +69,8 @@ seed = trained.train_config.seed
 c1, c2, c3, c4 = st.columns([1.2, 1, 1, 1])
 scorer = c1.selectbox(
     "Scorer", list(SCORERS), key="prune_scorer",
-    help="How important is each weight? " + " ".join(f"**{k}**: {v}." for k, v in DESCRIPTIONS.items()))
-c1.caption(DESCRIPTIONS[scorer])
+    help="How important is each weight? " + " ".join(f"**{k}**: {s.description}." for k, s in SCORERS.items()))
+c1.caption(SCORERS[scorer].description)
 mode = c2.radio("Prune by", ["sparsity", "threshold"], key="prune_mode", horizontal=True,
                 format_func={"sparsity": "Target sparsity", "threshold": "Threshold"}.get,
                 help="Target sparsity: say which share of the weights to remove. "

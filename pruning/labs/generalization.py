@@ -71,7 +71,7 @@ from pruning.errors import (
     check_positive_int,
 )
 from pruning.loop.experiment import prune_step
-from pruning.scoring.registry import SCORERS
+from pruning.scoring import SCORERS
 
 SweepProgress = Callable[[float, str], None]  # (fraction done in [0, 1], message)
 
@@ -97,7 +97,7 @@ class SweepConfig:
     levels:         sparsity levels, strictly increasing, each in (0, 1): fraction of the
                     prunable weights removed (cumulative over rounds).
     seeds:          one full set of arms per seed.
-    scorer, scope:  how the pruned arm ranks weights (``pruning.scoring.registry``), global or per layer.
+    scorer, scope:  how the pruned arm ranks weights (``pruning.scoring``), global or per layer.
     finetune_epochs, finetune_batch_size: masked retraining after each round.
     rewind:         reset survivors to their initial values before retraining (lottery
                     ticket); then ``finetune_epochs`` is the retraining budget per round.
