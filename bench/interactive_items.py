@@ -37,10 +37,11 @@ from pruning.present.network_diagram import (
     count_weights,
     linear_weights,
 )
-from pruning.present.prune_figures import cutoff_histogram, layer_heatmap
-from pruning.present.prune_notes import (
+from pruning.present.prune import (
+    cutoff_histogram,
     dead_units_note,
     histogram_note,
+    layer_heatmap,
     pruning_effect_note,
     unevenness_note,
     unit_images_note,

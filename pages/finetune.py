@@ -16,8 +16,13 @@ from pruning.core.records import finetune_pruned
 from pruning.errors import PruningError
 from pruning.labs.prune_step import describe_prune_config, nonzero_at_pruned
 from pruning.present.format import pct
-from pruning.present.prune_figures import layer_heatmap, recovery_curves
-from pruning.present.prune_notes import finetune_note, zero_check_note
+from pruning.present.prune import (
+    finetune_change_note,
+    finetune_note,
+    layer_heatmap,
+    recovery_curves,
+    zero_check_note,
+)
 
 LEARNING_RATES = [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1]
 
@@ -143,10 +148,4 @@ h1.plotly_chart(layer_heatmap(w_before, mask, title=f"{short}: pruned, before fi
                 key="ft_heatmap_before")
 h2.plotly_chart(layer_heatmap(w_after, mask, title=f"{short}: after fine-tuning", zmax=zmax),
                 key="ft_heatmap_after")
-delta = (w_after - w_before)[mask]
-if delta.numel():
-    st.markdown(NOTICE + f"Same amber cells in both: fine-tuning moved only the {delta.numel():,} "
-                f"surviving weights of this layer (mean |change| {float(delta.abs().mean()):.4f}, "
-                f"largest {float(delta.abs().max()):.4f}; same colour scale on both sides).")
-else:
-    st.markdown(NOTICE + "Every weight of this layer is pruned: there is nothing left to fine-tune here.")
+st.markdown(NOTICE + finetune_change_note(w_before, w_after, mask))

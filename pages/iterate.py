@@ -11,8 +11,7 @@ from pruning.errors import PruningError
 from pruning.labs.iterate import run_iterate
 from pruning.present.charts import accuracy_vs_sparsity
 from pruning.present.format import pct
-from pruning.present.prune_figures import layer_heatmap
-from pruning.present.prune_notes import iterate_note, replay_note
+from pruning.present.prune import iterate_note, layer_heatmap, replay_note
 from pruning.scoring import SCORERS
 
 SCHEDULE_HELP = {

@@ -40,12 +40,13 @@ from pruning.present.network_diagram import (
     linear_weights,
     network_diagram,
 )
-from pruning.present.prune_figures import cutoff_histogram, layer_heatmap
-from pruning.present.prune_notes import (
+from pruning.present.prune import (
     boundary_note,
+    cutoff_histogram,
     dead_units_note,
     diagram_note,
     histogram_note,
+    layer_heatmap,
     pruning_effect_note,
     unevenness_note,
     unit_images_note,

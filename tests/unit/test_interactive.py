@@ -1,4 +1,4 @@
-"""Interactive pruning helpers (pruning.labs.prune_step), the page figures (pruning.present.prune_figures)
+"""Interactive pruning helpers (pruning.labs.prune_step), the page figures (pruning.present.prune)
 and prune + fine-tune rounds on a copy of a trained model (pruning.labs.iterate)."""
 import math
 
@@ -26,7 +26,7 @@ from pruning.labs.prune_step import (
     sparsity_table,
     threshold_slider_range,
 )
-from pruning.present.prune_figures import cutoff_histogram, recovery_curves
+from pruning.present.prune import cutoff_histogram, recovery_curves
 
 
 @pytest.fixture(scope="module")
@@ -167,7 +167,7 @@ def test_run_iterate_works_on_a_copy_and_adds_a_random_baseline(trained, data):
 
 
 def test_layer_heatmap_keeps_the_weight_data_and_uses_whole_number_ticks():
-    from pruning.present.prune_figures import layer_heatmap
+    from pruning.present.prune import layer_heatmap
     w = torch.arange(16, dtype=torch.float32).reshape(2, 8) - 8
     mask = w.abs() > 3
     fig = layer_heatmap(w, mask, zmax=8.0)

@@ -1,10 +1,13 @@
-""""What to notice" sentences (pruning.present.prune_notes): computed from the numbers they describe."""
+""""What to notice" sentences of the Prune, Fine-tune and Iterate pages (pruning.present.prune):
+computed from the numbers they describe."""
 import pandas as pd
+import torch
 
 from pruning.present.format import pct
-from pruning.present.prune_notes import (
+from pruning.present.prune import (
     boundary_note,
     dead_units_note,
+    finetune_change_note,
     finetune_note,
     histogram_note,
     iterate_note,
@@ -101,3 +104,14 @@ def test_unit_images_note_says_what_a_picture_is():
     assert "laid out like the input image" in mlp and "25.0 % of these pixels' weights" in mlp
     assert "filter" in unit_images_note(True, 8, 0.5)
     assert "None of them is pruned" in unit_images_note(False, 8, 0.0)
+
+
+def test_finetune_change_note_measures_only_the_survivors():
+    before = torch.tensor([[0.5, 0.0], [1.0, 0.0]])
+    after = torch.tensor([[0.6, 0.0], [0.7, 0.0]])
+    mask = torch.tensor([[True, False], [True, False]])
+    note = finetune_change_note(before, after, mask)
+    assert "moved only the 2 surviving weights" in note
+    assert "mean |change| 0.2000" in note and "largest 0.3000" in note
+    none_left = finetune_change_note(before, after, torch.zeros(2, 2, dtype=torch.bool))
+    assert none_left.startswith("Every weight of this layer is pruned")

@@ -1,8 +1,11 @@
-""""What to notice" sentences for the Prune, Fine-tune and Iterate pages, computed from the
-numbers the pages show, so that they stay true whatever the data, model or settings.
+"""What the Prune, Fine-tune and Iterate pages show beyond ``pruning.present.charts``: the score
+histogram with its cut-off, layer heatmaps, recovery curves, and the "what to notice" sentences.
 
-Accuracies are fractions in [0, 1] (as ``training.evaluate_all`` returns them); sentences
-print them as percentages. Every function returns Markdown text.
+Every sentence is computed from the numbers the page shows, so it stays true whatever the data,
+model or settings. Accuracies are fractions in [0, 1] (as ``training.evaluate_all`` returns
+them); sentences print them as percentages and return Markdown text. A change smaller than
+``SAME`` (half a point) is called "about the same". Figures follow ``pruning.present.charts``
+(diverging weight scale, amber = pruned, large fonts).
 """
 from __future__ import annotations
 
@@ -10,10 +13,15 @@ from typing import Mapping
 
 import numpy as np
 import pandas as pd
+import plotly.graph_objects as go
+import torch
 
 from pruning.core.models import layer_label
+from pruning.present.charts import score_histogram, training_curves, weight_heatmap
 from pruning.present.format import pct
+from pruning.present.style import FONT_SIZE, SPLIT_COLOURS
 
+# ----------------------------------------------------------------------------- sentences
 #: Changes smaller than this (in accuracy points, i.e. 0.005 = 0.5 %) are called "about the same".
 SAME = 0.005
 
@@ -166,6 +174,17 @@ def zero_check_note(n_nonzero: int, n_pruned: int) -> str:
             f"held during fine-tuning.")
 
 
+def finetune_change_note(before: torch.Tensor, after: torch.Tensor, mask: torch.Tensor) -> str:
+    """Beside the before/after heatmaps of one layer: how far fine-tuning moved its surviving
+    weights (``mask`` True = kept), or that there were none."""
+    delta = (after - before)[mask]
+    if not delta.numel():
+        return "Every weight of this layer is pruned: there is nothing left to fine-tune here."
+    return (f"Same amber cells in both: fine-tuning moved only the {delta.numel():,} "
+            f"surviving weights of this layer (mean |change| {float(delta.abs().mean()):.4f}, "
+            f"largest {float(delta.abs().max()):.4f}; same colour scale on both sides).")
+
+
 def iterate_note(rounds: pd.DataFrame, dense: Mapping[str, float],
                  baseline: pd.DataFrame | None = None, tolerance: float = 0.01) -> str:
     """The last round's numbers, the largest sparsity still within ``tolerance`` of the
@@ -202,3 +221,64 @@ def replay_note(rounds: pd.DataFrame, r: int, layer: str, layer_sparsity: float)
             f"({pct(layer_sparsity)} of **{layer.removesuffix('.weight')}**); test accuracy "
             f"{pct(row['test_acc_pruned'])} right after pruning, {pct(row['test_acc'])} after "
             f"fine-tuning.")
+
+
+# ----------------------------------------------------------------------------- figures
+def cutoff_histogram(scores: Mapping[str, torch.Tensor], masks: Mapping[str, torch.Tensor],
+                     cutoff: float | None, mode: str, log_x: bool = False,
+                     title: str = "scores", height: int = 380) -> go.Figure:
+    """``charts.score_histogram`` of ``scores`` with the line at ``cutoff``.
+
+    In threshold mode the line is the threshold and "pruned" is exactly ``score < t``. In
+    sparsity mode the line is the selection's cut-off (the largest pruned score) and weights
+    *at* the cut-off may be pruned too (ties broken by position), so the label and the pruned
+    count are taken from ``masks`` instead of from the comparison.
+    """
+    fig = score_histogram(dict(scores), threshold=cutoff, title=title, log_x=log_x,
+                          height=height)
+    if mode == "sparsity" and cutoff is not None:
+        n_pruned = int(sum(int((~masks[n]).sum()) for n in scores))
+        for ann in fig.layout.annotations:
+            if ann.text.startswith("pruned:"):
+                ann.text = f"pruned: {n_pruned:,}"
+            elif ann.text.startswith("threshold"):
+                ann.text = f"cut-off {cutoff:.4g}"
+    return fig
+
+
+def recovery_curves(history: pd.DataFrame, dense: Mapping[str, float] | None = None,
+                    title: str = "recovery while fine-tuning", height: int = 400) -> go.Figure:
+    """Train and test accuracy per fine-tuning epoch. Epoch 0 is the pruned model before any
+    update, so the curves start at the accuracy pruning left; ``dense`` adds the dense
+    model's accuracies as dashed horizontal lines (the level to recover)."""
+    cols = ["epoch"] + [c for c in ("train_acc", "test_acc") if c in history]
+    fig = training_curves(history[cols], "acc", title=title, height=height)
+    if dense is not None:
+        # Labels on the left, where the curves start low after pruning; train above its
+        # line and test below, so two close dense levels do not print over each other.
+        for split, where in (("train", "top left"), ("test", "bottom left")):
+            if f"{split}_acc" in dense:
+                fig.add_hline(y=100 * dense[f"{split}_acc"],
+                              line=dict(color=SPLIT_COLOURS[split], dash="dash", width=2),
+                              annotation_text=f"dense {split}: {100 * dense[f'{split}_acc']:.1f} %",
+                              annotation_position=where,
+                              annotation_font=dict(size=FONT_SIZE - 2,
+                                                   color=SPLIT_COLOURS[split]))
+    fig.update_xaxes(title="fine-tuning epoch (0 = right after pruning)")
+    fig.update_yaxes(rangemode="tozero")
+    return fig
+
+
+def layer_heatmap(weight, mask=None, title: str = "weights", zmax: float | None = None,
+                  height: int | None = None) -> go.Figure:
+    """``charts.weight_heatmap`` with whole-number unit/input ticks (a 2 × 8 layer otherwise
+    gets ticks at 0.5) and a height that suits the matrix: short for a few output units."""
+    rows = weight.shape[0]
+    fig = weight_heatmap(weight, mask, title=title, zmax=zmax,
+                         height=height or (300 if rows <= 20 else 420))
+    cols = np.asarray(fig.data[0].z).shape[1]
+    # One update for both axes (each plotly update re-validates the figure; this runs on
+    # every slider move of the Prune page).
+    fig.update_layout(xaxis=dict(tickformat="d", **({"dtick": 1} if cols <= 12 else {})),
+                      yaxis=dict(tickformat="d", **({"dtick": 1} if rows <= 12 else {})))
+    return fig
