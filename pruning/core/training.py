@@ -95,10 +95,20 @@ def validate_train_config(cfg: TrainConfig) -> TrainConfig:
 
 
 def make_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
+    """``torch.optim.Adam`` or ``torch.optim.SGD`` for ``cfg`` (``weight_decay`` is L2 added to
+    the gradient, ``momentum`` is SGD's).
+
+    ``fused=True`` runs each step as one fused kernel per parameter tensor instead of the
+    default chain of small element-wise operations per parameter, or one ``_foreach`` operation
+    per formula line (``foreach=True``). The update is the same formula; on the app's small
+    CPU models the step is dominated by per-operation overhead, and the fused step measured
+    faster than ``foreach`` on this 2-core machine (BENCHMARKS.md, "train(): one epoch").
+    """
     if cfg.optimizer == "adam":
-        return torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        return torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay,
+                                fused=True)
     return torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum,
-                           weight_decay=cfg.weight_decay)
+                           weight_decay=cfg.weight_decay, fused=True)
 
 
 def train(model: nn.Module, data: DataBundle, cfg: TrainConfig | None = None,
@@ -108,10 +118,19 @@ def train(model: nn.Module, data: DataBundle, cfg: TrainConfig | None = None,
           should_stop: Callable[[], bool] | None = None) -> pd.DataFrame:
     """Train ``model`` in place for ``cfg.epochs`` epochs; return the per-epoch history.
 
-    With ``masks``, pruned weights are held at exactly zero throughout (gradients and
-    optimizer state zeroed where pruned, mask re-applied after each step), so this is the
-    fine-tuning step of the prune loop. An ``optimizer`` passed in (e.g. one that has
-    momentum from before pruning) gets its state masked first.
+    The ordinary PyTorch loop: for every mini-batch, forward, cross-entropy loss, ``backward()``
+    (autograd), one ``torch.optim`` step. This is the code that runs for every model.
+
+    With ``masks`` (``{parameter name: bool tensor}``, True = kept), pruned weights are held at
+    exactly zero throughout — the fine-tuning step of the prune loop. Three things do it
+    (``pruning.core.masks``): the gradient is zeroed where pruned before each step, and after
+    each step the optimizer's state (momentum, Adam moments) and the weight are zeroed there
+    again. An ``optimizer`` passed in (e.g. one that has momentum from before pruning) gets its
+    state masked first.
+
+    ``progress(epoch, epochs, row)`` is called after the evaluation of epoch 0 (before any
+    update) and of every epoch; ``should_stop()`` is asked after every epoch and ends training
+    early when it returns True (the history then ends at that epoch).
 
     Determinism: the batch order comes from a generator seeded with ``cfg.seed``; with the
     same initial weights and config the history is identical run to run.
@@ -119,100 +138,34 @@ def train(model: nn.Module, data: DataBundle, cfg: TrainConfig | None = None,
     cfg = validate_train_config(cfg or TrainConfig())
     if len(data.y_train) == 0:
         raise PruningError("the training set is empty")
-    if optimizer is None and _hand_written_steps_apply(model):
-        return _train_mlp_by_hand(model, data, cfg, masks, progress, should_stop)
-    gen = torch.Generator().manual_seed(cfg.seed)
     opt = optimizer or make_optimizer(model, cfg)
-    bound = bind_masks(model, masks) if masks else None
+    bound = bind_masks(model, masks) if masks else []  # [(parameter, 0/1 mask)], looked up once
     if masks:
-        apply_masks(model, masks)
-        mask_optimizer_state(opt, model, masks)
+        apply_masks(model, masks)                # start from exact zeros …
+        mask_optimizer_state(opt, model, masks)  # … and no stale momentum where pruned
+
     rows = [{"epoch": 0, **evaluate_all(model, data)}]
     if progress:
         progress(0, cfg.epochs, rows[-1])
     X, y = data.X_train, data.y_train
     n = len(y)
-    bs = min(cfg.batch_size, n)
+    batch_size = min(cfg.batch_size, n)
+    batch_order = torch.Generator().manual_seed(cfg.seed)
     model.train()
     for epoch in range(1, cfg.epochs + 1):
-        perm = torch.randperm(n, generator=gen)
-        for i in range(0, n, bs):
-            idx = perm[i:i + bs]
-            # set_to_none: backward writes fresh gradients instead of adding them to zeros
-            # (the same values, one pass less over every parameter).
-            opt.zero_grad(set_to_none=True)
-            loss = F.cross_entropy(model(X[idx]), y[idx])
+        perm = torch.randperm(n, generator=batch_order)  # a fresh shuffle every epoch
+        for start in range(0, n, batch_size):
+            idx = perm[start:start + batch_size]
+            opt.zero_grad()                      # forget the last step's gradients
+            loss = F.cross_entropy(model(X[idx]), y[idx])  # mean over the mini-batch
             loss.backward()
-            if bound:
-                mask_bound_gradients(bound)
+            mask_bound_gradients(bound)          # 1. no gradient reaches a pruned weight
             opt.step()
-            if bound:
-                enforce_bound_masks(bound, opt)
-        rows.append({"epoch": epoch, **evaluate_all(model, data)})
+            enforce_bound_masks(bound, opt)      # 2. + 3. zero its optimizer state and weight
+        rows.append({"epoch": epoch, **evaluate_all(model, data)})  # (switches to eval and back)
         if progress:
             progress(epoch, cfg.epochs, rows[-1])
         if should_stop is not None and should_stop():
             break
-    model.eval()
-    return pd.DataFrame(rows)
-
-
-# ------------------------------------------------------------------------------ MLP fast path
-def _hand_written_steps_apply(model: nn.Module) -> bool:
-    """Plain float32 CPU MLPs are trained with hand-written steps (see ``_train_mlp_by_hand``)."""
-    from pruning.core.models import MLP
-
-    return type(model) is MLP and all(p.dtype == torch.float32 and p.device.type == "cpu"
-                                      for p in model.parameters())
-
-
-class _Stopped(Exception):
-    """Raised from the per-epoch hook when ``should_stop()`` says so."""
-
-
-def _train_mlp_by_hand(model: nn.Module, data: DataBundle, cfg: TrainConfig,
-                       masks: Mapping[str, torch.Tensor] | None, progress: ProgressFn | None,
-                       should_stop: Callable[[], bool] | None) -> pd.DataFrame:
-    """``train`` for a plain MLP, as a one-member ``pruning.core.ensemble.BatchedMLP``.
-
-    The same protocol step for step: the batch order from ``randperm(n, generator=seed)`` per
-    epoch, the same mini-batches, the loss ``mean_b CE``, L2 weight decay added to the gradient,
-    Adam (β = 0.9, 0.999, ε = 1e-8) or SGD with momentum, and masks held at zero (gradient,
-    optimizer state and weight zeroed where pruned after every step); the model is evaluated
-    with ``evaluate_all`` after every epoch. Only how the arithmetic is done differs: the
-    gradients are written out by hand (``batched.mlp_backward``: ∂L/∂W_l = gᵀ·h_l,
-    ∂L/∂h_l = g·W_l ⊙ [h_l > 0]) instead of recorded by autograd, and Adam runs as one fused
-    kernel. Results agree with the autograd path to float32 rounding (tested), not bit for bit.
-
-    Why: for the app's small nets the per-operation overhead of autograd and of
-    ``torch.optim.Adam``'s per-parameter loop cost about three times the arithmetic; by hand
-    an epoch of the default digits MLP takes ~10 ms instead of ~18 ms (BENCHMARKS.md, "epoch").
-    """
-    from pruning.core.ensemble import BatchedMLP, BatchedSplit, train_batched
-
-    if masks:
-        apply_masks(model, masks)  # unknown names and wrong shapes fail here, as in the loop above
-    stacked = BatchedMLP.from_models([model])
-    split = BatchedSplit(data.X_train.flatten(1)[None], data.y_train[None])
-    member_masks = {name: m.to(torch.bool)[None] for name, m in masks.items()} if masks else None
-    targets = [p for layer in model.layers for p in (layer.weight, layer.bias)]
-    rows: list[dict] = []
-
-    def after_epoch(epoch: int, trained: BatchedMLP) -> None:
-        with torch.no_grad():  # the member's weights back into the caller's model
-            sources = [t[0] for w, b in zip(trained.weights, trained.biases) for t in (w, b)]
-            for target, source in zip(targets, sources):
-                target.copy_(source)
-        rows.append({"epoch": epoch, **evaluate_all(model, data)})
-        if progress:
-            progress(epoch, cfg.epochs, rows[-1])
-        if epoch and should_stop is not None and should_stop():
-            raise _Stopped
-
-    try:
-        train_batched(stacked, split, cfg, [cfg.seed], weight_decay=[cfg.weight_decay],
-                      masks=member_masks, on_epoch=after_epoch)
-    except _Stopped:
-        pass
     model.eval()
     return pd.DataFrame(rows)

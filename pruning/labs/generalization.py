@@ -29,9 +29,10 @@ Model selection uses the **validation** split only: the best sparsity is the lev
 with the highest mean validation accuracy; a control's knob (size, λ) is picked the same way.
 The test split only reports.
 
-Speed: members sharing a shape are trained together as one ``pruning.core.ensemble.BatchedMLP``
-(one batched matmul per layer); ``run_sweep(..., batched=False)`` runs the same protocol one
-model at a time with ``training.train`` and is the reference the tests compare against.
+Speed: members sharing a shape (seeds × arms) are trained together as one
+``pruning.core.ensemble.MLPEnsemble`` (one batched matmul per layer for all of them);
+``run_sweep(..., batched=False)`` runs the same protocol one model at a time with
+``training.train`` and is the reference the tests compare against.
 """
 from __future__ import annotations
 
@@ -51,14 +52,13 @@ from pruning.core.counts import mlp_weight_count
 from pruning.core.data import DataBundle, load_dataset, validate_data_config
 from pruning.core.early_stopping import early_stopping_epoch
 from pruning.core.ensemble import (
-    BatchedMLP,
-    BatchedSplit,
+    EnsembleSplit,
     EvalSet,
-    apply_batched_masks,
+    MLPEnsemble,
     eval_set_accuracy,
     member_masks,
     stack_masks,
-    train_batched,
+    train_ensemble,
 )
 from pruning.core.masks import apply_masks
 from pruning.core.models import build_model, prunable_names
@@ -418,20 +418,20 @@ def _early_stopping_rows(cfg, history_rows, wide_weights, hidden):
 
 
 def _groups(bundles: dict[int, DataBundle]) -> list[list[int]]:
-    """Seeds whose splits have equal sizes can share one batched model."""
+    """Seeds whose splits have equal sizes can share one ensemble."""
     groups: dict[tuple, list[int]] = {}
     for s, b in bundles.items():
         groups.setdefault(tuple(b.sizes().values()), []).append(s)
     return list(groups.values())
 
 
-def _stack(bundles, seeds, split) -> BatchedSplit:
+def _stack(bundles, seeds, split) -> EnsembleSplit:
     X = torch.stack([bundles[s].split(split)[0] for s in seeds])
     y = torch.stack([bundles[s].split(split)[1] for s in seeds])
-    return BatchedSplit(X, y)
+    return EnsembleSplit(X, y)
 
 
-def _batched_eval(model: BatchedMLP, data: EvalSet) -> dict[str, list[float]]:
+def _batched_eval(model: MLPEnsemble, data: EvalSet) -> dict[str, list[float]]:
     """``{"train_acc": [acc of member 0, …], "val_acc": …, "test_acc": …}``."""
     return {f"{s}_acc": acc.tolist() for s, acc in eval_set_accuracy(model, data).items()}
 
@@ -454,9 +454,9 @@ def _run_batched(cfg: SweepConfig, bundles: dict[int, DataBundle], prog: _Progre
         members = [(s, 0.0) for s in seeds] + [(s, lam) for lam in wds for s in seeds]
         m_seeds = [s for s, _ in members]
         m_idx = {s: i for i, s in enumerate(seeds)}
-        model = BatchedMLP.from_seeds(cfg.model, D, C, m_seeds)
+        model = MLPEnsemble.from_seeds(cfg.model, D, C, m_seeds)
         init_states = [model.member_state(i) for i in range(len(seeds))]
-        dsplits = {k: BatchedSplit(sp.X[[m_idx[s] for s in m_seeds]], sp.y[[m_idx[s] for s in m_seeds]])
+        dsplits = {k: EnsembleSplit(sp.X[[m_idx[s] for s in m_seeds]], sp.y[[m_idx[s] for s in m_seeds]])
                    for k, sp in splits.items()}
 
         deval = EvalSet.of(dsplits)
@@ -472,7 +472,7 @@ def _run_batched(cfg: SweepConfig, bundles: dict[int, DataBundle], prog: _Progre
             if epoch:
                 prog.add(len(members) * wide * n_train, f"dense training: epoch {epoch}/{cfg.train.epochs}")
 
-        train_batched(model, dsplits["train"], cfg.train, m_seeds,
+        train_ensemble(model, dsplits["train"], cfg.train, m_seeds,
                       weight_decay=[lam for _, lam in members], on_epoch=record)
         final = last  # the evaluation after the last epoch (or of the untrained nets)
         for i, (s, lam) in enumerate(members):
@@ -486,12 +486,12 @@ def _run_batched(cfg: SweepConfig, bundles: dict[int, DataBundle], prog: _Progre
         arms = _pruning_arms(cfg)
         p_members = [(arm, scorer, s) for arm, scorer in arms for s in seeds]
         p_seeds = [s for _, _, s in p_members]
-        pmodel = BatchedMLP.from_seeds(cfg.model, D, C, p_seeds)
+        pmodel = MLPEnsemble.from_seeds(cfg.model, D, C, p_seeds)
         pmodel.load_member_states([dense_states[m_idx[s]] for s in p_seeds])
         p_init = [init_states[m_idx[s]] for s in p_seeds]
-        psplits = {k: BatchedSplit(sp.X[[m_idx[s] for s in p_seeds]], sp.y[[m_idx[s] for s in p_seeds]])
+        psplits = {k: EnsembleSplit(sp.X[[m_idx[s] for s in p_seeds]], sp.y[[m_idx[s] for s in p_seeds]])
                    for k, sp in splits.items()}
-        shapes = {n: p.shape[1:] for n, p in pmodel.named_member_parameters().items()
+        shapes = {n: p.shape[1:] for n, p in pmodel.named_parameters()
                   if n.endswith(".weight")}
         peval = EvalSet.of(psplits)
         masks = None
@@ -503,10 +503,10 @@ def _run_batched(cfg: SweepConfig, bundles: dict[int, DataBundle], prog: _Progre
                                     level, prev)
                 new.append(sel.masks)
             masks = stack_masks(new)
-            apply_batched_masks(pmodel, masks)
+            apply_masks(pmodel, masks)
             if cfg.rewind:
                 pmodel.load_member_states(p_init)
-                apply_batched_masks(pmodel, masks)
+                apply_masks(pmodel, masks)
             ft = _finetune_config(cfg, 0)
 
             def ft_progress(epoch, mdl, li=li):
@@ -515,7 +515,7 @@ def _run_batched(cfg: SweepConfig, bundles: dict[int, DataBundle], prog: _Progre
                              f"pruning: level {li + 1}/{len(cfg.levels)}, fine-tune epoch "
                              f"{epoch}/{cfg.finetune_epochs}")
 
-            train_batched(pmodel, psplits["train"], ft, p_seeds, masks=masks, on_epoch=ft_progress)
+            train_ensemble(pmodel, psplits["train"], ft, p_seeds, masks=masks, on_epoch=ft_progress)
             acc = _batched_eval(pmodel, peval)
             for i, (arm, _, s) in enumerate(p_members):
                 mm = member_masks(masks, i)
@@ -526,11 +526,11 @@ def _run_batched(cfg: SweepConfig, bundles: dict[int, DataBundle], prog: _Progre
                                  sparsity=1 - n_kept / n_prunable, hidden=hidden,
                                  epoch=cfg.finetune_epochs))
 
-        # ---- small dense nets, one batched model per width.
+        # ---- small dense nets, one ensemble per width.
         if "small_dense" in cfg.controls:
             seval = EvalSet.of(splits)  # the same data for every width
             for widths, levels in _small_nets(cfg, first, kept_at).items():
-                smodel = BatchedMLP.from_seeds(replace(cfg.model, hidden=widths), D, C, seeds)
+                smodel = MLPEnsemble.from_seeds(replace(cfg.model, hidden=widths), D, C, seeds)
                 w_small = mlp_weight_count(D, widths, C)
 
                 def s_progress(epoch, mdl, w_small=w_small, widths=widths):
@@ -538,7 +538,7 @@ def _run_batched(cfg: SweepConfig, bundles: dict[int, DataBundle], prog: _Progre
                         prog.add(len(seeds) * w_small * n_train * len(levels),
                                  f"small dense net {widths}: epoch {epoch}/{cfg.train.epochs}")
 
-                train_batched(smodel, splits["train"], cfg.train, seeds, on_epoch=s_progress)
+                train_ensemble(smodel, splits["train"], cfg.train, seeds, on_epoch=s_progress)
                 acc = _batched_eval(smodel, seval)
                 for level in levels:
                     for i, s in enumerate(seeds):

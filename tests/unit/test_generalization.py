@@ -1,4 +1,5 @@
-"""Generalization lab: batched training equals one-at-a-time training, the sweep protocol,
+"""Generalization lab: the sweep on ensembles equals the sweep one model at a time with
+``train`` (the ensemble itself is tested in test_ensemble.py), the sweep protocol,
 validation-only selection, early stopping, matched small nets, the computed explanation,
 the figure data and the ``sweep`` command line."""
 import json
@@ -14,14 +15,6 @@ from pruning.config import DataConfig, ModelConfig, TrainConfig
 from pruning.core.counts import mlp_weight_count
 from pruning.core.data import load_dataset
 from pruning.core.early_stopping import early_stopping_epoch, train_with_early_stopping
-from pruning.core.ensemble import (
-    BatchedMLP,
-    BatchedSplit,
-    apply_batched_masks,
-    batched_accuracy,
-    stack_masks,
-    train_batched,
-)
 from pruning.core.models import build_model
 from pruning.core.training import train
 from pruning.errors import PruningError
@@ -67,67 +60,6 @@ def tiny_result():
 @pytest.fixture(scope="module")
 def digits():
     return load_dataset(DataConfig(name="digits", train_size=100, label_noise=0.1, seed=3))
-
-
-# ----------------------------------------------------------------------------- batched model
-def test_batched_forward_equals_each_member(digits):
-    models = [build_model(ModelConfig(hidden=(20, 10)), 64, 10, seed=s) for s in (0, 1, 2)]
-    bm = BatchedMLP.from_models(models)
-    X = torch.stack([digits.X_val[:50]] * 3)
-    out = bm(X)
-    for m, model in enumerate(models):
-        torch.testing.assert_close(out[m], model(digits.X_val[:50]), rtol=1e-5, atol=1e-5)
-        torch.testing.assert_close(bm.member(m)(digits.X_val[:50]), model(digits.X_val[:50]))
-
-
-def test_batched_models_need_one_shape():
-    a = build_model(ModelConfig(hidden=(8,)), 64, 10, seed=0)
-    b = build_model(ModelConfig(hidden=(9,)), 64, 10, seed=0)
-    with pytest.raises(PruningError, match="same architecture"):
-        BatchedMLP.from_models([a, b])
-
-
-@pytest.mark.parametrize("optimizer,wd", [("adam", 0.0), ("adam", 1e-2), ("sgd", 1e-3)])
-def test_batched_training_matches_train_one_at_a_time(digits, optimizer, wd):
-    """Two members with their own seeds, weight decay and masks follow ``train`` exactly
-    (up to float summation order)."""
-    cfg = TrainConfig(epochs=3, batch_size=16, optimizer=optimizer,
-                      lr=0.05 if optimizer == "sgd" else 0.01)
-    seeds = [4, 9]
-    mc = ModelConfig(hidden=(20, 10))
-    singles = [build_model(mc, 64, 10, seed=s) for s in seeds]
-    gen = torch.Generator().manual_seed(0)
-    masks = [{n: torch.rand(p.shape, generator=gen) > 0.6 for n, p in m.named_parameters()
-              if n.endswith("weight")} for m in singles]
-    bm = BatchedMLP.from_models(singles)
-    for model, mk, s in zip(singles, masks, seeds):
-        train(model, digits, replace(cfg, seed=s, weight_decay=wd), masks=mk)
-    split = BatchedSplit(torch.stack([digits.X_train] * 2), torch.stack([digits.y_train] * 2))
-    train_batched(bm, split, cfg, seeds, weight_decay=[wd, wd], masks=stack_masks(masks))
-    for m, model in enumerate(singles):
-        for name, p in model.state_dict().items():
-            torch.testing.assert_close(bm.member_state(m)[name], p, rtol=1e-4, atol=1e-5)
-        # pruned weights are exactly zero in the batched model too
-        for name, mk in masks[m].items():
-            assert (bm.member_state(m)[name][~mk] == 0).all()
-
-
-def test_batched_accuracy_counts_correct_predictions(digits):
-    model = build_model(ModelConfig(hidden=(8,)), 64, 10, seed=0)
-    bm = BatchedMLP.from_models([model])
-    acc = batched_accuracy(bm, BatchedSplit(digits.X_test[None], digits.y_test[None]))
-    expected = (model(digits.X_test).argmax(1) == digits.y_test).double().mean()
-    assert float(acc[0]) == pytest.approx(float(expected))
-
-
-def test_apply_batched_masks_zeroes_only_masked_entries():
-    bm = BatchedMLP.from_models([build_model(ModelConfig(hidden=(4,)), 3, 2, seed=s) for s in (0, 1)])
-    mask = torch.zeros(2, 4, 3, dtype=torch.bool)
-    mask[0, 0, 0] = True
-    before = bm.weights[0].detach().clone()
-    apply_batched_masks(bm, {"layers.0.weight": mask})
-    assert bm.weights[0][0, 0, 0] == before[0, 0, 0]
-    assert int((bm.weights[0] != 0).sum()) == 1
 
 
 # ----------------------------------------------------------------------------- the sweep

@@ -198,6 +198,29 @@ def test_same_seed_gives_identical_history_and_weights(data, opt_name):
     assert w1.keys() == w2.keys() and all(torch.equal(w1[k], w2[k]) for k in w1)
 
 
+def test_one_loop_for_every_model_no_hidden_path(data):
+    """``train`` without an optimizer is the same loop as with the ``torch.optim`` optimizer it
+    would make (bit for bit), for an MLP as for any model."""
+    cfg = _cfg("adam", epochs=3, seed=2, weight_decay=1e-3)
+    a, b = _model(data, seed=3), _model(data, seed=3)
+    opt = make_optimizer(b, cfg)
+    assert type(opt) is torch.optim.Adam and type(make_optimizer(a, _cfg("sgd"))) is torch.optim.SGD
+    ha, hb = train(a, data, cfg), train(b, data, cfg, optimizer=opt)
+    pd.testing.assert_frame_equal(ha, hb, check_exact=True)
+    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
+
+
+def test_progress_is_called_per_epoch_and_should_stop_ends_training(data):
+    calls = []
+    model = _model(data)
+    hist = train(model, data, _cfg("adam", epochs=10),
+                 progress=lambda e, total, row: calls.append((e, total, row["epoch"])),
+                 should_stop=lambda: len(calls) >= 4)
+    assert calls == [(0, 10, 0), (1, 10, 1), (2, 10, 2), (3, 10, 3)]
+    assert hist["epoch"].tolist() == [0, 1, 2, 3]
+    assert not model.training                           # left in eval mode
+
+
 def test_different_train_seed_gives_different_result(data):
     """Same initial weights, different batch order."""
     out = []
