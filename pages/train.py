@@ -21,7 +21,11 @@ from pruning.core.training import validate_train_config
 from pruning.errors import PruningError
 from pruning.present.charts import confusion_matrix_figure, training_curves
 from pruning.present.data_preview import data_samples_figure
-from pruning.present.training_report import generalization_note, predict_test_split
+from pruning.present.training import (
+    generalization_note,
+    mistake_note,
+    predict_test_split,
+)
 
 CHART_CONFIG = {"displayModeBar": False}
 # theme=None: keep the figures' own large fonts (the Streamlit theme shrinks tick labels).
@@ -138,14 +142,7 @@ def show_result(data) -> None:
         st.markdown("#### Reading the confusion matrix")
         st.markdown("Row = the true class, column = the class the model predicted. The "
                     "diagonal counts correct answers; every other cell is a mistake.")
-        wrong = (y_true != y_pred)
-        if wrong.any():
-            pairs = pd.Series(list(zip(y_true[wrong], y_pred[wrong]))).value_counts()
-            (a, b), k = pairs.index[0], int(pairs.iloc[0])
-            st.markdown(f"Most frequent mistake: **{data.class_names[a]}** taken for "
-                        f"**{data.class_names[b]}** ({k} of {int(wrong.sum())} test mistakes).")
-        else:
-            st.markdown("No test example is misclassified.")
+        st.markdown(mistake_note(y_true, y_pred, data.class_names))
         st.download_button("Download training history (CSV)",
                            trained.history.to_csv(index=False), file_name="training_history.csv",
                            mime="text/csv", key="train_history_csv",

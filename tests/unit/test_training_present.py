@@ -1,10 +1,14 @@
-"""The train page's computed note and test predictions."""
+"""The Train page's computed notes (the train–test gap, the most frequent mistake) and test predictions."""
 import numpy as np
 import pandas as pd
 
 from pruning import DataConfig, ModelConfig, TrainConfig, load_dataset
 from pruning.core.records import train_model
-from pruning.present.training_report import generalization_note, predict_test_split
+from pruning.present.training import (
+    generalization_note,
+    mistake_note,
+    predict_test_split,
+)
 
 
 def _m(train, val, test):
@@ -45,3 +49,11 @@ def test_predictions_match_the_stored_test_accuracy():
     y_true, y_pred = predict_test_split(trained, data)
     assert (y_true == data.y_test.numpy()).all()
     assert np.mean(y_true == y_pred) == trained.metrics["test_acc"]
+
+
+def test_mistake_note_names_the_largest_off_diagonal_cell():
+    y_true = np.array([0, 0, 1, 1, 1, 2, 2])
+    y_pred = np.array([0, 1, 1, 2, 2, 2, 1])
+    note = mistake_note(y_true, y_pred, ["a", "b", "c"])
+    assert note == "Most frequent mistake: **b** taken for **c** (2 of 4 test mistakes)."
+    assert mistake_note(y_true, y_true, ["a", "b", "c"]) == "No test example is misclassified."

@@ -1,10 +1,14 @@
-"""What a finished training run says: test predictions (for the confusion matrix) and a
-"what to notice" sentence computed from the measured accuracies.
+"""What a finished training run says: the train–test gap in words, and the confusion matrix's
+test predictions with its most frequent mistake.
 
 The generalization gap is  gap = train accuracy − test accuracy  (in percentage points). The
 words used for it follow fixed cut-offs (|gap| below 3 points: small; below 10: moderate; else
-large; 3 or more points below zero: test beats train, e.g. with wrong training labels), so the sentence describes the numbers rather than asserting a result. Chance level is
-1 / #classes: a test accuracy within 10 points of it means the model has learnt no usable rule.
+large; 3 or more points below zero: test beats train, e.g. with wrong training labels), so the
+sentence describes the numbers rather than asserting a result. Chance level is 1 / #classes: a
+test accuracy within 10 points of it means the model has learnt no usable rule.
+
+Nothing here trains: ``predict_test_split`` runs one forward pass of a copy of the trained
+model over the test split, for the confusion matrix (``pruning.present.charts``).
 """
 from __future__ import annotations
 
@@ -63,3 +67,15 @@ def generalization_note(metrics: dict, n_classes: int, epochs: int,
                          f"({100 * best['val_acc']:.1f} %) and ended at "
                          f"{100 * last['val_acc']:.1f} %.")
     return " ".join(parts)
+
+
+def mistake_note(y_true: np.ndarray, y_pred: np.ndarray, class_names) -> str:
+    """Beside the confusion matrix: the most frequent (true, predicted) pair among the test
+    mistakes — the largest off-diagonal cell — and how many mistakes there are in all."""
+    wrong = (y_true != y_pred)
+    if not wrong.any():
+        return "No test example is misclassified."
+    pairs = pd.Series(list(zip(y_true[wrong], y_pred[wrong]))).value_counts()
+    (a, b), k = pairs.index[0], int(pairs.iloc[0])
+    return (f"Most frequent mistake: **{class_names[a]}** taken for "
+            f"**{class_names[b]}** ({k} of {int(wrong.sum())} test mistakes).")
