@@ -30,7 +30,7 @@ from pruning.errors import (
 )
 
 #: Where downloaded data (MNIST, Fashion-MNIST) is cached: the project's ``datasets/``.
-DATA_ROOT = Path(__file__).resolve().parent.parent / "datasets"
+DATA_ROOT = Path(__file__).resolve().parents[2] / "datasets"   # the project's datasets/ folder
 
 
 @dataclass(frozen=True)

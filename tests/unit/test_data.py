@@ -1,5 +1,7 @@
 """Data sets, the stratified split and the overfitting knobs (pruning.core.data)."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -232,3 +234,8 @@ def test_failed_download_is_remembered_so_reruns_do_not_wait_again(tmp_path, mon
 def test_bad_data_config_raises(overrides, needle):
     with pytest.raises(PruningError, match=needle):
         load_dataset(DataConfig(**overrides))
+
+
+def test_downloads_are_cached_in_the_projects_datasets_folder():
+    root = Path(__file__).resolve().parents[2]
+    assert pdata.DATA_ROOT == root / "datasets" and (root / "datasets" / "README.md").exists()
