@@ -12,7 +12,6 @@ from .harness import Result, load_average, machine_info, markdown_report
 
 #: name -> (module, function). Order = the issue's table.
 ITEMS: dict[str, tuple[str, str]] = {
-    "epoch": ("training_items", "epoch_vs_flop_limit"),
     "to97": ("training_items", "time_to_97"),
     "masks": ("pruning_items", "global_masks"),
     "update": ("interactive_items", "interactive_update"),
