@@ -1,13 +1,9 @@
 """Pruning Playground — entry point: page navigation and the settings every page shares."""
 import streamlit as st
 
-from pages._shared import (
-    apply_classroom_style,
-    remember_url_widgets,
-    render_settings_sidebar,
-    show_url_notices,
-    sync_url_settings,
-)
+from ui.classroom import apply_classroom_style
+from ui.settings import render_settings_sidebar
+from ui.url_sync import remember_url_widgets, show_url_notices, sync_url_settings
 
 st.set_page_config(page_title="Pruning Playground", page_icon="✂️", layout="wide")
 

@@ -2,14 +2,6 @@
 import pandas as pd
 import streamlit as st
 
-from pages._prune_common import (
-    NOTICE,
-    delta_colour,
-    ensure_default_pruned,
-    model_caption,
-    trained_data,
-)
-from pages._shared import show_error, workspace
 from pruning.config import TrainConfig
 from pruning.core.masks import count_kept, count_total, sparsity
 from pruning.core.records import finetune_pruned
@@ -23,6 +15,9 @@ from pruning.present.prune import (
     recovery_curves,
     zero_check_note,
 )
+from ui.scaffold import ensure_default_pruned, page_context
+from ui.widgets import NOTICE, delta_colour, show_error
+from ui.workspace import workspace
 
 LEARNING_RATES = [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1]
 
@@ -50,9 +45,8 @@ if ws.pruned is None or ws.trained is None:
     c2.page_link("pages/prune.py", label="Choose the pruning yourself on the Prune page →")
     st.stop()
 
-trained, pruned = ws.trained, ws.pruned
-data = trained_data(trained)
-model_caption(trained)
+page = page_context()
+trained, data, pruned = page.trained, page.data, ws.pruned
 pruned_sparsity = sparsity(pruned.masks)
 st.markdown(f"**Pruned model:** {describe_prune_config(pruned.prune_config)} — "
             f"{pct(pruned_sparsity)} of the prunable weights are zero; test accuracy "

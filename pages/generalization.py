@@ -4,13 +4,10 @@ over several seeds, next to random pruning, early stopping, weight decay and a s
 Results are cached per settings with ``st.cache_data`` (tables only, never models), so a second
 visit with the same settings, from any session, is instant.
 """
-import logging
 from dataclasses import replace
 
 import streamlit as st
 
-from pages._prune_common import NOTICE
-from pages._shared import remembered, show_error
 from pruning.errors import PruningError
 from pruning.labs import generalization as gen
 from pruning.present.generalization_figures import (
@@ -23,46 +20,12 @@ from pruning.present.generalization_text import (
     explain_sweep,
     overfit_heading,
 )
+from ui.cache import sweep_with_progress
+from ui.widgets import NOTICE, remembered, show_error
 
 RESULT_KEY = "gl_ran"   # session_state: keys of the sweeps this session has run
 LEVEL_MENU = (0.1, 0.2, 0.35, 0.5, 0.65, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99)
 CHART = {"config": {"displayModeBar": False}, "theme": None}
-_log = logging.getLogger("pruning_playground")
-
-
-class _NotCached(Exception):
-    """Nothing is stored under this key yet (exceptions are never cached)."""
-
-
-@st.cache_data(show_spinner=False, max_entries=24)
-def sweep_tables(key: str, _fresh: dict | None = None) -> dict:
-    """The sweep's tables stored under ``key`` (= ``SweepConfig.key()``; ``_fresh`` is not hashed).
-
-    Why not compute inside the cached function: the progress bar must be drawn *outside* it
-    (Streamlit refuses to replay an element call on a block created outside a cached
-    function), so the page computes on a miss and then stores the result here.
-    """
-    if _fresh is None:
-        raise _NotCached(key)
-    return _fresh
-
-
-def sweep_with_progress(cfg: gen.SweepConfig) -> dict:
-    """Tables of the sweep for ``cfg``: from the cache, or computed with a progress bar."""
-    key = cfg.key()
-    try:
-        return sweep_tables(key)
-    except _NotCached:
-        pass
-    bar = st.progress(0.0, text="Starting…")
-    try:
-        _log.info("generalization sweep computed: %s", cfg.name)
-        result = gen.run_sweep(cfg, progress=lambda f, msg: bar.progress(min(max(f, 0.0), 1.0),
-                                                                           text=msg))
-    finally:
-        bar.empty()
-    return sweep_tables(key, {"runs": result.runs, "history": result.history,
-                              "seconds": result.seconds, "threads": result.threads})
 
 
 st.title("🔬 Generalization lab")

@@ -2,8 +2,9 @@
 import streamlit as st
 from streamlit.errors import StreamlitPageNotFoundError
 
-from pages._shared import DATASET_LABELS, workspace
 from pruning.present.loop_diagram import LOOP_STEPS, loop_figure
+from ui.settings import DATASET_LABELS
+from ui.workspace import workspace
 
 #: step key -> (page file, button label, tooltip)
 STEP_PAGES = {

@@ -2,8 +2,6 @@
 import pandas as pd
 import streamlit as st
 
-from pages._prune_common import NOTICE, model_caption, trained_data
-from pages._shared import require_trained_model, show_error, workspace
 from pruning.config import PruneConfig, TrainConfig
 from pruning.core.schedules import SCHEDULES, schedule_targets
 from pruning.core.selection import SCOPES
@@ -13,6 +11,8 @@ from pruning.present.charts import accuracy_vs_sparsity
 from pruning.present.format import pct
 from pruning.present.prune import iterate_note, layer_heatmap, replay_note
 from pruning.scoring import SCORERS
+from ui.scaffold import page_context
+from ui.widgets import NOTICE, show_error
 
 SCHEDULE_HELP = {
     "oneshot": "One-shot: remove everything in one round, then fine-tune once.",
@@ -26,13 +26,8 @@ st.markdown("Pruning a little, fine-tuning, and pruning again usually keeps more
             "pruning everything at once. Pick a schedule, run the rounds, and watch the weights "
             "disappear round by round.")
 
-trained = require_trained_model()
-if trained is None:
-    st.stop()
-ws = workspace()
-model_caption(trained)
-data = trained_data(trained)
-seed = trained.train_config.seed
+page = page_context()
+trained, data, seed, ws = page.trained, page.data, page.seed, page.workspace
 
 # ----------------------------------------------------------------------------- controls
 c1, c2, c3, c4 = st.columns(4)

@@ -1,11 +1,16 @@
 """Lottery tickets: iterative magnitude pruning with rewinding, against two controls."""
 import streamlit as st
 
-from pages._prune_common import NOTICE
-from pages._shared import current_configs, get_data, remembered, show_error, workspace
-from pruning.errors import PruningError
 from pruning.labs.lottery import LotteryConfig, run_lottery
-from pruning.present.lottery import VARIANT_LABELS, lottery_figure, lottery_notes
+from pruning.present.lottery import (
+    VARIANT_LABELS,
+    lottery_figure,
+    lottery_notes,
+    published_numbers_note,
+)
+from ui.cache import get_data
+from ui.scaffold import run_and_keep, sidebar_configs
+from ui.widgets import NOTICE, remembered
 
 RESULT_KEY = "lottery"
 
@@ -19,11 +24,7 @@ st.markdown(
 st.caption("This page trains its own networks from scratch with the sidebar's data set, model "
            "and seed; it does not need (or change) your trained model.")
 
-try:
-    data_cfg, model_cfg, train_cfg = current_configs()
-except PruningError as exc:
-    show_error(exc)
-    st.stop()
+data_cfg, model_cfg, train_cfg = sidebar_configs()
 
 c1, c2, c3, c4 = st.columns(4)
 rounds = c1.slider("Rounds", 1, 8, step=1, help="Prune-and-retrain rounds after the dense run.",
@@ -45,38 +46,27 @@ st.caption(f"After {rounds} round(s), {remaining:.1f} % of the prunable weights 
 
 cfg = LotteryConfig(rounds=int(rounds), prune_rate=rate, epochs=int(epochs),
                     rewind_epoch=int(rewind), seed=train_cfg.seed)
-ws = workspace()
-if st.button("Find tickets", type="primary", key="lt_run",
-             help="Trains the dense network, then the ticket and both controls each round."):
-    bar = st.progress(0.0, text="Starting…")
-    try:
-        data = get_data(data_cfg)
-        table = run_lottery(data, model_cfg, train_cfg, cfg,
-                            progress=lambda f, msg: bar.progress(min(max(f, 0.0), 1.0), text=msg)).table
-        ws.extras[RESULT_KEY] = ((data_cfg, model_cfg, train_cfg.seed, cfg), table)
-    except PruningError as exc:
-        show_error(exc)
-    bar.empty()
 
-stored = ws.extras.get(RESULT_KEY)
-if stored is None:
+
+def find_tickets(progress):
+    return run_lottery(get_data(data_cfg), model_cfg, train_cfg, cfg, progress=progress).table
+
+
+clicked = st.button("Find tickets", type="primary", key="lt_run",
+                    help="Trains the dense network, then the ticket and both controls each round.")
+kept = run_and_keep(RESULT_KEY, (data_cfg, model_cfg, train_cfg.seed, cfg), find_tickets,
+                    run=clicked, progress=True)
+if kept is None:
     st.caption("Press **Find tickets**. With the defaults on digits this takes well under a minute.")
     st.stop()
-(shown_data, shown_model, shown_seed, shown_cfg), table = stored
-if (shown_data, shown_model, shown_seed, shown_cfg) != (data_cfg, model_cfg, train_cfg.seed, cfg):
+if kept.stale:
     st.info("Showing the last run; the settings have changed since. Press **Find tickets** to update.")
+shown_data, table = kept.settings[0], kept.value
 
 st.plotly_chart(lottery_figure(table), key="lt_chart")
 for note in lottery_notes(table):
     st.markdown(NOTICE + note)
-if shown_data.name == "mnist1d":
-    st.caption("For scale: the MNIST-1D paper (Greydanus 2020) reports a ticket at about 91 % "
-               "sparsity reaching about 75 % test accuracy, against about 62 % for the dense MLP "
-               "— a published number, not this run.")
-else:
-    st.caption("Published small-scale numbers to compare with: on MNIST-1D (Greydanus 2020) a "
-               "ticket reached about 75 % test accuracy at about 91 % sparsity, against about "
-               "62 % dense. Choose MNIST-1D in the sidebar to try it here.")
+st.caption(published_numbers_note(shown_data.name))
 shown = table.assign(variant=table["variant"].map(VARIANT_LABELS))
 st.dataframe(shown, hide_index=True, width="stretch",
              column_config={c: st.column_config.NumberColumn(c, format="percent")

@@ -7,15 +7,6 @@ import numpy as np
 import streamlit as st
 import torch
 
-from pages._prune_common import (
-    NOTICE,
-    cached,
-    cached_scores,
-    delta_colour,
-    model_caption,
-    trained_data,
-)
-from pages._shared import require_trained_model, show_error, workspace
 from pruning.core.masks import count_total
 from pruning.core.records import prune_trained
 from pruning.core.selection import SCOPES
@@ -52,19 +43,17 @@ from pruning.present.prune import (
     unit_images_note,
 )
 from pruning.scoring import SCORERS
+from ui.scaffold import page_context
+from ui.widgets import NOTICE, delta_colour, show_error
+from ui.workspace import cached, cached_scores
 
 st.title("✂️ Prune")
 st.markdown("Give every weight an importance **score**, then set the least important ones to "
             "exactly **0**. Move the slider: the trained weights are only masked, never retrained, "
             "so you see at once what pruning alone does.")
 
-trained = require_trained_model()
-if trained is None:
-    st.stop()
-ws = workspace()
-model_caption(trained)
-data = trained_data(trained)
-seed = trained.train_config.seed
+page = page_context()
+trained, data, seed, ws = page.trained, page.data, page.seed, page.workspace
 
 # ----------------------------------------------------------------------------- controls
 c1, c2, c3, c4 = st.columns([1.2, 1, 1, 1])

@@ -1,16 +1,7 @@
 """Compare scorers: several importance scores on the same trained model, the same sparsity."""
 import streamlit as st
 
-from pages._prune_common import NOTICE, model_caption, trained_data
-from pages._shared import (
-    classroom_mode,
-    remembered,
-    require_trained_model,
-    show_error,
-    workspace,
-)
 from pruning.core.selection import SCOPES
-from pruning.errors import PruningError
 from pruning.labs.scorer_compare import compare_scorers
 from pruning.present.scorer_compare import (
     accuracy_bars,
@@ -21,6 +12,9 @@ from pruning.present.scorer_compare import (
     scorer_reference,
 )
 from pruning.scoring import SCORERS
+from ui.classroom import classroom_mode
+from ui.scaffold import page_context, run_and_keep
+from ui.widgets import NOTICE, remembered
 
 RESULT_KEY = "scorers_compare"
 
@@ -30,12 +24,8 @@ st.markdown("Magnitude is one answer to *which weights matter least?* Here sever
             "weights? Does it matter for accuracy — right away, and after a short fine-tune? "
             "Random pruning is the floor.")
 
-trained = require_trained_model()
-if trained is None:
-    st.stop()
-model_caption(trained)
-data = trained_data(trained)
-seed = trained.train_config.seed
+page = page_context()
+trained, data, seed = page.trained, page.data, page.seed
 
 with st.expander("The scorers: formulas and sources"):
     st.dataframe(scorer_reference(), hide_index=True, width="stretch")
@@ -72,26 +62,22 @@ if not classroom_mode():
 
 settings = dict(scorers=tuple(chosen), sparsity=sparsity, scope=scope,
                 finetune_epochs=int(ft_epochs), movement_epochs=int(mv_epochs))
-ws = workspace()
-if st.button("Compare", type="primary", key="sc_run",
-             help="Scores, prunes and fine-tunes fresh copies of your trained model; the model "
-                  "itself is not changed."):
-    bar = st.progress(0.0, text="Starting…")
-    try:
-        result = compare_scorers(trained, data, chosen, sparsity, scope, int(ft_epochs),
-                                 int(mv_epochs), seed=seed,
-                                 progress=lambda f, msg: bar.progress(min(max(f, 0.0), 1.0), text=msg))
-        ws.extras[RESULT_KEY] = (settings, result)
-    except PruningError as exc:
-        show_error(exc)
-    bar.empty()
 
-stored = ws.extras.get(RESULT_KEY)
-if stored is None:
+
+def compare(progress):
+    return compare_scorers(trained, data, chosen, sparsity, scope, int(ft_epochs), int(mv_epochs),
+                           seed=seed, progress=progress)
+
+
+clicked = st.button("Compare", type="primary", key="sc_run",
+                    help="Scores, prunes and fine-tunes fresh copies of your trained model; the "
+                         "model itself is not changed.")
+kept = run_and_keep(RESULT_KEY, settings, compare, run=clicked, progress=True)
+if kept is None:
     st.caption("Press **Compare**. On digits with the default model it takes a few seconds per scorer.")
     st.stop()
-shown, cmp = stored
-if shown != settings:
+shown, cmp = kept.settings, kept.value
+if kept.stale:
     st.info(f"Showing the last comparison ({', '.join(shown['scorers'])} at "
             f"{100 * shown['sparsity']:.0f} %, {shown['scope']} scope); the controls have changed "
             f"since. Press **Compare** to update.")

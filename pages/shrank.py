@@ -5,14 +5,6 @@ from dataclasses import replace
 
 import streamlit as st
 
-from pages._prune_common import ensure_default_pruned, model_caption, trained_data
-from pages._shared import (
-    classroom_mode,
-    get_data,
-    require_trained_model,
-    show_error,
-    workspace,
-)
 from pruning.app.checkpoint import (
     MAX_CHECKPOINT_BYTES,
     checkpoint_bytes,
@@ -29,6 +21,12 @@ from pruning.present.charts import training_curves
 from pruning.present.html_report import Code, Section
 from pruning.present.torch_code import snippet_for_masks
 from pruning.structured.compact import compact_model
+from ui.cache import get_data
+from ui.classroom import classroom_mode
+from ui.scaffold import ensure_default_pruned, model_caption, page_context
+from ui.settings import settings_from_checkpoint
+from ui.widgets import show_error
+from ui.workspace import workspace
 
 CHECKPOINT_NAME = "pruned_model.pt"
 UPLOAD_KEY = "shrank_upload"
@@ -51,11 +49,7 @@ def _load_uploaded_checkpoint() -> None:
     ws = workspace()
     ws.set_trained(trained)
     ws.pruned, ws.finetuned = pruned, finetuned
-    d, m, t = ckpt.data_config, ckpt.model_config, ckpt.train_config
-    st.session_state.update({
-        "set_dataset": d.name, "set_model": m.kind, "set_hidden": ",".join(map(str, m.hidden)),
-        "set_seed": t.seed, "set_epochs": t.epochs, "set_train_size": d.train_size or 0,
-        "set_label_noise": d.label_noise, "set_noise": d.noise})
+    settings_from_checkpoint(ckpt.data_config, ckpt.model_config, ckpt.train_config)
     st.session_state["shrank_upload_msg"] = (
         "success", f"Loaded {uploaded.name}: {describe_prune_config(ckpt.prune_config)}, "
                    f"{ckpt.stage}. The sidebar now shows its settings; accuracies below are "
@@ -85,12 +79,8 @@ msg = st.session_state.pop("shrank_upload_msg", None)
 if msg:
     (st.error if msg[0] == "error" else st.success)(msg[1])
 
-trained = require_trained_model()
-if trained is None:
-    checkpoint_uploader()
-    st.stop()
-ws = workspace()
-data = trained_data(trained)
+page = page_context(caption=False, if_missing=checkpoint_uploader)  # caption below
+trained, data, ws = page.trained, page.data, page.workspace
 
 if ws.pruned is None:
     st.info("No pruned model in this session yet. Prune on the **Prune** page, or here in one "

@@ -4,9 +4,6 @@ from dataclasses import replace
 
 import streamlit as st
 
-from pages._prune_common import NOTICE, model_caption, trained_data
-from pages._shared import remembered, require_trained_model, show_error, workspace
-from pruning.errors import PruningError
 from pruning.labs.granularity import compare_granularity
 from pruning.labs.sensitivity import (
     SENSITIVITY_LEVELS,
@@ -25,6 +22,8 @@ from pruning.present.structured import (
 )
 from pruning.scoring import SCORERS
 from pruning.structured.units import UNIT_METHOD_LABELS, UNIT_METHODS
+from ui.scaffold import page_context, run_and_keep
+from ui.widgets import NOTICE, remembered
 
 UNIT_OPTIONS = [*UNIT_METHODS, "sum:obd", "sum:snip"]
 UNIT_LABELS = {**UNIT_METHOD_LABELS, "sum:obd": "sum of OBD scores of incoming weights",
@@ -37,13 +36,8 @@ st.markdown("Zeroing single weights leaves every matrix its full size. Removing 
             "a genuinely smaller dense model. And before pruning everything at once, "
             "**sensitivity analysis** asks each layer alone how much it tolerates.")
 
-trained = require_trained_model()
-if trained is None:
-    st.stop()
-model_caption(trained)
-data = trained_data(trained)
-seed = trained.train_config.seed
-ws = workspace()
+page = page_context()
+trained, data, seed = page.trained, page.data, page.seed
 unit_word = "neurons" if trained.model_config.kind == "mlp" else "channels"
 
 tab_struct, tab_budget, tab_sens = st.tabs(
@@ -65,19 +59,16 @@ with tab_struct:
     ft = c3.number_input("Fine-tune epochs", min_value=0, max_value=50, step=1,
                          help="Masked retraining after removing the units (0 = none).",
                          **remembered("st_ft_epochs", 2))
-    if st.button(f"Remove {unit_word} and compact", type="primary", key="st_run",
-                 help="Works on a copy of your trained model."):
-        try:
-            with st.spinner("Scoring units, pruning, compacting…"):
-                ws.extras["structured"] = run_structured(trained, data, method, fraction,
-                                                         int(ft), seed)
-        except PruningError as exc:
-            show_error(exc)
-    rep = ws.extras.get("structured")
-    if rep is None:
+    clicked = st.button(f"Remove {unit_word} and compact", type="primary", key="st_run",
+                        help="Works on a copy of your trained model.")
+    kept = run_and_keep("structured", (method, fraction),
+                        lambda: run_structured(trained, data, method, fraction, int(ft), seed),
+                        run=clicked, spinner="Scoring units, pruning, compacting…")
+    if kept is None:
         st.caption("Press the button to remove units. It takes a second or two.")
     else:
-        if (rep.method, rep.fraction) != (method, fraction):
+        rep = kept.value
+        if kept.stale:
             st.info(f"Showing the last run ({UNIT_LABELS[rep.method]}, "
                     f"{100 * rep.fraction:.0f} % removed); the controls have changed since.")
         sizes = rep.sizes.set_index("model")
@@ -119,19 +110,20 @@ with tab_budget:
     b_ft = b3.number_input("Fine-tune epochs", min_value=0, max_value=50, step=1,
                            help="Masked retraining for both granularities.",
                            **remembered("st_budget_ft", 2))
-    if st.button("Compare granularities", type="primary", key="st_budget_run"):
-        try:
-            with st.spinner("Pruning both ways and fine-tuning…"):
-                ft_cfg = replace(trained.train_config, epochs=int(b_ft), seed=seed)
-                ws.extras["granularity"] = compare_granularity(
-                    trained.build(data), data, [f / 100 for f in sorted(fracs)], b_method,
-                    ft_cfg, seed)
-        except PruningError as exc:
-            show_error(exc)
-    gtable = ws.extras.get("granularity")
-    if gtable is None:
+
+    def compare_both_ways():
+        ft_cfg = replace(trained.train_config, epochs=int(b_ft), seed=seed)
+        return compare_granularity(trained.build(data), data, [f / 100 for f in sorted(fracs)],
+                                   b_method, ft_cfg, seed)
+
+    clicked = st.button("Compare granularities", type="primary", key="st_budget_run")
+    kept = run_and_keep("granularity", (tuple(sorted(fracs)), b_method, int(b_ft)),
+                        compare_both_ways, run=clicked,
+                        spinner="Pruning both ways and fine-tuning…")
+    if kept is None:
         st.caption("Press **Compare granularities**: two fine-tunes per share.")
     else:
+        gtable = kept.value
         st.plotly_chart(granularity_figure(gtable, trained.metrics["test_acc"]),
                         key="st_budget_chart")
         for note in granularity_notes(gtable):
@@ -158,20 +150,20 @@ with tab_sens:
                                         "whose validation accuracy (and every smaller one's) stays "
                                         "within this many points of the dense model.",
                     **remembered("st_sens_tol", 1.0)) / 100
-    if st.button("Run sensitivity analysis", type="primary", key="st_sens_run"):
-        try:
-            with st.spinner("Pruning each layer at each sparsity…"):
-                model = trained.build(data)
-                ws.extras["sensitivity"] = (s_scorer, sensitivity_scan(
-                    model, data, scorer=s_scorer, seed=seed, init_state=trained.init_state), {})
-        except PruningError as exc:
-            show_error(exc)
-    stored = ws.extras.get("sensitivity")
-    if stored is None:
+
+    def scan_layers():
+        scan = sensitivity_scan(trained.build(data), data, scorer=s_scorer, seed=seed,
+                                init_state=trained.init_state)
+        return scan, {}  # {} = the combined model's accuracy per tolerance, filled below
+
+    clicked = st.button("Run sensitivity analysis", type="primary", key="st_sens_run")
+    kept = run_and_keep("sensitivity", s_scorer, scan_layers, run=clicked,
+                        spinner="Pruning each layer at each sparsity…")
+    if kept is None:
         st.caption("Press **Run sensitivity analysis** (a few seconds).")
     else:
-        used_scorer, scan, combined_by_tol = stored
-        if used_scorer != s_scorer:
+        used_scorer, (scan, combined_by_tol) = kept.settings, kept.value
+        if kept.stale:
             st.info(f"Showing the last scan ({used_scorer}); press the button to scan with "
                     f"{s_scorer}.")
         dense_val = trained.metrics["val_acc"]

@@ -3,14 +3,6 @@ import math
 
 import streamlit as st
 
-from pages._shared import (
-    DATASET_LABELS,
-    get_data,
-    remembered,
-    require_trained_model,
-    set_remembered,
-    show_error,
-)
 from pruning.errors import PruningError
 from pruning.labs import layer_thresholds as lt
 from pruning.labs.threshold_example import (
@@ -27,6 +19,10 @@ from pruning.present.thresholds import (
     threshold_bars,
     uneven_pruning_note,
 )
+from ui.cache import trained_data
+from ui.scaffold import require_trained_model
+from ui.settings import DATASET_LABELS
+from ui.widgets import remembered, set_remembered, show_error
 
 CHART_CONFIG = {"displayModeBar": False}
 # theme=None: keep the figures' own large fonts (the Streamlit theme shrinks tick labels).
@@ -155,7 +151,7 @@ if trained is None:
     st.caption("Sections 2 and 3 use the weights of a trained model.")
 else:
     try:
-        data = get_data(trained.data_config)
+        data = trained_data(trained)
     except PruningError as exc:
         show_error(exc)
     else:

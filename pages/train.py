@@ -8,14 +8,6 @@ from dataclasses import replace
 import pandas as pd
 import streamlit as st
 
-from pages._shared import (
-    DATASET_LABELS,
-    current_configs,
-    get_data,
-    remembered,
-    show_error,
-    workspace,
-)
 from pruning.core.records import train_model
 from pruning.core.training import validate_train_config
 from pruning.errors import PruningError
@@ -26,6 +18,10 @@ from pruning.present.training import (
     mistake_note,
     predict_test_split,
 )
+from ui.cache import get_data
+from ui.settings import DATASET_LABELS, current_configs
+from ui.widgets import remembered, show_error
+from ui.workspace import workspace
 
 CHART_CONFIG = {"displayModeBar": False}
 # theme=None: keep the figures' own large fonts (the Streamlit theme shrinks tick labels).

@@ -73,3 +73,15 @@ def lottery_notes(table: pd.DataFrame) -> list[str]:
     notes.append(f"The ticket beat the same mask with new initial weights in {wins} of {len(t)} "
                  f"rounds (one seed){': here the initial values mattered, not only the mask' if wins > len(t) / 2 else ''}.")
     return notes
+
+
+def published_numbers_note(dataset: str) -> str:
+    """A published small-scale result to compare the run with (MNIST-1D, Greydanus 2020),
+    worded for the data set the run used."""
+    if dataset == "mnist1d":
+        return ("For scale: the MNIST-1D paper (Greydanus 2020) reports a ticket at about 91 % "
+                "sparsity reaching about 75 % test accuracy, against about 62 % for the dense MLP "
+                "— a published number, not this run.")
+    return ("Published small-scale numbers to compare with: on MNIST-1D (Greydanus 2020) a "
+            "ticket reached about 75 % test accuracy at about 91 % sparsity, against about "
+            "62 % dense. Choose MNIST-1D in the sidebar to try it here.")

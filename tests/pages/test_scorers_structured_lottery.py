@@ -131,7 +131,7 @@ def test_structured_removal_compacts_exactly():
     at.slider(key="_w_st_fraction").set_value(50)
     at.number_input(key="_w_st_ft_epochs").set_value(1)
     click(at, "st_run")
-    rep = at.session_state["workspace"].extras["structured"]
+    _, rep = at.session_state["workspace"].extras["structured"]
     sizes = rep.sizes.set_index("model")
     assert sizes.loc["compacted (smaller dense)", "hidden_units"] == "8"
     assert sizes.loc["compacted (smaller dense)", "stored_params"] == 64 * 8 + 8 + 8 * 10 + 10
@@ -148,13 +148,13 @@ def test_equal_budget_and_sensitivity_tabs():
     at.multiselect(key="_w_st_budget_fracs").set_value([50])
     at.number_input(key="_w_st_budget_ft").set_value(1)
     click(at, "st_budget_run")
-    g = at.session_state["workspace"].extras["granularity"]
+    _, g = at.session_state["workspace"].extras["granularity"]
     assert list(g["granularity"]) == ["structured", "unstructured"]
     assert g["kept_weights"].nunique() == 1
     assert len(chart(at, "st_budget_chart")["data"]) == 4
 
     click(at, "st_sens_run")
-    _, scan, _ = at.session_state["workspace"].extras["sensitivity"]
+    _, (scan, _) = at.session_state["workspace"].extras["sensitivity"]
     fig = chart(at, "st_sens_chart")
     assert len(fig["data"]) == 2  # layers.0 and layers.1 of the 64-16-10 MLP
     assert np.allclose(as_array(fig["data"][0]["y"]),

@@ -1,0 +1,168 @@
+"""How a page opens, and how it keeps what a button computed.
+
+    page = page_context()          # the session's model, its data and the one-line caption;
+                                   # without a model: the "use a trained default model" offer
+    kept = run_and_keep("lottery", settings, find_tickets, run=clicked, progress=True)
+    if kept is None: …             # nothing computed yet in this session
+    if kept.stale: …               # shown result was computed with other controls
+
+Everything here only reads widgets and draws; the computations are calls into ``pruning``.
+"""
+from __future__ import annotations
+
+from contextlib import nullcontext
+from dataclasses import dataclass
+from typing import Callable, Generic, TypeVar
+
+import streamlit as st
+
+from pruning.config import DataConfig, ModelConfig, TrainConfig
+from pruning.core.data import DataBundle
+from pruning.core.records import PrunedModel, TrainedModel, Workspace, prune_trained
+from pruning.errors import PruningError
+from pruning.labs.prune_step import prune_config_for, select
+from ui.cache import default_trained_model, trained_data
+from ui.settings import current_configs
+from ui.widgets import show_error
+from ui.workspace import cached_scores, workspace
+
+T = TypeVar("T")
+
+
+# ----------------------------------------------------------------------------- the model
+def require_trained_model() -> TrainedModel | None:
+    """The session's trained model, or None after offering a one-click default."""
+    ws = workspace()
+    if ws.trained is not None:
+        return ws.trained
+    st.info("No trained model in this session yet. Train one on the **Train** page, "
+            "or start from the default model for the current settings.")
+    if st.button("Use a trained default model", type="primary", key="use_default_model",
+                 help="Trains the model for the sidebar settings once on this server "
+                      "(a few seconds) and gives you your own copy."):
+        try:
+            d, m, t = current_configs()
+            with st.spinner("Training the default model…"):
+                ws.set_trained(default_trained_model(d, m, t))
+        except PruningError as exc:
+            st.error(str(exc))
+            return None
+        st.rerun()
+    return None
+
+
+def model_caption(trained: TrainedModel) -> None:
+    """One line saying which model the page works on, and a hint if the sidebar changed."""
+    d, m, t = trained.data_config, trained.model_config, trained.train_config
+    arch = f"MLP {'-'.join(map(str, m.hidden))}" if m.kind == "mlp" else \
+        f"CNN {'-'.join(map(str, m.channels))}"
+    st.caption(f"Working on: **{arch}** trained {t.epochs} epochs on **{d.name}** (seed {t.seed}) "
+               f"— dense test accuracy {100 * trained.metrics['test_acc']:.1f} %.")
+    try:
+        now = current_configs()
+    except Exception:  # bad sidebar text: the sidebar itself shows the error
+        return
+    if (now[0], now[1]) != (d, m):
+        st.caption("ℹ️ The sidebar settings changed since this model was trained; this page "
+                   "keeps using the trained model (train again on the **Train** page to switch).")
+
+
+@dataclass(frozen=True)
+class PageContext:
+    """What a page working on the session's trained model needs."""
+
+    trained: TrainedModel
+    data: DataBundle          # the data the model was trained on
+    workspace: Workspace      # this session's models and kept results
+
+    @property
+    def seed(self) -> int:
+        return self.trained.train_config.seed
+
+
+def page_context(*, caption: bool = True,
+                 if_missing: Callable[[], None] | None = None) -> PageContext:
+    """The page's opening: the session's trained model and its data, with the model caption
+    (``caption=False``: the page draws ``model_caption`` itself, later).
+
+    Without a trained model the page shows the "use a trained default model" offer, then
+    ``if_missing()`` (e.g. an upload box) and stops there.
+    """
+    trained = require_trained_model()
+    if trained is None:
+        if if_missing is not None:
+            if_missing()
+        st.stop()
+    if caption:
+        model_caption(trained)
+    return PageContext(trained, trained_data(trained), workspace())
+
+
+def sidebar_configs() -> tuple[DataConfig, ModelConfig, TrainConfig]:
+    """The sidebar's settings as configs, for a page that trains its own networks; on a bad
+    setting the page shows why and stops."""
+    try:
+        return current_configs()
+    except PruningError as exc:
+        show_error(exc)
+        st.stop()
+
+
+def ensure_default_pruned(sparsity: float = 0.9) -> PrunedModel:
+    """The one-click start for later pages: the session's trained model (or the shared default
+    one) pruned to ``sparsity`` with global magnitude scores, stored as ``workspace().pruned``."""
+    ws = workspace()
+    if ws.trained is None:
+        with st.spinner("Training the default model…"):
+            ws.set_trained(default_trained_model(*current_configs()))
+    trained = ws.trained
+    data = trained_data(trained)
+    seed = trained.train_config.seed
+    scores = cached_scores(trained, data, "magnitude", True, seed)
+    sel = select(scores, "sparsity", sparsity, "global")
+    cfg = prune_config_for("magnitude", "sparsity", sparsity, "global", True, seed)
+    ws.pruned = prune_trained(trained, data, cfg, sel.masks)
+    ws.finetuned = None
+    return ws.pruned
+
+
+# ----------------------------------------------------------------------------- kept results
+@dataclass(frozen=True)
+class Kept(Generic[T]):
+    """A result kept in this session, as a page shows it."""
+
+    value: T
+    settings: object   # the controls it was computed with
+    stale: bool        # the controls have changed since: say so, offer to run again
+
+
+def run_and_keep(key: str, settings, compute: Callable[..., T], *, run: bool,
+                 progress: bool = False, spinner: str | None = None) -> Kept[T] | None:
+    """Compute when the page's button was pressed (``run``), keep the result in this session
+    under ``key`` with the ``settings`` it was computed for, and return what to show: the
+    kept result (this run's or an earlier one's), or None when there is none yet.
+
+    ``compute(progress)`` gets a ``progress(fraction, message)`` callback that moves a
+    progress bar when ``progress=True``; otherwise ``compute()`` runs under a spinner saying
+    ``spinner`` (if given). A ``PruningError`` is shown as a message and keeps the earlier
+    result. Stored as ``workspace().extras[key] = (settings, result)``.
+    """
+    extras = workspace().extras
+    if run:
+        bar = st.progress(0.0, text="Starting…") if progress else None
+        try:
+            with st.spinner(spinner) if spinner else nullcontext():
+                if bar is not None:
+                    value = compute(lambda f, msg: bar.progress(min(max(f, 0.0), 1.0), text=msg))
+                else:
+                    value = compute()
+            extras[key] = (settings, value)
+        except PruningError as exc:
+            show_error(exc)
+        if bar is not None:
+            bar.empty()
+    stored = extras.get(key)
+    if stored is None:
+        return None
+    shown, value = stored
+    return Kept(value=value, settings=shown, stale=shown != settings)

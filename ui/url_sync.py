@@ -1,0 +1,105 @@
+"""The address bar and the widgets in step: a shared link opens the same experiment, and moving
+a widget updates the link. What a link carries, how it is read and written, and which widgets
+show each setting is one table, ``pruning.app.url_state.PROPS``; this module only runs it
+against the session state once per run."""
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+import streamlit as st
+
+from pruning.app.url_state import (
+    WIDGET_BINDINGS,
+    AppSettings,
+    bound_values,
+    encode_settings,
+    given_settings,
+    parse_query_params,
+    resolve_pending,
+    settings_from_widgets,
+    widget_values,
+)
+from pruning.present import style
+
+
+def _query_params() -> dict:
+    try:
+        return dict(st.query_params.to_dict())
+    except Exception:  # a malformed query string must never stop the app
+        return {}
+
+
+def sync_url_settings() -> AppSettings:
+    """Keep the address bar and the widgets in step; call once per run, before any widget.
+
+    First run of a session: the link's settings are read (bad values ignored, with notices
+    kept for ``show_url_notices``) and seeded into their widgets. Later runs: the widget the
+    user moved updates the settings. Every run: widgets that appeared without a value (a page
+    opened) are seeded, the address bar is rewritten if it differs, and the figure font scale
+    follows classroom mode.
+    """
+    s = st.session_state
+    pending: set[str] = set()
+    if "_url_settings" not in s:
+        params = _query_params()
+        settings, notices = parse_query_params(params)
+        s["_url_notices"] = notices
+        touched = given_settings(params)
+    else:
+        settings, changed, pending = settings_from_widgets(
+            s, s.get("_url_seen", {}), s["_url_settings"], WIDGET_BINDINGS)
+        touched = s.get("_url_touched", set()) | changed
+    for key, value in widget_values(settings, touched, WIDGET_BINDINGS, s).items():
+        s[key] = value
+    s.setdefault("set_classroom", False)
+    s["_url_settings"], s["_url_touched"], s["_url_pending"] = settings, touched, pending
+    _write_query_params(settings)
+    style.set_font_scale(style.CLASSROOM_FONT_SCALE if settings.classroom else 1.0)
+    return settings
+
+
+def _write_query_params(settings: AppSettings, always: bool = False) -> None:
+    params = encode_settings(settings)
+    if always or _query_params() != params:
+        st.query_params.from_dict(params)
+
+
+def remember_url_widgets() -> None:
+    """End of a run (call it in a ``finally`` around the page): settle settings whose widget
+    only appeared during this run, and record the bound widgets' values so the next run can
+    tell which one the user moved."""
+    s = st.session_state
+    pending = s.get("_url_pending")
+    if pending and "_url_settings" in s:
+        settings, changed = resolve_pending(s, s["_url_settings"], pending, WIDGET_BINDINGS)
+        s["_url_settings"], s["_url_pending"] = settings, set()
+        s["_url_touched"] = s.get("_url_touched", set()) | changed
+    if "_url_settings" in s:
+        # Written again at the end of every run: when a session starts on a page other than
+        # Home, the browser applies the page's own address after the first write and drops
+        # the query (measured with Chromium); a later write wins.
+        _write_query_params(s["_url_settings"], always=True)
+    s["_url_seen"] = bound_values(s, WIDGET_BINDINGS)
+
+
+def show_url_notices() -> None:
+    """The link's ignored values, as a warning that stays until dismissed."""
+    notices = st.session_state.get("_url_notices") or []
+    if not notices:
+        return
+    box = st.container()
+    box.warning("**Some settings in this link were ignored** — the app uses its defaults for "
+                "them:\n\n" + "\n".join(f"- {n}" for n in notices[:12]))
+    if box.button("Dismiss", key="url_notices_dismiss"):
+        st.session_state["_url_notices"] = []
+        st.rerun()
+
+
+def url_settings() -> AppSettings:
+    """The settings the address bar currently carries."""
+    return st.session_state.get("_url_settings") or AppSettings()
+
+
+def share_link_query() -> str:
+    """``?dataset=…&…`` for the current settings (pages may show it next to a copy hint)."""
+    return "?" + urlencode(encode_settings(url_settings()))

@@ -1,0 +1,46 @@
+"""This session's workspace (its models and results) and the per-session caches kept in it.
+
+Per-session caches live in ``workspace().extras`` and remember which ``TrainedModel`` they
+were computed for, so a new model (``Workspace.set_trained`` also clears ``extras``) can never
+be shown with the old model's scores.
+"""
+from __future__ import annotations
+
+import streamlit as st
+import torch
+
+from pruning.core.data import DataBundle
+from pruning.core.records import TrainedModel, Workspace
+from pruning.labs.prune_step import compute_scores
+
+
+def workspace() -> Workspace:
+    """This session's workspace (created on first use)."""
+    if "workspace" not in st.session_state:
+        st.session_state["workspace"] = Workspace()
+    return st.session_state["workspace"]
+
+
+def _session_cache(name: str, trained: TrainedModel) -> dict:
+    extras = workspace().extras
+    cache = extras.get(name)
+    if cache is None or cache.get("_trained") is not trained:
+        cache = extras[name] = {"_trained": trained}
+    return cache
+
+
+def cached(name: str, trained: TrainedModel, key, compute):
+    """``compute()`` once per (trained model, key) in this session."""
+    cache = _session_cache(name, trained)
+    if key not in cache:
+        cache[key] = compute()
+    return cache[key]
+
+
+def cached_scores(trained: TrainedModel, data: DataBundle, scorer: str, include_output: bool,
+                  seed: int) -> dict[str, torch.Tensor]:
+    """Scores of the trained weights, computed once per (model, scorer, output layer, seed)
+    and kept in this session, so moving a slider only re-selects."""
+    return cached("prune_scores", trained, (scorer, include_output, seed),
+                  lambda: compute_scores(trained.build(data), data, scorer, include_output, seed,
+                                         init_state=trained.init_state))
