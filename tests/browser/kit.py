@@ -37,7 +37,7 @@ CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
 
-#: the log line ``pages/_shared.py`` writes each time the shared default model is really
+#: the log line ``ui/cache.py`` writes each time the shared default model is really
 #: trained (not served from the cache); the load test counts it.
 DEFAULT_TRAINING_LOG = "training shared default model"
 

@@ -15,7 +15,7 @@ A step is finished when the page shows the numbers this process computes itself 
 rerun" is click → the right numbers on screen. Reported: p50 / p95 of the time to the first
 page, to the default model and to a rerun; the server's resident memory (VmRSS sampled every
 0.25 s and VmHWM, from /proc); how often the default model was trained (a log line of
-pages/_shared.py: must be once); websocket drops seen by the browsers; tracebacks in the
+ui/cache.py: must be once); websocket drops seen by the browsers; tracebacks in the
 server's log. Exit status 0 only when every session finished with the right numbers.
 
 Every browser runs on the same machine as the server here; in a class each student's browser
