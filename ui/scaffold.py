@@ -16,9 +16,10 @@ from typing import Callable, Generic, TypeVar
 
 import streamlit as st
 
+from pruning.app.workspace import Workspace
 from pruning.config import DataConfig, ModelConfig, TrainConfig
 from pruning.core.data import DataBundle
-from pruning.core.records import PrunedModel, TrainedModel, Workspace, prune_trained
+from pruning.core.records import PrunedModel, TrainedModel, prune_trained
 from pruning.errors import PruningError
 from pruning.labs.prune_step import prune_config_for, select
 from ui.cache import default_trained_model, trained_data

@@ -9,8 +9,9 @@ from __future__ import annotations
 import streamlit as st
 import torch
 
+from pruning.app.workspace import Workspace
 from pruning.core.data import DataBundle
-from pruning.core.records import TrainedModel, Workspace
+from pruning.core.records import TrainedModel
 from pruning.labs.prune_step import compute_scores
 
 

@@ -1,6 +1,7 @@
-"""A user's work in progress, as plain data: the trained model, its pruned and fine-tuned
-versions. The Streamlit pages keep one ``Workspace`` per browser session; nothing here knows
-about Streamlit, so the same objects are used by tests.
+"""The records of a model's life, as plain data: trained, pruned, fine-tuned, and the functions
+that make each from the one before. The app keeps them per browser session in a
+``pruning.app.workspace.Workspace``; nothing here knows about Streamlit, so tests use the same
+objects.
 
 Models are stored as state_dicts (tensors), never as live modules: every use builds a fresh
 module with ``TrainedModel.build()``, so a shared, cached ``TrainedModel`` (the one-click
@@ -8,7 +9,7 @@ default) can never be changed by one session under another's feet.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pandas as pd
 import torch
@@ -77,22 +78,6 @@ class FinetunedModel:
     state: dict
     history: pd.DataFrame
     metrics: dict
-
-
-@dataclass
-class Workspace:
-    """Everything one session has made. Replacing ``trained`` clears what was built on it."""
-
-    trained: TrainedModel | None = None
-    pruned: PrunedModel | None = None
-    finetuned: FinetunedModel | None = None
-    extras: dict = field(default_factory=dict)  # page-specific results (iterate, sweeps, …)
-
-    def set_trained(self, trained: TrainedModel) -> None:
-        self.trained = trained
-        self.pruned = None
-        self.finetuned = None
-        self.extras.clear()
 
 
 def prune_trained(trained: TrainedModel, data: DataBundle, prune_config: PruneConfig,
