@@ -1,7 +1,8 @@
 """Set-up shared by every test folder.
 
 ``import pruning`` works from the repo root (pytest.ini's ``pythonpath = .`` does the same; this
-keeps other runners working too), and every test runs torch on one intra-op thread.
+keeps other runners working too), and every test runs torch on one intra-op thread (set once for the session, so module-scoped
+fixtures that train run on one thread too).
 """
 import sys
 from pathlib import Path
@@ -14,7 +15,7 @@ if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture(scope="session", autouse=True)
 def _one_torch_thread():
     """Two cores shared with other work (and the server in the browser tests): one intra-op
     thread is much faster than two fighting over them, and the app runs with one too."""

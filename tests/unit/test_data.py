@@ -11,15 +11,6 @@ from pruning import DATASETS, DataConfig, DatasetUnavailable, PruningError, load
 from pruning.core.data import TOY_2D, apply_label_noise, load_raw, split_indices
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_torch_thread():
-    """Two cores shared with other work: one intra-op thread is much faster than two."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
-
-
 @pytest.fixture(scope="module")
 def digits():
     return load_dataset(DataConfig(name="digits", seed=0))

@@ -25,16 +25,6 @@ from pruning.core.schedules import SCHEDULES
 from pruning.core.selection import SCOPES
 from pruning.scoring import SCORERS
 
-
-@pytest.fixture(scope="module", autouse=True)
-def _one_torch_thread():
-    """Two cores shared with other work: one intra-op thread is much faster than two."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
-
-
 REQUIRED = ["round", "target_sparsity", "sparsity", "train_acc_pruned", "test_acc_pruned",
             "train_acc", "test_acc", "nonzero_params", "total_params"]
 

@@ -18,15 +18,6 @@ MODEL = ModelConfig(hidden=(16,))
 TRAIN = TrainConfig(epochs=99, seed=0)  # epochs come from LotteryConfig
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_torch_thread():
-    """Two cores shared with other work: one intra-op thread is much faster than two."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
-
-
 @pytest.fixture(scope="module")
 def data():
     return load_dataset(DataConfig(name="digits", train_size=200, seed=0))

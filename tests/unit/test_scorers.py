@@ -23,15 +23,6 @@ from pruning import (
 from pruning.scoring import Scorer
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_torch_thread():
-    """Two cores shared with other work: one intra-op thread is much faster than two."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
-
-
 def _tiny_bundle(n_val=10, seed=0):
     g = torch.Generator().manual_seed(seed)
     X = torch.randn(12, 4, generator=g)

@@ -37,15 +37,6 @@ from pruning.scoring.obd import hessian_diagonal
 from pruning.structured.units import unit_scores
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_torch_thread():
-    """Two cores shared with other work: one intra-op thread is much faster than two."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
-
-
 @pytest.fixture(scope="module")
 def data():
     d = load_dataset(DataConfig(name="digits", train_size=150, seed=0))
@@ -123,7 +114,6 @@ def test_ablation_refuses_big_models_with_the_cost(data):
     big = build_model(ModelConfig(hidden=(300, 100)), data.n_features, data.n_classes, seed=0)
     with pytest.raises(PruningError, match=r"once per weight.*50,200 weights"):
         score("ablation", ScoreContext(big, prunable_names(big), data))
-
 
 
 def test_ablation_cost_is_the_estimate_the_refusal_uses(data):

@@ -24,15 +24,6 @@ from pruning.core.masks import count_kept, count_total, ones_masks
 from pruning.core.training import evaluate
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_torch_thread():
-    """Two cores shared with other work: one intra-op thread is much faster than two."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
-
-
 def _flat(masks):
     return torch.cat([m.flatten() for m in masks.values()])
 

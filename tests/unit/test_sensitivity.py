@@ -25,15 +25,6 @@ from pruning.labs.sensitivity import (
 from pruning.present.structured import sensitivity_figure, sensitivity_notes
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_torch_thread():
-    """Two cores shared with other work: one intra-op thread is much faster than two."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
-
-
 @pytest.fixture(scope="module")
 def trained():
     data = load_dataset(DataConfig(name="digits", train_size=300, seed=0))

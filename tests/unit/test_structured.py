@@ -23,15 +23,6 @@ from pruning.structured.select import select_units, unit_masks
 from pruning.structured.units import unit_layers, unit_scores
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_torch_thread():
-    """Two cores shared with other work: one intra-op thread is much faster than two."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
-
-
 @pytest.fixture(scope="module")
 def data():
     return load_dataset(DataConfig(name="digits", train_size=200, seed=0))
