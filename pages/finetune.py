@@ -45,8 +45,8 @@ if ws.pruned is None or ws.trained is None:
     c2.page_link("pages/prune.py", label="Choose the pruning yourself on the Prune page →")
     st.stop()
 
-page = page_context()
-trained, data, pruned = page.trained, page.data, ws.pruned
+trained, data, _, ws = page_context()
+pruned = ws.pruned
 pruned_sparsity = sparsity(pruned.masks)
 st.markdown(f"**Pruned model:** {describe_prune_config(pruned.prune_config)} — "
             f"{pct(pruned_sparsity)} of the prunable weights are zero; test accuracy "

@@ -26,8 +26,7 @@ st.markdown("Pruning a little, fine-tuning, and pruning again usually keeps more
             "pruning everything at once. Pick a schedule, run the rounds, and watch the weights "
             "disappear round by round.")
 
-page = page_context()
-trained, data, seed, ws = page.trained, page.data, page.seed, page.workspace
+trained, data, seed, ws = page_context()
 
 # ----------------------------------------------------------------------------- controls
 c1, c2, c3, c4 = st.columns(4)

@@ -52,8 +52,7 @@ st.markdown("Give every weight an importance **score**, then set the least impor
             "exactly **0**. Move the slider: the trained weights are only masked, never retrained, "
             "so you see at once what pruning alone does.")
 
-page = page_context()
-trained, data, seed, ws = page.trained, page.data, page.seed, page.workspace
+trained, data, seed, ws = page_context()
 
 # ----------------------------------------------------------------------------- controls
 c1, c2, c3, c4 = st.columns([1.2, 1, 1, 1])

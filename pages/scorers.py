@@ -24,8 +24,7 @@ st.markdown("Magnitude is one answer to *which weights matter least?* Here sever
             "weights? Does it matter for accuracy — right away, and after a short fine-tune? "
             "Random pruning is the floor.")
 
-page = page_context()
-trained, data, seed = page.trained, page.data, page.seed
+trained, data, seed, _ = page_context()
 
 with st.expander("The scorers: formulas and sources"):
     st.dataframe(scorer_reference(), hide_index=True, width="stretch")

@@ -79,8 +79,7 @@ msg = st.session_state.pop("shrank_upload_msg", None)
 if msg:
     (st.error if msg[0] == "error" else st.success)(msg[1])
 
-page = page_context(caption=False, if_missing=checkpoint_uploader)  # caption below
-trained, data, ws = page.trained, page.data, page.workspace
+trained, data, _, ws = page_context(caption=False, if_missing=checkpoint_uploader)  # caption below
 
 if ws.pruned is None:
     st.info("No pruned model in this session yet. Prune on the **Prune** page, or here in one "

@@ -36,8 +36,7 @@ st.markdown("Zeroing single weights leaves every matrix its full size. Removing 
             "a genuinely smaller dense model. And before pruning everything at once, "
             "**sensitivity analysis** asks each layer alone how much it tolerates.")
 
-page = page_context()
-trained, data, seed = page.trained, page.data, page.seed
+trained, data, seed, _ = page_context()
 unit_word = "neurons" if trained.model_config.kind == "mlp" else "channels"
 
 tab_struct, tab_budget, tab_sens = st.tabs(

@@ -80,6 +80,10 @@ class PageContext:
     def seed(self) -> int:
         return self.trained.train_config.seed
 
+    def __iter__(self):
+        """``trained, data, seed, ws = page_context()``: the page's opening line."""
+        return iter((self.trained, self.data, self.seed, self.workspace))
+
 
 def page_context(*, caption: bool = True,
                  if_missing: Callable[[], None] | None = None) -> PageContext:
