@@ -2,28 +2,26 @@
 chart with its controls and seed spread, and the computed explanation — all equal to what
 ``pruning.labs.generalization`` computes for the same settings; results are cached (a second
 session does not recompute); bad input is a message, not a traceback."""
-import json
 from dataclasses import replace
 
 import numpy as np
 import pytest
-import torch
 from streamlit.testing.v1 import AppTest
 
 from pruning.labs import generalization as gen
 from pruning.present.generalization_text import explain_sweep, overfit_heading
-
-APP = "../../app.py"
-PAGE = "pages/generalization.py"
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _one_torch_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
-
+from tests.pages.kit import (
+    GENERALIZATION,
+    HOME,
+    as_array,
+    chart,
+    click,
+    goto,
+    metric,
+    new_app,
+    ok,
+    texts,
+)
 
 #: Tiny budgets per preset so a test run takes seconds, not minutes.
 TINY = {
@@ -42,9 +40,9 @@ def tiny_config(preset: str) -> gen.SweepConfig:
 
 
 def page(preset: str = "digits-noisy") -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=300)
-    at.run()
-    at.switch_page(PAGE)
+    """A session on the Generalization lab with the TINY budgets of ``preset`` set."""
+    at = new_app(timeout=300, epochs=None)
+    at.switch_page(GENERALIZATION)
     t = TINY[preset]
     at.session_state["gl_preset"] = preset
     at.session_state[f"gl_epochs_{preset}"] = t["epochs"]
@@ -55,42 +53,21 @@ def page(preset: str = "digits-noisy") -> AppTest:
     return ok(at.run())
 
 
-def ok(at: AppTest) -> AppTest:
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
 def run(at: AppTest) -> AppTest:
-    return ok(at.button(key="gl_run").click().run())
-
-
-def chart(at: AppTest, key: str) -> dict:
-    found = [c for c in at.get("plotly_chart") if c.proto.id.endswith("-" + key)]
-    assert found, f"no chart with key {key!r}"
-    return json.loads(found[0].proto.spec)
-
-
-def as_array(v) -> np.ndarray:
-    """A figure JSON array (Plotly may send numpy arrays as base64 'bdata')."""
-    if isinstance(v, dict) and "bdata" in v:
-        import base64
-        return np.frombuffer(base64.b64decode(v["bdata"]), dtype=np.dtype(v["dtype"]))
-    return np.asarray(v, dtype=float)
+    """Press "Run the sweep"."""
+    return click(at, "gl_run")
 
 
 def traces(spec: dict, name: str, axis: str = "y") -> list[dict]:
+    """The traces called ``name`` drawn against y-axis ``axis``."""
     return [t for t in spec["data"] if t.get("name") == name and t.get("yaxis", "y") == axis]
-
-
-def text_of(at: AppTest) -> str:
-    return "\n".join(m.value for m in at.markdown)
 
 
 def test_before_a_run_the_page_explains_and_offers_the_presets():
     at = page()
     radio = at.radio(key="_w_gl_preset")
     assert list(radio.options) == [p.title for p in gen.PRESETS.values()]
-    assert "Capacity" in text_of(at) and "Overfitting" in text_of(at)
+    assert "Capacity" in texts(at, "markdown") and "Overfitting" in texts(at, "markdown")
     assert any("Run the sweep" in i.value for i in at.info)
     assert not at.get("plotly_chart")
 
@@ -102,10 +79,9 @@ def test_a_run_shows_the_gap_the_sweep_and_the_explanation_it_measured():
     dense = summary[summary["arm"] == "dense"].iloc[0]
 
     assert "1 · " + overfit_heading(dense["gap_mean"]) in [h.value for h in at.subheader]
-    metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Train accuracy (dense)"] == f"{100 * dense['train_acc_mean']:.1f} %"
-    assert metrics["Test accuracy (dense)"] == f"{100 * dense['test_acc_mean']:.1f} %"
-    assert metrics["Train − test gap"] == f"{100 * dense['gap_mean']:.1f} points"
+    assert metric(at, "Train accuracy (dense)") == f"{100 * dense['train_acc_mean']:.1f} %"
+    assert metric(at, "Test accuracy (dense)") == f"{100 * dense['test_acc_mean']:.1f} %"
+    assert metric(at, "Train − test gap") == f"{100 * dense['gap_mean']:.1f} points"
 
     over = chart(at, "gl_overfit")
     test_curve = [t for t in over["data"] if t.get("name") == "test"][0]
@@ -131,7 +107,7 @@ def test_a_run_shows_the_gap_the_sweep_and_the_explanation_it_measured():
     (star,) = traces(spec, "best on validation")
     assert star["x"] == [f"{100 * gen.best_sparsity(summary):.4g} %"]
 
-    shown = text_of(at)
+    shown = texts(at, "markdown")
     for sentence in explain_sweep(expected.runs, summary, focus_level=0.9):
         assert sentence in shown
     labels = [b.proto.label for b in at.get("download_button")]
@@ -142,8 +118,8 @@ def test_a_second_visit_and_a_second_session_do_not_recompute(monkeypatch):
     at = run(page())
     assert at.get("plotly_chart")
     # Same session: leaving and coming back shows the result without pressing the button.
-    at.switch_page("pages/home.py").run()
-    ok(at.switch_page(PAGE).run())
+    goto(at, HOME)
+    goto(at, GENERALIZATION)
     assert len(at.get("plotly_chart")) == 2
 
     def must_not_run(*args, **kwargs):
@@ -178,7 +154,7 @@ def test_bad_input_is_a_message_and_the_result_comes_back():
 def test_the_other_presets_run(preset):
     at = run(page(preset))
     assert len(at.get("plotly_chart")) == 2
-    assert "Dense net, trained for all" in text_of(at)
+    assert "Dense net, trained for all" in texts(at, "markdown")
     spec = chart(at, "gl_sweep")
     (line,) = traces(spec, "pruned + fine-tuned")
     assert line["x"] == ["0 %"] + [f"{100 * v:.4g} %" for v in TINY[preset]["levels"]]

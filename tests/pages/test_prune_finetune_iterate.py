@@ -1,67 +1,32 @@
 """AppTest checks of the Prune, Fine-tune and Iterate pages (pages/prune.py, finetune.py,
 iterate.py): fresh sessions, the default model, sliders that change what is shown, the whole
 train → prune → fine-tune path, pages in any order, isolation, extreme settings."""
-import base64
-import json
-
 import numpy as np
 import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
 from pruning.present.style import PRUNED_COLOUR
-
-APP = "../../app.py"
-PRUNE, FINETUNE, ITERATE = "pages/prune.py", "pages/finetune.py", "pages/iterate.py"
-
-
-def new_app(**settings) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.session_state["set_epochs"] = 3  # tiny models, fast tests
-    for k, v in settings.items():
-        at.session_state[k] = v
-    return at.run()
-
-
-def ok(at: AppTest) -> AppTest:
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
-def goto(at: AppTest, page: str) -> AppTest:
-    return ok(at.switch_page(page).run())
-
-
-def with_default_model(at: AppTest, page: str = PRUNE) -> AppTest:
-    goto(at, page)
-    return ok(at.button(key="use_default_model").click().run())
+from tests.pages.kit import (
+    FINETUNE,
+    ITERATE,
+    PRUNE,
+    as_array,
+    chart,
+    charts,
+    click,
+    goto,
+    metric,
+    new_app,
+    ok,
+    texts,
+    with_default_model,
+)
 
 
 # ----------------------------------------------------------------------------- figure helpers
-def chart(at: AppTest, key: str) -> dict:
-    """The Plotly figure JSON of the chart with widget key ``key``."""
-    found = [c for c in at.get("plotly_chart") if c.proto.id.endswith("-" + key)]
-    assert found, f"no chart with key {key!r}"
-    return json.loads(found[0].proto.spec)
-
-
-def charts(at: AppTest, prefix: str) -> list[dict]:
-    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")
-            if c.proto.id.rsplit("-", 1)[-1].startswith(prefix)]
-
-
-def as_array(v) -> np.ndarray:
-    """A figure JSON array as floats (Plotly sends numpy arrays as base64 'bdata'; lists may
-    hold None for gaps)."""
-    if isinstance(v, dict):
-        a = np.frombuffer(base64.b64decode(v["bdata"]), dtype=v["dtype"])
-        if "shape" in v:
-            a = a.reshape(tuple(int(s) for s in str(v["shape"]).split(",")))
-        return a.astype(float)
-    return np.array(v, dtype=float)  # None -> nan
-
-
 def z_of(trace: dict) -> np.ndarray:
+    """A heatmap trace's z values as floats (NaN where pruned)."""
     return as_array(trace["z"])
 
 
@@ -70,19 +35,8 @@ def pruned_cells(fig: dict) -> int:
     return int(np.isnan(z_of(fig["data"][0])).sum())
 
 
-def metric(at: AppTest, label: str) -> str:
-    found = [m.value for m in at.metric if m.label == label]
-    assert found, f"no metric {label!r}; have {[m.label for m in at.metric]}"
-    return found[0]
-
-
-def texts(at: AppTest) -> str:
-    parts = [e.value for kind in ("markdown", "info", "warning", "success", "error", "caption")
-             for e in getattr(at, kind)]
-    return "\n".join(parts)
-
-
 def total_prunable(at: AppTest) -> int:
+    """How many weights (not biases) the session's trained model has."""
     ws = at.session_state["workspace"]
     return sum(v.numel() for k, v in ws.trained.state.items() if k.endswith("weight"))
 
@@ -201,10 +155,10 @@ def test_threshold_above_every_weight_prunes_everything_with_a_note():
 
 # ----------------------------------------------------------------------------- end to end
 def _keep_and_finetune(at: AppTest, epochs: int = 3) -> AppTest:
-    ok(at.button(key="prune_keep").click().run())
+    click(at, "prune_keep")
     goto(at, FINETUNE)
     at.number_input(key="ft_epochs").set_value(epochs)
-    return ok(at.button(key="ft_run").click().run())
+    return click(at, "ft_run")
 
 
 def test_train_prune_finetune_keeps_pruned_weights_exactly_zero():
@@ -233,7 +187,7 @@ def test_keeping_a_new_pruned_model_drops_the_old_finetuned_one():
     _keep_and_finetune(at, epochs=1)
     goto(at, PRUNE)
     ok(at.slider(key="prune_sparsity").set_value(60.0).run())
-    ok(at.button(key="prune_keep").click().run())
+    click(at, "prune_keep")
     ws = at.session_state["workspace"]
     assert ws.finetuned is None and ws.pruned.prune_config.sparsity == 0.6
 
@@ -241,12 +195,12 @@ def test_keeping_a_new_pruned_model_drops_the_old_finetuned_one():
 # ----------------------------------------------------------------------------- any order
 def test_finetune_first_offers_the_90_percent_default_and_works():
     at = goto(new_app(), FINETUNE)
-    ok(at.button(key="ft_default_prune").click().run())
+    click(at, "ft_default_prune")
     ws = at.session_state["workspace"]
     assert ws.trained is not None and ws.pruned is not None
     assert ws.pruned.prune_config.sparsity == 0.9 and ws.pruned.prune_config.scope == "global"
     at.number_input(key="ft_epochs").set_value(1)
-    ok(at.button(key="ft_run").click().run())
+    click(at, "ft_run")
     assert metric(at, "Pruned weights ≠ 0") == "0"
 
 
@@ -256,7 +210,7 @@ def test_iterate_first_runs_rounds_replays_them_and_keeps_the_result():
     at.slider(key="it_rounds").set_value(3)
     at.number_input(key="it_epochs").set_value(1)
     at.checkbox(key="it_baseline").check()
-    ok(at.button(key="it_run").click().run())
+    click(at, "it_run")
     result = at.session_state["workspace"].extras["iterate"]
     assert list(result.rounds["round"]) == [1, 2, 3]
     assert len(result.baseline_rounds) == 3
@@ -286,13 +240,13 @@ def test_iterate_first_runs_rounds_replays_them_and_keeps_the_result():
 def test_two_sessions_do_not_see_each_others_pruned_models():
     a = with_default_model(new_app())
     ok(a.slider(key="prune_sparsity").set_value(70.0).run())
-    ok(a.button(key="prune_keep").click().run())
+    click(a, "prune_keep")
     b = goto(new_app(), FINETUNE)
     assert any("No pruned model" in i.value for i in b.info)
     assert b.session_state["workspace"].pruned is None
     with_default_model(b)
     ok(b.slider(key="prune_sparsity").set_value(30.0).run())
-    ok(b.button(key="prune_keep").click().run())
+    click(b, "prune_keep")
     assert a.session_state["workspace"].pruned.prune_config.sparsity == 0.7
     assert b.session_state["workspace"].pruned.prune_config.sparsity == 0.3
     # the shared default model is the same read-only object; pruning did not change it
@@ -328,7 +282,7 @@ def test_iterate_extremes_and_rewind_do_not_crash():
     at.number_input(key="it_epochs").set_value(0)
     for final in (100.0, 0.0):
         at.slider(key="it_sparsity").set_value(final)
-        ok(at.button(key="it_run").click().run())
+        click(at, "it_run")
         rounds = at.session_state["workspace"].extras["iterate"].rounds
         assert list(rounds["sparsity"]) == [final / 100]
         assert f"At **{final:.1f} %** sparsity" in texts(at)
@@ -337,7 +291,7 @@ def test_iterate_extremes_and_rewind_do_not_crash():
     at.slider(key="it_sparsity").set_value(80.0)
     at.number_input(key="it_epochs").set_value(1)
     at.checkbox(key="it_rewind").check()
-    ok(at.button(key="it_run").click().run())
+    click(at, "it_run")
     result = at.session_state["workspace"].extras["iterate"]
     assert result.prune_config.rewind and list(result.rounds["round"]) == [1, 2]
     assert at.slider(key="it_round").value == 2  # a new run shows its last round

@@ -1,87 +1,54 @@
 """AppTest checks of the Compare scorers, Structured & sensitivity and Lottery tickets pages:
 fresh sessions, the default model, what the buttons compute (against the workspace's numbers),
 bad input shown as a message, and the shared default model left untouched."""
-import base64
-import json
-
 import numpy as np
 import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-APP = "../../app.py"
-SCORERS_PAGE, STRUCTURED, LOTTERY = "pages/scorers.py", "pages/structured.py", "pages/lottery.py"
+from tests.pages.kit import (
+    LOTTERY,
+    SCORERS,
+    STRUCTURED,
+    as_array,
+    chart,
+    click,
+    goto,
+    metric,
+    new_app,
+    ok,
+    texts,
+    with_default_model,
+)
 
 
-def new_app(**settings) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=180)
-    at.session_state["set_epochs"] = 3   # tiny models, fast tests
-    at.session_state["set_hidden"] = "16"
-    for k, v in settings.items():
-        at.session_state[k] = v
-    return at.run()
-
-
-def ok(at: AppTest) -> AppTest:
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
-def goto(at: AppTest, page: str) -> AppTest:
-    return ok(at.switch_page(page).run())
-
-
-def with_default_model(at: AppTest, page: str) -> AppTest:
-    goto(at, page)
-    return ok(at.button(key="use_default_model").click().run())
-
-
-def click(at: AppTest, key: str) -> AppTest:
-    return ok(at.button(key=key).click().run())
-
-
-def chart(at: AppTest, key: str) -> dict:
-    found = [c for c in at.get("plotly_chart") if c.proto.id.endswith("-" + key)]
-    assert found, f"no chart with key {key!r}"
-    return json.loads(found[0].proto.spec)
-
-
-def as_array(v) -> np.ndarray:
-    """A figure JSON array (Plotly sends numpy arrays as base64 'bdata')."""
-    if isinstance(v, dict):
-        a = np.frombuffer(base64.b64decode(v["bdata"]), dtype=v["dtype"])
-        if "shape" in v:
-            a = a.reshape(tuple(int(s) for s in str(v["shape"]).split(",")))
-        return a.astype(float)
-    return np.array(v, dtype=float)
+def small_app(**settings) -> AppTest:
+    """``new_app`` with this file's 64-16-10 MLP (the expected sizes below assume it)."""
+    return new_app(timeout=180, **{"set_hidden": "16", **settings})
 
 
 def notices(at: AppTest) -> str:
+    """The "What to notice" paragraphs."""
     return "\n".join(m.value for m in at.markdown if "What to notice" in m.value)
 
 
-def texts(at: AppTest) -> str:
-    return "\n".join(e.value for kind in ("markdown", "info", "warning", "error", "caption")
-                     for e in getattr(at, kind))
-
-
 # ----------------------------------------------------------------------------- fresh sessions
-@pytest.mark.parametrize("page", [SCORERS_PAGE, STRUCTURED])
+@pytest.mark.parametrize("page", [SCORERS, STRUCTURED])
 def test_pages_need_a_model_and_offer_the_default(page):
-    at = goto(new_app(), page)
+    at = goto(small_app(), page)
     assert any("No trained model" in i.value for i in at.info)
     assert at.session_state["workspace"].trained is None
 
 
 def test_lottery_page_renders_without_a_model():
-    at = goto(new_app(), LOTTERY)
+    at = goto(small_app(), LOTTERY)
     assert at.button(key="lt_run")
     assert "Press **Find tickets**" in texts(at)
 
 
 # ----------------------------------------------------------------------------- compare scorers
 def test_compare_scorers_shows_accuracy_overlap_and_disagreement():
-    at = with_default_model(new_app(), SCORERS_PAGE)
+    at = with_default_model(small_app(), SCORERS)
     trained = at.session_state["workspace"].trained
     shared_state = {k: v.clone() for k, v in trained.state.items()}
     at.multiselect(key="_w_sc_scorers").set_value(["magnitude", "obd", "snip", "random"])
@@ -112,7 +79,7 @@ def test_compare_scorers_shows_accuracy_overlap_and_disagreement():
 
 
 def test_compare_scorers_bad_input_and_a_skipped_scorer():
-    at = with_default_model(new_app(set_hidden="300,100"), SCORERS_PAGE)
+    at = with_default_model(small_app(set_hidden="300,100"), SCORERS)
     at.multiselect(key="_w_sc_scorers").set_value([])
     click(at, "sc_run")
     assert any("choose at least one scorer" in e.value for e in at.error)
@@ -127,7 +94,7 @@ def test_compare_scorers_bad_input_and_a_skipped_scorer():
 
 # ----------------------------------------------------------------------------- structured
 def test_structured_removal_compacts_exactly():
-    at = with_default_model(new_app(), STRUCTURED)
+    at = with_default_model(small_app(), STRUCTURED)
     at.slider(key="_w_st_fraction").set_value(50)
     at.number_input(key="_w_st_ft_epochs").set_value(1)
     click(at, "st_run")
@@ -136,15 +103,14 @@ def test_structured_removal_compacts_exactly():
     assert sizes.loc["compacted (smaller dense)", "hidden_units"] == "8"
     assert sizes.loc["compacted (smaller dense)", "stored_params"] == 64 * 8 + 8 + 8 * 10 + 10
     assert rep.max_output_difference < 1e-4 and rep.same_predictions == 1.0
-    shown = {m.label: m.value for m in at.metric}
-    assert shown["Stored parameters"] == f"{64 * 8 + 8 + 8 * 10 + 10:,}"
+    assert metric(at, "Stored parameters") == f"{64 * 8 + 8 + 8 * 10 + 10:,}"
     assert "hidden sizes 8 instead of 16" in notices(at)
     bars = chart(at, "st_units_chart")["data"][0]
     assert len(as_array(bars["y"])) == 16
 
 
 def test_equal_budget_and_sensitivity_tabs():
-    at = with_default_model(new_app(), STRUCTURED)
+    at = with_default_model(small_app(), STRUCTURED)
     at.multiselect(key="_w_st_budget_fracs").set_value([50])
     at.number_input(key="_w_st_budget_ft").set_value(1)
     click(at, "st_budget_run")
@@ -169,7 +135,7 @@ def test_equal_budget_and_sensitivity_tabs():
 
 # ----------------------------------------------------------------------------- lottery
 def test_lottery_runs_and_reports_three_variants():
-    at = goto(new_app(lt_epochs=2, lt_rounds=2), LOTTERY)
+    at = goto(small_app(lt_epochs=2, lt_rounds=2), LOTTERY)
     click(at, "lt_run")
     _, table = at.session_state["workspace"].extras["lottery"]
     assert len(table) == 1 + 3 * 2
@@ -184,7 +150,7 @@ def test_lottery_runs_and_reports_three_variants():
 
 
 def test_lottery_bad_rewind_epoch_is_a_message():
-    at = goto(new_app(lt_epochs=2, lt_rounds=1, lt_rewind=5), LOTTERY)
+    at = goto(small_app(lt_epochs=2, lt_rounds=1, lt_rewind=5), LOTTERY)
     click(at, "lt_run")
     assert any("rewind epoch" in e.value for e in at.error)
     assert "lottery" not in at.session_state["workspace"].extras

@@ -1,13 +1,10 @@
 """AppTest checks of the "What shrank?" page (measurements, exports, checkpoint upload) and of
 the settings in the URL (links restore them, widgets update them, hostile values are ignored
 with a notice) and classroom mode."""
-import base64
 import io
-import json
 import pickle
 import re
 
-import numpy as np
 import pytest
 import torch
 from streamlit.testing.v1 import AppTest
@@ -16,51 +13,28 @@ from pruning.app.checkpoint import FORMAT, checkpoint_bytes
 from pruning.labs import shrink as shrank
 from pruning.present import shrink as shrank_view
 from pruning.present.style import CLASSROOM_FONT_SCALE, FONT_SIZE
+from tests.pages.kit import (
+    ITERATE,
+    PRUNE,
+    SHRANK,
+    chart,
+    click,
+    goto,
+    new_app,
+    ok,
+    values,
+    with_default_model,
+)
 
-APP = "../../app.py"
-SHRANK, PRUNE, ITERATE = "pages/shrank.py", "pages/prune.py", "pages/iterate.py"
 TINY = {"hidden": "16,8", "seed": "5"}     # small, fast models (epochs set below)
-
-
-def new_app(query: dict | None = None, **state) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.session_state["set_epochs"] = 3
-    for k, v in state.items():
-        at.session_state[k] = v
-    for k, v in (query or {}).items():
-        at.query_params[k] = v
-    return ok(at.run())
-
-
-def ok(at: AppTest) -> AppTest:
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
-def goto(at: AppTest, page: str) -> AppTest:
-    return ok(at.switch_page(page).run())
 
 
 def shrank_ready(at: AppTest, finetune: bool = True) -> AppTest:
     """The What-shrank page with the default model pruned 90 % (and fine-tuned)."""
-    goto(at, SHRANK)
-    ok(at.button(key="use_default_model").click().run())
+    with_default_model(at, SHRANK)
     if not finetune:
         at.checkbox(key="shrank_default_finetune").uncheck()
-    return ok(at.button(key="shrank_default_prune").click().run())
-
-
-def chart(at: AppTest, key: str) -> dict:
-    found = [c for c in at.get("plotly_chart") if c.proto.id.endswith("-" + key)]
-    assert found, f"no chart with key {key!r}"
-    return json.loads(found[0].proto.spec)
-
-
-def values(array) -> list:
-    """Plotly JSON arrays may be typed ({"dtype": "f8", "bdata": base64}) or plain lists."""
-    if isinstance(array, dict):
-        return np.frombuffer(base64.b64decode(array["bdata"]), dtype=array["dtype"]).tolist()
-    return list(array)
+    return click(at, "shrank_default_prune")
 
 
 def headline(at: AppTest) -> str:
@@ -81,8 +55,7 @@ def test_a_link_restores_the_settings_and_round_trips():
     assert at.number_input(key="set_seed").value == 42
     assert at.query_params == query                       # the address bar keeps the link
     # The pruning pages open with the link's values.
-    goto(at, ITERATE)
-    ok(at.button(key="use_default_model").click().run())
+    with_default_model(at, ITERATE)
     assert at.selectbox(key="it_scorer").value == "random"
     assert at.radio(key="it_scope").value == "layer"
     assert at.radio(key="it_schedule").value == "gradual"
@@ -110,8 +83,7 @@ def test_moving_widgets_updates_the_address_bar():
     assert at.query_params["hidden"] == "16,8"
     sidebar_set(at, "set_hidden", "12")
     assert at.query_params["hidden"] == "12"
-    goto(at, PRUNE)
-    ok(at.button(key="use_default_model").click().run())
+    with_default_model(at, PRUNE)
     at.selectbox(key="prune_scorer").set_value("random").run()
     assert ok(at).query_params["scorer"] == "random"
     at.slider(key="prune_sparsity").set_value(75.0).run()
@@ -127,8 +99,7 @@ def test_moving_widgets_updates_the_address_bar():
 
 def test_a_threshold_link_opens_the_prune_page_in_threshold_mode():
     at = new_app({**TINY, "threshold": "0.05"})
-    goto(at, PRUNE)
-    ok(at.button(key="use_default_model").click().run())
+    with_default_model(at, PRUNE)
     assert at.radio(key="prune_mode").value == "threshold"
     assert at.number_input(key="prune_threshold_exact").value == pytest.approx(0.05)
     assert at.query_params["threshold"] == "0.05"
@@ -156,7 +127,7 @@ def test_hostile_query_values_are_ignored_with_a_visible_notice():
     # The notice stays on other pages until dismissed.
     goto(at, SHRANK)
     assert len(at.warning) == 1
-    ok(at.button(key="url_notices_dismiss").click().run())
+    click(at, "url_notices_dismiss")
     assert not at.warning
 
 
@@ -218,7 +189,7 @@ def test_measurements_are_cached_until_asked_again():
     first = ws.extras["shrank"]["result"]
     at.run()
     assert ws.extras["shrank"]["result"] is first             # a rerun does not re-time
-    ok(at.button(key="shrank_remeasure").click().run())
+    click(at, "shrank_remeasure")
     assert ws.extras["shrank"]["result"] is not first
 
 
