@@ -57,6 +57,7 @@ from pruning.core.ensemble import (
     MLPEnsemble,
     eval_set_accuracy,
     member_masks,
+    padded_ensemble,
     stack_masks,
     train_ensemble,
 )
@@ -360,6 +361,28 @@ def _small_nets(cfg: SweepConfig, data: DataBundle, kept: dict[float, int]):
     return out
 
 
+def _width_groups(widths: Sequence[tuple[int, ...]], n_features: int, n_classes: int,
+                  max_padding: float = 2.0) -> list[list[tuple[int, ...]]]:
+    """The small nets' widths, widest first, packed into groups that each train as one padded
+    ensemble (``pruning.core.ensemble.padded_ensemble``). A group takes the next width while
+    its padded size (members × the widest net's weights) stays within ``max_padding`` × the
+    weights its members really have: small nets cost per step more than per weight, so a
+    little wasted arithmetic buys many fewer steps."""
+    def count(w):
+        return mlp_weight_count(n_features, w, n_classes)
+
+    groups: list[list[tuple[int, ...]]] = []
+    for w in sorted(widths, key=count, reverse=True):
+        if groups:
+            grown = groups[-1] + [w]
+            widest = tuple(max(layer) for layer in zip(*grown))
+            if len(grown) * count(widest) <= max_padding * sum(count(v) for v in grown):
+                groups[-1] = grown
+                continue
+        groups.append([w])
+    return groups
+
+
 def _expected_kept(cfg: SweepConfig, data: DataBundle) -> dict[float, int]:
     """Weights left at each level (the selection's rounding rule, from the shapes alone)."""
     from pruning.core.selection import select_by_sparsity
@@ -526,22 +549,29 @@ def _run_batched(cfg: SweepConfig, bundles: dict[int, DataBundle], prog: _Progre
                                  sparsity=1 - n_kept / n_prunable, hidden=hidden,
                                  epoch=cfg.finetune_epochs))
 
-        # ---- small dense nets, one ensemble per width.
+        # ---- small dense nets: all widths of a group as one padded ensemble.
         if "small_dense" in cfg.controls:
-            seval = EvalSet.of(splits)  # the same data for every width
-            for widths, levels in _small_nets(cfg, first, kept_at).items():
-                smodel = MLPEnsemble.from_seeds(replace(cfg.model, hidden=widths), D, C, seeds)
-                w_small = mlp_weight_count(D, widths, C)
+            small = _small_nets(cfg, first, kept_at)
+            for group in _width_groups(list(small), D, C):
+                nets = [(widths, s) for widths in group for s in seeds]
+                smodel, _ = padded_ensemble(  # (the padding stays 0 without masks)
+                    [build_model(replace(cfg.model, hidden=w), D, C, seed=s) for w, s in nets])
+                rows_of = [m_idx[s] for _, s in nets]
+                ssplits = {k: EnsembleSplit(sp.X[rows_of], sp.y[rows_of]) for k, sp in splits.items()}
+                work = sum(len(seeds) * mlp_weight_count(D, w, C) * n_train * len(small[w])
+                           for w in group)
+                names = ", ".join(str(w) for w in group)
 
-                def s_progress(epoch, mdl, w_small=w_small, widths=widths):
+                def s_progress(epoch, mdl, work=work, names=names):
                     if epoch:
-                        prog.add(len(seeds) * w_small * n_train * len(levels),
-                                 f"small dense net {widths}: epoch {epoch}/{cfg.train.epochs}")
+                        prog.add(work, f"small dense nets {names}: epoch {epoch}/{cfg.train.epochs}")
 
-                train_ensemble(smodel, splits["train"], cfg.train, seeds, on_epoch=s_progress)
-                acc = _batched_eval(smodel, seval)
-                for level in levels:
-                    for i, s in enumerate(seeds):
+                train_ensemble(smodel, ssplits["train"], cfg.train, [s for _, s in nets],
+                               on_epoch=s_progress)
+                acc = _batched_eval(smodel, EvalSet.of(ssplits))
+                for i, (widths, s) in enumerate(nets):
+                    w_small = mlp_weight_count(D, widths, C)
+                    for level in small[widths]:
                         runs.append(_row("small_dense", level, s, {k: v[i] for k, v in acc.items()},
                                          weights=w_small, sparsity=1 - w_small / wide,
                                          hidden=widths, epoch=cfg.train.epochs))

@@ -26,6 +26,7 @@ from pruning.core.ensemble import (
     ensemble_accuracy,
     eval_set_accuracy,
     member_masks,
+    padded_ensemble,
     stack_masks,
     train_ensemble,
 )
@@ -199,6 +200,59 @@ def test_eval_set_accuracy_equals_ensemble_accuracy_per_split():
     for name, sp in splits.items():
         assert got[name].shape == (2,)
         torch.testing.assert_close(got[name], ensemble_accuracy(ensemble, sp))
+
+
+# ----------------------------------------------------------------------------- padded widths
+WIDTHS = [(20, 10), (12, 6), (5, 3)]
+
+
+def _padded(bundles):
+    nets = [(w, s) for w in WIDTHS for s in SEEDS]
+    models = [build_model(ModelConfig(hidden=w), 64, 10, seed=s) for w, s in nets]
+    data = [bundles[SEEDS.index(s)] for _, s in nets]
+    return nets, models, data
+
+
+def test_padded_members_compute_what_the_small_nets_compute(bundles):
+    _, models, data = _padded(bundles)
+    ensemble, masks = padded_ensemble(models)
+    assert ensemble.layers[0].weight.shape == (len(models), 20, 64)
+    assert set(masks) == {"layers.0.weight", "layers.0.bias", "layers.1.weight",
+                          "layers.1.bias", "layers.2.weight"}  # the output bias is never padded
+    X = torch.stack([d.X_val for d in data])
+    out = ensemble(X)
+    for m, model in enumerate(models):
+        torch.testing.assert_close(out[m], model(data[m].X_val), rtol=1e-5, atol=1e-5)
+
+
+def test_padded_members_train_like_train_and_the_padding_needs_no_masks(bundles):
+    """Each padded member ends where ``train`` takes its small net; trained without the masks
+    the padding stays exactly 0 and every weight is bit for bit what the masks would give."""
+    cfg = TrainConfig(epochs=5, batch_size=16, lr=0.01)
+    nets, models, data = _padded(bundles)
+    split = EnsembleSplit(torch.stack([d.X_train for d in data]),
+                          torch.stack([d.y_train for d in data]))
+    seeds = [s for _, s in nets]
+    free, masks = padded_ensemble(models)
+    held, _ = padded_ensemble(models)
+    train_ensemble(free, split, cfg, seeds)
+    train_ensemble(held, split, cfg, seeds, masks=masks)
+    params = dict(free.named_parameters())
+    for name, kept in masks.items():
+        assert (params[name][~kept] == 0).all(), name
+    assert all(torch.equal(p, q) for p, q in zip(free.parameters(), held.parameters()))
+    for m, (model, d, s) in enumerate(zip(models, data, seeds)):
+        train(model, d, replace(cfg, seed=s))
+        got = free.member_state(m)
+        for name, p in model.state_dict().items():
+            corner = got[name][tuple(slice(0, n) for n in p.shape)]
+            torch.testing.assert_close(corner, p, rtol=0, atol=1e-5, msg=f"{m} {name}")
+
+
+def test_padding_needs_one_depth():
+    with pytest.raises(PruningError, match="same depth"):
+        padded_ensemble([build_model(ModelConfig(hidden=(4,)), 3, 2),
+                         build_model(ModelConfig(hidden=(4, 4)), 3, 2)])
 
 
 # ----------------------------------------------------------------------------- public torch only

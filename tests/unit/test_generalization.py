@@ -21,6 +21,7 @@ from pruning.errors import PruningError
 from pruning.labs.generalization import (
     PRESETS,
     SweepConfig,
+    _width_groups,
     best_sparsity,
     matched_hidden,
     pick_by_validation,
@@ -163,6 +164,18 @@ def test_matched_hidden_is_the_closest_scaled_width(target):
     # no other common width is closer
     assert all(abs(mlp_weight_count(64, (w, w), 10) - target) >= abs(got - target)
                for w in range(1, 257))
+
+
+def test_small_nets_are_packed_into_padded_groups_of_at_most_twice_their_weights():
+    widths = [(226, 226), (172, 172), (126, 126), (98, 98), (62, 62), (38, 38), (18, 18)]
+    groups = _width_groups(widths[::-1], 64, 10)
+    assert groups == [widths[:4], widths[4:]]            # widest first, each width once
+    for g in groups:
+        padded = len(g) * mlp_weight_count(64, g[0], 10)
+        assert padded <= 2 * sum(mlp_weight_count(64, w, 10) for w in g)
+    # 400, 8 and 4 weights: the first two pad to 800 ≤ 2·408; with the third 1200 > 2·412
+    assert _width_groups([(1,), (100,), (2,)], 2, 2) == [[(100,), (2,)], [(1,)]]
+    assert len(_width_groups(widths, 64, 10, max_padding=1.0)) == len(widths)
 
 
 def test_mlp_weight_count():
