@@ -228,5 +228,5 @@ def test_bad_data_config_raises(overrides, needle):
 
 
 def test_downloads_are_cached_in_the_projects_datasets_folder():
-    root = Path(__file__).resolve().parents[2]
+    root = Path(__file__).resolve().parents[3]
     assert pdata.DATA_ROOT == root / "datasets" and (root / "datasets" / "README.md").exists()
