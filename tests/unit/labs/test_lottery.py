@@ -3,12 +3,10 @@ import pytest
 import torch
 
 from pruning import (
-    DataConfig,
     ModelConfig,
     PruningError,
     TrainConfig,
     build_model,
-    load_dataset,
     train,
 )
 from pruning.labs.lottery import LotteryConfig, rewound, run_lottery
@@ -19,8 +17,8 @@ TRAIN = TrainConfig(epochs=99, seed=0)  # epochs come from LotteryConfig
 
 
 @pytest.fixture(scope="module")
-def data():
-    return load_dataset(DataConfig(name="digits", train_size=200, seed=0))
+def data(digits_200):
+    return digits_200
 
 
 @pytest.fixture(scope="module")

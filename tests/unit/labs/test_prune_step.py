@@ -12,7 +12,6 @@ from pruning import (
     PruneConfig,
     PruningError,
     TrainConfig,
-    load_dataset,
 )
 from pruning.core.records import finetune_pruned, prune_trained, train_model
 from pruning.labs.iterate import run_iterate
@@ -30,8 +29,8 @@ from pruning.present.prune import cutoff_histogram, recovery_curves
 
 
 @pytest.fixture(scope="module")
-def data():
-    return load_dataset(DataConfig(name="digits", train_size=200, seed=0))
+def data(digits_200):
+    return digits_200
 
 
 @pytest.fixture(scope="module")

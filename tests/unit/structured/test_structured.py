@@ -6,12 +6,10 @@ import pytest
 import torch
 
 from pruning import (
-    DataConfig,
     ModelConfig,
     PruningError,
     TrainConfig,
     build_model,
-    load_dataset,
     train,
 )
 from pruning.core.counts import count_parameters, weight_count
@@ -24,8 +22,8 @@ from pruning.structured.units import unit_layers, unit_scores
 
 
 @pytest.fixture(scope="module")
-def data():
-    return load_dataset(DataConfig(name="digits", train_size=200, seed=0))
+def data(digits_200):
+    return digits_200
 
 
 def _model(data, cfg, epochs=2):
