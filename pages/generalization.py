@@ -10,6 +10,7 @@ import streamlit as st
 
 from pruning.errors import PruningError
 from pruning.labs import generalization as gen
+from pruning.present.format import pct
 from pruning.present.generalization_figures import (
     level_label,
     overfitting_figure,
@@ -117,9 +118,9 @@ st.caption(f"{len(cfg.seeds)} seed(s) × {len(cfg.levels)} levels, computed in "
 dense = summary[summary["arm"] == "dense"].iloc[0]
 st.subheader("1 · " + overfit_heading(dense["gap_mean"]))
 m1, m2, m3 = st.columns(3)
-m1.metric("Train accuracy (dense)", f"{100 * dense['train_acc_mean']:.1f} %",
+m1.metric("Train accuracy (dense)", f"{pct(dense['train_acc_mean'])}",
           help="On the training labels the net saw, noisy ones included.")
-m2.metric("Test accuracy (dense)", f"{100 * dense['test_acc_mean']:.1f} %",
+m2.metric("Test accuracy (dense)", f"{pct(dense['test_acc_mean'])}",
           help="On held-out examples with clean labels.")
 m3.metric("Train − test gap", f"{100 * dense['gap_mean']:.1f} points",
           help=f"Mean over {int(dense['n_seeds'])} seeds; ± "

@@ -2,6 +2,7 @@
 import streamlit as st
 from streamlit.errors import StreamlitPageNotFoundError
 
+from pruning.present.format import pct
 from pruning.present.loop_diagram import LOOP_STEPS, loop_figure
 from ui.settings import DATASET_LABELS
 from ui.workspace import workspace
@@ -71,7 +72,7 @@ with st.container(border=True):
         d = trained.data_config
         st.caption(f"This session's model: {trained.model_config.kind.upper()} on "
                    f"{DATASET_LABELS.get(d.name, d.name)}, test accuracy "
-                   f"{100 * trained.metrics['test_acc']:.1f} %. It stays yours until you train "
+                   f"{pct(trained.metrics['test_acc'])}. It stays yours until you train "
                    f"a new one.")
 
 # ---------------------------------------------------------------------------- the loop

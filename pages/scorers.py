@@ -3,6 +3,7 @@ import streamlit as st
 
 from pruning.core.selection import SCOPES
 from pruning.labs.scorer_compare import compare_scorers
+from pruning.present.format import pct
 from pruning.present.scorer_compare import (
     accuracy_bars,
     agreement_bars,
@@ -78,7 +79,7 @@ if kept is None:
 shown, cmp = kept.settings, kept.value
 if kept.stale:
     st.info(f"Showing the last comparison ({', '.join(shown['scorers'])} at "
-            f"{100 * shown['sparsity']:.0f} %, {shown['scope']} scope); the controls have changed "
+            f"{pct(shown['sparsity'], 0)}, {shown['scope']} scope); the controls have changed "
             f"since. Press **Compare** to update.")
 for name, why in cmp.skipped.items():
     st.warning(f"**{name}** was skipped: {why}")

@@ -18,6 +18,7 @@ from pruning.labs import shrink as shrank
 from pruning.labs.prune_step import describe_prune_config
 from pruning.present import shrink as shrank_view
 from pruning.present.charts import training_curves
+from pruning.present.format import pct
 from pruning.present.html_report import Code, Section
 from pruning.present.torch_code import snippet_for_masks
 from pruning.structured.compact import compact_model
@@ -149,11 +150,11 @@ rows = result.models.set_index("model")
 d_row, p_row, c_row = (rows.loc[shrank.MODEL_LABELS[k]] for k in ("dense", "pruned", "compacted"))
 lat = result.latency.set_index("variant")
 m1, m2, m3, m4 = st.columns(4)
-m1.metric("Weights removed", f"{100 * result.sparsity:.1f} %",
+m1.metric("Weights removed", f"{pct(result.sparsity)}",
           help="Share of the prunable weights that the masks set to zero.")
-m2.metric("Test accuracy", f"{100 * p_row.test_acc:.1f} %",
+m2.metric("Test accuracy", f"{pct(p_row.test_acc)}",
           f"{100 * (p_row.test_acc - d_row.test_acc):+.1f} points",
-          help=f"Pruned model on the test split; the dense model had {100 * d_row.test_acc:.1f} %.")
+          help=f"Pruned model on the test split; the dense model had {pct(d_row.test_acc)}.")
 m3.metric("File, gzip-compressed", f"{p_row.dense_gzip_bytes / 1024:,.0f} KB",
           f"{100 * (p_row.dense_gzip_bytes / d_row.dense_gzip_bytes - 1):+.0f} %",
           delta_color="inverse",

@@ -12,6 +12,7 @@ from pruning.labs.sensitivity import (
     suggest_sparsities,
 )
 from pruning.labs.structured_run import run_structured
+from pruning.present.format import pct
 from pruning.present.structured import (
     compaction_note,
     granularity_figure,
@@ -69,7 +70,7 @@ with tab_struct:
         rep = kept.value
         if kept.stale:
             st.info(f"Showing the last run ({UNIT_LABELS[rep.method]}, "
-                    f"{100 * rep.fraction:.0f} % removed); the controls have changed since.")
+                    f"{pct(rep.fraction, 0)} removed); the controls have changed since.")
         sizes = rep.sizes.set_index("model")
         dense, small = sizes.iloc[0], sizes.loc["compacted (smaller dense)"]
         m1, m2, m3, m4 = st.columns(4)
@@ -79,7 +80,7 @@ with tab_struct:
         m2.metric("Multiply-adds per example", f"{small['macs_per_example']:,}",
                   f"{small['macs_per_example'] - dense['macs_per_example']:+,}",
                   delta_color="inverse", help="Work a dense computation really does.")
-        m3.metric("Test accuracy (compacted)", f"{100 * small['test_acc']:.1f} %",
+        m3.metric("Test accuracy (compacted)", f"{pct(small['test_acc'])}",
                   f"{100 * (small['test_acc'] - dense['test_acc']):+.1f} points",
                   help="Right after removing the units, before fine-tuning.")
         m4.metric("Largest output difference", f"{rep.max_output_difference:.1e}",

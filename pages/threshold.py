@@ -11,6 +11,7 @@ from pruning.labs.threshold_example import (
     decide_by_threshold,
 )
 from pruning.present.charts import score_histogram
+from pruning.present.format import pct
 from pruning.present.thresholds import (
     decision_sentence,
     layer_sparsity_figure,
@@ -89,7 +90,7 @@ def real_layer(scores: dict, labels: dict) -> None:
                       **remembered(f"thr_layer_t:{name}", median, lo=0.0, hi=hi))
         t = round(t, 6)
         reached = lt.sparsity_at_threshold(s, t)
-        st.metric("Pruned in this layer", f"{100 * reached:.1f} %",
+        st.metric("Pruned in this layer", f"{pct(reached)}",
                   help="Share of this layer's weights with |w| < t.")
         st.caption(f"{round(reached * n):,} of {n:,} weights")
     with c2:
@@ -101,7 +102,7 @@ def real_layer(scores: dict, labels: dict) -> None:
         need = lt.threshold_for_sparsity(s, target / 100)
         st.metric("Threshold needed", f"{need.threshold:.4g}",
                   help="Every weight with |w| below this number is pruned.")
-        st.caption(f"reaches {100 * need.reached:.1f} % ({need.n_pruned:,} of {n:,} weights)")
+        st.caption(f"reaches {pct(need.reached)} ({need.n_pruned:,} of {n:,} weights)")
     st.plotly_chart(score_histogram(s, threshold=t, title=f"sizes |w| in {labels[name]}"),
                     **CHART, key="thr_layer_hist")
     st.markdown("**What to notice:** " + one_layer_note(s, t, reached, need, target))
@@ -161,7 +162,7 @@ else:
         d = trained.data_config
         st.caption(f"Your model: {trained.model_config.kind.upper()} on "
                    f"{DATASET_LABELS.get(d.name, d.name)} (test accuracy "
-                   f"{100 * trained.metrics['test_acc']:.1f} %). Nothing here changes it.")
+                   f"{pct(trained.metrics['test_acc'])}). Nothing here changes it.")
         real_layer(scores, labels)
         st.divider()
         global_threshold(scores)

@@ -13,6 +13,7 @@ from pruning.core.training import validate_train_config
 from pruning.errors import PruningError
 from pruning.present.charts import confusion_matrix_figure, training_curves
 from pruning.present.data_preview import data_samples_figure
+from pruning.present.format import pct
 from pruning.present.training import (
     generalization_note,
     mistake_note,
@@ -36,7 +37,7 @@ def describe(data_cfg, model_cfg, train_cfg) -> str:
     if data_cfg.train_size:
         extras.append(f"{data_cfg.train_size:,} training examples")
     if data_cfg.label_noise:
-        extras.append(f"{100 * data_cfg.label_noise:.0f} % label noise")
+        extras.append(f"{pct(data_cfg.label_noise, 0)} label noise")
     return (f"{DATASET_LABELS.get(data_cfg.name, data_cfg.name)} · {model} · "
             f"{train_cfg.epochs} epochs · {train_cfg.optimizer}, lr {train_cfg.lr:g}, "
             f"batch {train_cfg.batch_size}, weight decay {train_cfg.weight_decay:g} · "
@@ -78,9 +79,9 @@ def run_training(data_cfg, model_cfg, train_cfg, data) -> None:
         rows.append(row)
         run["done"] = epoch
         bar.progress(epoch / total if total else 1.0,
-                     text=f"Epoch {epoch} of {total} · train {100 * row['train_acc']:.1f} % · "
-                          f"validation {100 * row['val_acc']:.1f} % · test "
-                          f"{100 * row['test_acc']:.1f} %")
+                     text=f"Epoch {epoch} of {total} · train {pct(row['train_acc'])} · "
+                          f"validation {pct(row['val_acc'])} · test "
+                          f"{pct(row['test_acc'])}")
         chart.plotly_chart(training_curves(pd.DataFrame(rows), title="accuracy while training"),
                            **CHART)
 
@@ -107,12 +108,12 @@ def show_result(data) -> None:
     met = trained.metrics
     gap = 100 * (met["train_acc"] - met["test_acc"])
     c1, c2, c3, c4 = st.columns(4)
-    c1.metric("Train accuracy", f"{100 * met['train_acc']:.1f} %",
+    c1.metric("Train accuracy", f"{pct(met['train_acc'])}",
               help="Share of training examples classified as labelled (noisy labels count "
                    "as they are).")
-    c2.metric("Validation accuracy", f"{100 * met['val_acc']:.1f} %",
+    c2.metric("Validation accuracy", f"{pct(met['val_acc'])}",
               help="Held-out examples used to compare settings.")
-    c3.metric("Test accuracy", f"{100 * met['test_acc']:.1f} %",
+    c3.metric("Test accuracy", f"{pct(met['test_acc'])}",
               help="Held-out examples never used for any decision: the honest score.")
     c4.metric("Train − test gap", f"{gap:.1f} points",
               help="How much better the model does on data it has seen than on new data. "

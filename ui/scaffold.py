@@ -22,6 +22,7 @@ from pruning.core.data import DataBundle
 from pruning.core.records import PrunedModel, TrainedModel, prune_trained
 from pruning.errors import PruningError
 from pruning.labs.prune_step import prune_config_for, select
+from pruning.present.format import pct
 from ui.cache import default_trained_model, trained_data
 from ui.settings import current_configs
 from ui.widgets import show_error
@@ -58,7 +59,7 @@ def model_caption(trained: TrainedModel) -> None:
     arch = f"MLP {'-'.join(map(str, m.hidden))}" if m.kind == "mlp" else \
         f"CNN {'-'.join(map(str, m.channels))}"
     st.caption(f"Working on: **{arch}** trained {t.epochs} epochs on **{d.name}** (seed {t.seed}) "
-               f"— dense test accuracy {100 * trained.metrics['test_acc']:.1f} %.")
+               f"— dense test accuracy {pct(trained.metrics['test_acc'])}.")
     try:
         now = current_configs()
     except Exception:  # bad sidebar text: the sidebar itself shows the error

@@ -26,6 +26,7 @@ from pruning.core.data import DATASETS
 from pruning.core.schedules import SCHEDULES
 from pruning.core.selection import SCOPES
 from pruning.errors import PruningError
+from pruning.present.format import pct
 from pruning.scoring import SCORERS
 
 
@@ -114,7 +115,7 @@ def main(argv=None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     d = result.dense
-    print(f"dense: train {100 * d['train_acc']:.2f} %  test {100 * d['test_acc']:.2f} %  "
+    print(f"dense: train {pct(d['train_acc'], 2)}  test {pct(d['test_acc'], 2)}  "
           f"({d['total_params']:,} parameters)")
     cols = ["round", "target_sparsity", "sparsity", "train_acc_pruned", "test_acc_pruned",
             "train_acc", "test_acc", "nonzero_params"]

@@ -12,6 +12,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import torch
 
+from pruning.present.format import pct
 from pruning.present.style import (
     FONT_SIZE,
     PRUNED_COLOUR,
@@ -62,7 +63,7 @@ def weight_heatmap(weight, mask=None, title: str = "weights", zmax: float | None
         margin=fixed_margin(l=75, r=100, t=60, b=60),
         yaxis=dict(autorange="reversed", title=dict(text="output unit"), **axis),
         xaxis=dict(title=dict(text="input"), **axis),
-        annotations=[dict(text=f"<b>{n_pruned:,}</b> of {n:,} pruned ({100 * n_pruned / n:.1f} %)"
+        annotations=[dict(text=f"<b>{n_pruned:,}</b> of {n:,} pruned ({pct(n_pruned / n)})"
                                f" — pruned cells in amber", xref="paper", yref="paper", x=0,
                           y=1.0, yanchor="bottom", showarrow=False,
                           font=dict(size=FONT_SIZE - 2))],

@@ -11,6 +11,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from pruning.labs.lottery import VARIANTS
+from pruning.present.format import pct
 from pruning.present.style import layout
 
 VARIANT_LABELS = {"dense": "dense", "ticket": "winning ticket (rewound)",
@@ -54,19 +55,19 @@ def lottery_notes(table: pd.DataFrame) -> list[str]:
     best = t.loc[best_round]
     verb = "above" if best["test_acc"] > dense else "equal to" if best["test_acc"] == dense else "below"
     notes.append(f"The best ticket keeps {best['remaining_pct']:.1f} % of the weights and reaches "
-                 f"{100 * best['test_acc']:.1f} % test accuracy, {verb} the dense network's "
-                 f"{100 * dense:.1f} % ({100 * (best['test_acc'] - dense):+.1f} points).")
+                 f"{pct(best['test_acc'])} test accuracy, {verb} the dense network's "
+                 f"{pct(dense)} ({100 * (best['test_acc'] - dense):+.1f} points).")
     close = t[t["test_acc"] >= dense - 0.01]
     if not close.empty:
         sparsest = close.loc[close["remaining_pct"].idxmin()]
         notes.append(f"The sparsest ticket within 1 point of dense keeps "
                      f"{sparsest['remaining_pct']:.1f} % of the weights "
-                     f"({100 * sparsest['test_acc']:.1f} % test accuracy).")
+                     f"({pct(sparsest['test_acc'])} test accuracy).")
     last = int(t.index.max())
     row = table[table["round"] == last].set_index("variant")["test_acc"]
     order = sorted(("ticket", "reinit", "random"), key=lambda v: -row[v])
     notes.append(f"At the sparsest point ({t.loc[last, 'remaining_pct']:.1f} % of weights left): "
-                 + ", ".join(f"{VARIANT_LABELS[v]} {100 * row[v]:.1f} %" for v in order) + ".")
+                 + ", ".join(f"{VARIANT_LABELS[v]} {pct(row[v])}" for v in order) + ".")
     wins = sum(int(table[(table["round"] == r) & (table["variant"] == "ticket")]["test_acc"].iloc[0]
                    > table[(table["round"] == r) & (table["variant"] == "reinit")]["test_acc"].iloc[0])
                for r in t.index)

@@ -7,6 +7,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from pruning.labs.scorer_compare import ScorerComparison
+from pruning.present.format import pct
 from pruning.present.style import layout
 from pruning.scoring import SCORERS
 
@@ -36,7 +37,7 @@ def accuracy_bars(cmp: ScorerComparison, height: int = 420) -> go.Figure:
     fig.update_layout(barmode="group")
     fig.update_yaxes(title="test accuracy (%)", range=[0, 101])
     fig.update_xaxes(title="scorer")
-    return layout(fig, f"Test accuracy at {100 * cmp.sparsity:.0f} % sparsity", height)
+    return layout(fig, f"Test accuracy at {pct(cmp.sparsity, 0)} sparsity", height)
 
 
 def jaccard_heatmap(cmp: ScorerComparison, height: int = 440) -> go.Figure:
@@ -93,14 +94,14 @@ def comparison_notes(cmp: ScorerComparison) -> dict[str, str]:
     best = t["test_acc"].idxmax()
     best_pruned = t["test_acc_pruned"].idxmax()
     notes["accuracy"] = (
-        f"Right after pruning {100 * cmp.sparsity:.0f} % of the weights, {best_pruned} keeps the "
-        f"most test accuracy ({100 * t.loc[best_pruned, 'test_acc_pruned']:.1f} %); after "
-        f"fine-tuning, {best} is ahead ({100 * t.loc[best, 'test_acc']:.1f} %; dense "
-        f"{100 * cmp.dense['test_acc']:.1f} %).")
+        f"Right after pruning {pct(cmp.sparsity, 0)} of the weights, {best_pruned} keeps the "
+        f"most test accuracy ({pct(t.loc[best_pruned, 'test_acc_pruned'])}); after "
+        f"fine-tuning, {best} is ahead ({pct(t.loc[best, 'test_acc'])}; dense "
+        f"{pct(cmp.dense['test_acc'])}).")
     if "random" in t.index and len(t) > 1:
         floor = t.loc["random", "test_acc"]
         below = [s for s in t.index if s != "random" and t.loc[s, "test_acc"] <= floor]
-        notes["floor"] = (f"Random pruning ends at {100 * floor:.1f} % after fine-tuning. "
+        notes["floor"] = (f"Random pruning ends at {pct(floor)} after fine-tuning. "
                           + (f"Not above that floor: {', '.join(below)}." if below
                              else "Every other scorer is above that floor."))
     pairs = cmp.jaccard[(cmp.jaccard["scorer_a"] < cmp.jaccard["scorer_b"])
@@ -116,6 +117,6 @@ def comparison_notes(cmp: ScorerComparison) -> dict[str, str]:
         a = cmp.agreement.set_index("layer")
         most = a["contested"].idxmax()
         notes["disagree"] = (f"The scorers disagree most in {most}: "
-                             f"{100 * a.loc[most, 'contested']:.1f} % of its weights are pruned "
+                             f"{pct(a.loc[most, 'contested'])} of its weights are pruned "
                              f"by some of them and kept by others.")
     return notes

@@ -32,6 +32,7 @@ from pruning.labs.shrink import (
     too_noisy,
 )
 from pruning.present import style
+from pruning.present.format import pct
 from pruning.structured.compact import Compaction
 
 
@@ -51,8 +52,8 @@ def _units(s: Shrinkage, n: int) -> str:
 def headline(s: Shrinkage) -> str:
     """One sentence: weights removed; test accuracy; compressed file; speed (measured)."""
     d, p = s.model("dense"), s.model("pruned")
-    parts = [f"{100 * s.sparsity:.0f} % of the weights removed",
-             f"test accuracy {100 * d.test_acc:.1f} % → {100 * p.test_acc:.1f} %"]
+    parts = [f"{pct(s.sparsity, 0)} of the weights removed",
+             f"test accuracy {pct(d.test_acc)} → {pct(p.test_acc)}"]
     ratio = d.dense_gzip_bytes / p.dense_gzip_bytes
     if ratio >= 1.05:
         parts.append(f"the file is {_times(ratio)} smaller compressed")
@@ -91,11 +92,11 @@ def notes(s: Shrinkage) -> list[str]:
                f"{_kb(p.dense_gzip_bytes)}.")
     csr_vs = p.csr_file_bytes / p.dense_file_bytes
     out.append(f"Stored as sparse CSR the pruned weights take {_kb(p.csr_file_bytes)} "
-               f"({100 * csr_vs:.0f} % of the dense file; COO {_kb(p.coo_file_bytes)}): each "
+               f"({pct(csr_vs, 0)} of the dense file; COO {_kb(p.coo_file_bytes)}): each "
                f"kept weight also stores its 8-byte column index, so sparse storage "
                f"{'pays off' if csr_vs < 1 else 'does not pay off'} at this sparsity.")
     out.append(f"A dense matrix multiply still does all {int(d.macs_dense):,} multiply-adds per "
-               f"example; only {int(p.macs_effective):,} ({100 * p.macs_effective / d.macs_dense:.0f} %) "
+               f"example; only {int(p.macs_effective):,} ({pct(p.macs_effective / d.macs_dense, 0)}) "
                f"involve a non-zero weight. Hardware or kernels that skip zeros are needed to "
                f"gain from that.")
     lat = s.latency.set_index("variant")
@@ -114,8 +115,8 @@ def notes(s: Shrinkage) -> list[str]:
                f"{int(lat.loc[DENSE, 'batch_size'])}; sparse kernels win only at high sparsity "
                f"and lose to dense ones on small or moderately sparse layers.")
     out.append(f"Timing noise right now: the same dense model timed twice came out "
-               f"{100 * (noise_ratio(s) - 1):.0f} % apart; speed differences are only called "
-               f"when they exceed that and {100 * (MIN_SPEEDUP - 1):.0f} %.")
+               f"{pct((noise_ratio(s) - 1), 0)} apart; speed differences are only called "
+               f"when they exceed that and {pct((MIN_SPEEDUP - 1), 0)}.")
     removed = s.units_removed
     if removed:
         same = abs(c.test_acc - p.test_acc) < 1e-9
@@ -124,7 +125,7 @@ def notes(s: Shrinkage) -> list[str]:
                    f"{int(d.parameters):,}, "
                    f"a {_kb(c.dense_file_bytes)} file, and "
                    f"{'the same' if same else 'a different'} test accuracy "
-                   f"({100 * c.test_acc:.1f} %).")
+                   f"({pct(c.test_acc)}).")
     else:
         out.append(f"No hidden {s.unit_name} lost all its weights, so compaction could not remove "
                    f"any: unstructured pruning spreads zeros; structured pruning removes whole "

@@ -16,6 +16,7 @@ from plotly.subplots import make_subplots
 
 from pruning.labs.granularity import GRANULARITIES
 from pruning.labs.structured_run import VERSIONS, StructuredReport
+from pruning.present.format import pct
 from pruning.present.style import PRUNED_COLOUR, SPLIT_COLOURS, layout
 
 
@@ -47,9 +48,9 @@ def compaction_note(report: StructuredReport) -> str:
     dense, small = sizes.loc[VERSIONS["dense"]], sizes.loc[VERSIONS["compacted"]]
     return (f"The compacted model has hidden sizes {small['hidden_units']} instead of "
             f"{dense['hidden_units']}, {dense['stored_params'] - small['stored_params']:,} fewer "
-            f"parameters and a {100 * (1 - small['dense_bytes'] / dense['dense_bytes']):.0f} % "
+            f"parameters and a {pct((1 - small['dense_bytes'] / dense['dense_bytes']), 0)} "
             f"smaller file, and it predicts the same class as the masked model on "
-            f"{100 * report.same_predictions:.1f} % of test images (largest logit difference "
+            f"{pct(report.same_predictions)} of test images (largest logit difference "
             f"{report.max_output_difference:.1e}). A masked model with single zeros would keep "
             f"every matrix — and the work — at full size.")
 
@@ -93,9 +94,9 @@ def granularity_notes(table: pd.DataFrame) -> list[str]:
         verdict = (f"{'unstructured' if gap > 0 else 'structured'} is ahead by {abs(gap):.1f} points"
                    if round(gap, 1) != 0 else "a tie")
         notes.append(
-            f"Removing {100 * f:.0f} % of the units keeps {s['kept_weights']:,} weights "
+            f"Removing {pct(f, 0)} of the units keeps {s['kept_weights']:,} weights "
             f"({s['kept_weights_pct']:.1f} %). After fine-tuning, test accuracy is "
-            f"{100 * s['test_acc']:.1f} % (structured) vs {100 * u['test_acc']:.1f} % "
+            f"{pct(s['test_acc'])} (structured) vs {pct(u['test_acc'])} "
             f"(unstructured, same weight count): {verdict}. "
             f"The structured model really is smaller — {s['macs_per_example']:,} vs "
             f"{u['macs_per_example']:,} multiply-adds per example when run densely.")
@@ -124,7 +125,7 @@ def sensitivity_figure(scan: pd.DataFrame, dense_val_acc: float | None = None,
     fig.update_yaxes(title="validation accuracy (%)")
     title = "Sensitivity: one layer pruned at a time, no fine-tuning"
     if dense_val_acc is not None:
-        title += (f"<br><sup>dashed: dense ({100 * dense_val_acc:.1f} %)"
+        title += (f"<br><sup>dashed: dense ({pct(dense_val_acc)})"
                   + (f"; grey band: within {100 * tolerance:.1f} points of it" if tolerance else "")
                   + "</sup>")
     return layout(fig, title, height)
@@ -137,19 +138,19 @@ def sensitivity_notes(scan: pd.DataFrame, suggestions: pd.DataFrame, dense_val_a
     at_max = scan[scan["sparsity"] == scan["sparsity"].max()].set_index("layer")["val_acc"]
     if len(at_max) > 1:
         worst, best = at_max.idxmin(), at_max.idxmax()
-        notes.append(f"At {100 * scan['sparsity'].max():.0f} % sparsity, pruning {worst} alone "
-                     f"leaves {100 * at_max[worst]:.1f} % validation accuracy, pruning {best} "
-                     f"alone {100 * at_max[best]:.1f} % (dense: {100 * dense_val_acc:.1f} %): "
+        notes.append(f"At {pct(scan['sparsity'].max(), 0)} sparsity, pruning {worst} alone "
+                     f"leaves {pct(at_max[worst])} validation accuracy, pruning {best} "
+                     f"alone {pct(at_max[best])} (dense: {pct(dense_val_acc)}): "
                      f"{worst} is the most sensitive layer.")
     big = suggestions.sort_values("weights", ascending=False).iloc[0]
     notes.append(f"The largest layer, {big['layer']} ({int(big['weights']):,} weights), "
-                 f"tolerates {100 * big['suggested_sparsity']:.0f} % on its own.")
+                 f"tolerates {pct(big['suggested_sparsity'], 0)} on its own.")
     if combined is not None and combined["total"]:
         pl, un = combined["per_layer"]["val_acc"], combined["uniform"]["val_acc"]
         notes.append(
             f"All layers pruned at once to their suggestions removes {combined['removed']:,} of "
-            f"{combined['total']:,} weights ({100 * combined['removed'] / combined['total']:.1f} %) "
-            f"and gives {100 * pl:.1f} % validation accuracy ({100 * (pl - dense_val_acc):+.1f} "
+            f"{combined['total']:,} weights ({pct(combined['removed'] / combined['total'])}) "
+            f"and gives {pct(pl)} validation accuracy ({100 * (pl - dense_val_acc):+.1f} "
             f"points vs dense); the same number of weights removed uniformly from every layer "
-            f"gives {100 * un:.1f} %.")
+            f"gives {pct(un)}.")
     return notes

@@ -20,6 +20,7 @@ from pruning.labs.layer_thresholds import (
     overall_sparsity_pct,
 )
 from pruning.labs.threshold_example import ThresholdDecision
+from pruning.present.format import pct
 from pruning.present.style import FONT_SIZE, PRUNED_COLOUR, layout
 
 KEPT_COLOUR = "#1f4e9c"  # dark blue: far from the amber of pruned weights, also in grey-scale
@@ -66,7 +67,7 @@ def decision_sentence(d: ThresholdDecision) -> str:
                      f"{'counts' if len(negatives) == 1 else 'count'} as "
                      f"{_join([abs(w) for w in negatives])}.")
     n, k = len(d.weights), len(pruned)
-    sentence += f" {k} of {n} weights pruned: {100 * d.sparsity:.0f} % sparsity."
+    sentence += f" {k} of {n} weights pruned: {pct(d.sparsity, 0)} sparsity."
     return sentence
 
 
@@ -110,11 +111,11 @@ def one_layer_note(scores: torch.Tensor, threshold: float, reached: float,
     and which threshold a target of ``target_pct`` % needs (``need``); when equal sizes at the
     cut make the target unreachable exactly, says what is reached instead."""
     n = scores.numel()
-    note = (f"{100 * reached:.1f} % of this layer's weights are smaller "
+    note = (f"{pct(reached)} of this layer's weights are smaller "
             f"than t = {threshold:.3g}; half of them are smaller than {float(scores.median()):.3g} "
             f"(the median |w|). To prune {target_pct} % you need t = {need.threshold:.3g}")
     if abs(need.reached - target_pct / 100) > 0.5 / n:
-        note += (f", which reaches {100 * need.reached:.2f} %: equal sizes at the cut are kept "
+        note += (f", which reaches {pct(need.reached, 2)}: equal sizes at the cut are kept "
                  f"or pruned together, and a share of {n:,} weights is rounded")
     return note + "."
 

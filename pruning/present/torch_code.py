@@ -31,6 +31,7 @@ from pruning.config import PruneConfig
 from pruning.core.models import prunable_names
 from pruning.core.selection import n_to_prune, select_by_sparsity, select_by_threshold
 from pruning.loop.experiment import round_targets
+from pruning.present.format import pct
 
 
 @dataclass(frozen=True)
@@ -125,12 +126,12 @@ def schedule_snippet(model: nn.Module, prune: PruneConfig,
         return Snippet(head + body + _FOOTER, "threshold",
                        "A threshold on |w| is a mask computed from the weights; "
                        "custom_from_mask applies it (and keeps earlier pruning).")
-    pct = ", ".join(f"{100 * s:.1f} %" for s in targets)
+    targets_text = ", ".join(f"{pct(s)}" for s in targets)
     if prune.scope == "global":
         total = sum(params[n].numel() for n in names)
         ks = [n_to_prune(s, total) for s in targets]
         amounts = [max(0, k - prev) for k, prev in zip(ks, [0] + ks[:-1])]
-        body = (f"\n# {n_rounds} round(s) to cumulative sparsity {pct} of all {total:,} "
+        body = (f"\n# {n_rounds} round(s) to cumulative sparsity {targets_text} of all {total:,} "
                 f"prunable weights.\n# Each amount is how many of the still-alive weights to "
                 f"remove, ranked together across layers.\nfor amount in {amounts}:\n"
                 "    prune.global_unstructured(parameters_to_prune,\n"
@@ -147,7 +148,7 @@ def schedule_snippet(model: nn.Module, prune: PruneConfig,
             row.append(max(0, k - prev[n]))
             prev[n] = max(prev[n], k)
         per_round.append(row)
-    body = (f"\n# {n_rounds} round(s) to sparsity {pct} in every layer; one amount per layer "
+    body = (f"\n# {n_rounds} round(s) to sparsity {targets_text} in every layer; one amount per layer "
             f"per round\n# (how many of that layer's still-alive weights to remove).\n"
             f"for amounts in {per_round}:\n"
             "    for (module, name), amount in zip(parameters_to_prune, amounts):\n"

@@ -18,6 +18,7 @@ import pandas as pd
 from pruning.core.data import DataBundle
 from pruning.core.records import TrainedModel
 from pruning.core.training import predict
+from pruning.present.format import pct
 
 SMALL_GAP_PTS = 3.0
 LARGE_GAP_PTS = 10.0
@@ -56,7 +57,7 @@ def generalization_note(metrics: dict, n_classes: int, epochs: int,
             verdict = "a large gap: it overfits, fitting its training data much better than new data"
         parts.append(f"Train {train:.1f} %, test {test:.1f} %: {verdict} ({gap:+.1f} points).")
     if label_noise > 0:
-        parts.append(f"{100 * label_noise:.0f} % of the training labels are wrong on purpose, so "
+        parts.append(f"{pct(label_noise, 0)} of the training labels are wrong on purpose, so "
                      f"training accuracy is measured against partly wrong answers; validation "
                      f"and test labels are clean.")
     if history is not None and len(history) > 2 and "val_acc" in history:
@@ -64,8 +65,8 @@ def generalization_note(metrics: dict, n_classes: int, epochs: int,
         last = history.iloc[-1]
         if int(best["epoch"]) < int(last["epoch"]) and best["val_acc"] - last["val_acc"] >= 0.01:
             parts.append(f"Validation accuracy peaked at epoch {int(best['epoch'])} "
-                         f"({100 * best['val_acc']:.1f} %) and ended at "
-                         f"{100 * last['val_acc']:.1f} %.")
+                         f"({pct(best['val_acc'])}) and ended at "
+                         f"{pct(last['val_acc'])}.")
     return " ".join(parts)
 
 
