@@ -18,6 +18,7 @@ from pruning.present.generalization_figures import (
 )
 from pruning.present.generalization_text import (
     CAPACITY_TEXT,
+    GAP_CAVEAT,
     explain_sweep,
     overfit_heading,
 )
@@ -138,8 +139,7 @@ st.caption(f"The star marks the sparsity with the best mean **validation** accur
 st.subheader("3 · What this run shows")
 for sentence in explain_sweep(runs, summary, focus_level=preset.focus_level):
     st.markdown("- " + sentence)
-st.markdown(NOTICE + "a smaller gap alone is not better generalization — compare the test "
-            "accuracies, and check whether the difference survives across seeds.")
+st.markdown(NOTICE + GAP_CAVEAT)
 
 with st.expander("The numbers (mean and spread over seeds)"):
     view = summary.assign(arm=summary["arm"].map(gen.ARM_LABELS))

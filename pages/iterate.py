@@ -9,7 +9,7 @@ from pruning.errors import PruningError
 from pruning.labs.iterate import run_iterate
 from pruning.present.charts import accuracy_vs_sparsity
 from pruning.present.format import pct
-from pruning.present.prune import iterate_note, layer_heatmap, replay_note
+from pruning.present.prune import iterate_notice, layer_heatmap, replay_notice
 from pruning.scoring import SCORERS
 from ui.scaffold import page_context
 from ui.widgets import NOTICE, show_error
@@ -99,8 +99,7 @@ st.plotly_chart(accuracy_vs_sparsity(result.rounds, dense=result.dense,
                                      baseline=result.baseline_rounds,
                                      title=f"{shown_cfg.scorer} scores, {shown_cfg.schedule} schedule"),
                 key="it_accuracy_chart")
-st.markdown(NOTICE + iterate_note(result.rounds, result.dense, result.baseline_rounds)
-            + " Dotted lines: right after pruning; solid: after fine-tuning.")
+st.markdown(NOTICE + iterate_notice(result.rounds, result.dense, result.baseline_rounds))
 
 st.subheader("Replay: the weights round by round")
 n = len(result.snapshots) - 1
@@ -120,8 +119,7 @@ st.plotly_chart(layer_heatmap(w, snap.masks[layer], zmax=zmax,
                               title=f"{layer.removesuffix('.weight')} after round {rnd}"),
                 key="it_replay_heatmap")
 layer_sparsity = 1 - float(snap.masks[layer].float().mean())
-st.markdown(NOTICE + replay_note(result.rounds, rnd, layer, layer_sparsity)
-            + " The colour scale is the same for every round.")
+st.markdown(NOTICE + replay_notice(result.rounds, rnd, layer, layer_sparsity))
 
 st.subheader("Rounds")
 fractions = [c for c in result.rounds.columns

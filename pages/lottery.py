@@ -4,6 +4,7 @@ import streamlit as st
 from pruning.labs.lottery import LotteryConfig, run_lottery
 from pruning.present.lottery import (
     VARIANT_LABELS,
+    budget_caption,
     lottery_figure,
     lottery_notes,
     published_numbers_note,
@@ -40,9 +41,7 @@ rewind = c4.number_input("Rewind to epoch", min_value=0, max_value=99, step=1,
                               "back to the weights after k epochs of the dense run (\"late "
                               "rewinding\", which helps deeper networks).",
                          **remembered("lt_rewind", 0))
-remaining = 100 * (1 - rate) ** rounds
-st.caption(f"After {rounds} round(s), {remaining:.1f} % of the prunable weights remain. "
-           f"{1 + 3 * rounds} training runs of {int(epochs)} epochs.")
+st.caption(budget_caption(rounds, rate, epochs))
 
 cfg = LotteryConfig(rounds=int(rounds), prune_rate=rate, epochs=int(epochs),
                     rewind_epoch=int(rewind), seed=train_cfg.seed)

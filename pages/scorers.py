@@ -7,6 +7,7 @@ from pruning.present.format import pct
 from pruning.present.scorer_compare import (
     accuracy_bars,
     agreement_bars,
+    compared_caption,
     comparison_notes,
     jaccard_heatmap,
     layer_sparsity_heatmap,
@@ -114,9 +115,7 @@ st.subheader("Where they disagree")
 st.plotly_chart(agreement_bars(cmp), key="sc_agreement_chart")
 if "disagree" in notes:
     st.markdown(NOTICE + notes["disagree"])
-st.caption(f"Compared: {', '.join(cmp.agreement_scorers)}."
-           + (" Random is left out: it would make almost every weight disputed."
-              if "random" in cmp.masks and "random" not in cmp.agreement_scorers else ""))
+st.caption(compared_caption(cmp))
 st.download_button("Download per-layer sparsity and agreement (CSV)",
                    cmp.per_layer.merge(cmp.agreement, on=["layer", "weights"]).to_csv(index=False),
                    file_name="scorer_layers.csv", mime="text/csv", key="sc_dl_layers")

@@ -148,7 +148,6 @@ st.markdown(f"#### {head}")
 st.caption("🗣️ One sentence from the measurements below, for your manager.")
 rows = result.models.set_index("model")
 d_row, p_row, c_row = (rows.loc[shrank.MODEL_LABELS[k]] for k in ("dense", "pruned", "compacted"))
-lat = result.latency.set_index("variant")
 m1, m2, m3, m4 = st.columns(4)
 m1.metric("Weights removed", f"{pct(result.sparsity)}",
           help="Share of the prunable weights that the masks set to zero.")
@@ -160,15 +159,10 @@ m3.metric("File, gzip-compressed", f"{p_row.dense_gzip_bytes / 1024:,.0f} KB",
           delta_color="inverse",
           help=f"The pruned model's state_dict file, gzip-compressed; the dense model's: "
                f"{d_row.dense_gzip_bytes / 1024:,.0f} KB.")
-compact_ms, dense_ms = lat.loc[shrank.COMPACT, "median_ms"], lat.loc[shrank.DENSE, "median_ms"]
-lat_help = f"Median time of one forward pass of the compacted model; dense: {dense_ms:.3f} ms."
-if shrank.beats(result, shrank.COMPACT, shrank.DENSE) or \
-        shrank.beats(result, shrank.DENSE, shrank.COMPACT):
-    m4.metric("Latency, compacted", f"{compact_ms:.3f} ms",
-              f"{100 * (compact_ms / dense_ms - 1):+.0f} %", delta_color="inverse", help=lat_help)
-else:  # medians differ, but the timed runs overlap: no direction to show
-    m4.metric("Latency, compacted", f"{compact_ms:.3f} ms", "≈ dense", delta_color="off",
-              delta_arrow="off", help=lat_help + " The timed runs overlap: within the noise.")
+lat = shrank_view.compacted_latency_change(result)
+m4.metric("Latency, compacted", f"{lat.compact_ms:.3f} ms", lat.delta,
+          delta_color="inverse" if lat.decided else "off",
+          delta_arrow="auto" if lat.decided else "off", help=lat.help)
 
 st.subheader("What to notice")
 st.markdown("\n".join(f"- {n}" for n in shrank_view.notes(result)))

@@ -23,6 +23,10 @@ from pruning.labs.generalization import (
 )
 from pruning.present.format import pct
 
+#: Read under every sweep: the train–test gap is not the quantity to optimise.
+GAP_CAVEAT = ("a smaller gap alone is not better generalization — compare the test accuracies, "
+              "and check whether the difference survives across seeds.")
+
 #: Plain-language background shown next to the measurements. General statements only: what
 #: *this* sweep shows is computed by ``explain_sweep``.
 CAPACITY_TEXT = """

@@ -86,3 +86,12 @@ def published_numbers_note(dataset: str) -> str:
     return ("Published small-scale numbers to compare with: on MNIST-1D (Greydanus 2020) a "
             "ticket reached about 75 % test accuracy at about 91 % sparsity, against about "
             "62 % dense. Choose MNIST-1D in the sidebar to try it here.")
+
+
+def budget_caption(rounds: int, prune_rate: float, epochs: int) -> str:
+    """What a lottery run will cost: after r rounds that each prune a fraction p of the
+    survivors, (1 − p)^r of the weights remain; the dense run plus three retrainings per round
+    (ticket, reinitialised, random mask) make 1 + 3r training runs."""
+    remaining = (1 - prune_rate) ** rounds
+    return (f"After {rounds} round(s), {pct(remaining)} of the prunable weights remain. "
+            f"{1 + 3 * rounds} training runs of {int(epochs)} epochs.")

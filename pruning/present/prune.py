@@ -185,6 +185,19 @@ def finetune_change_note(before: torch.Tensor, after: torch.Tensor, mask: torch.
             f"largest {float(delta.abs().max()):.4f}; same colour scale on both sides).")
 
 
+def iterate_notice(rounds: pd.DataFrame, dense: Mapping[str, float],
+                   baseline: pd.DataFrame | None = None) -> str:
+    """The Iterate page's note under the accuracy chart: ``iterate_note`` and how to read it."""
+    return (iterate_note(rounds, dense, baseline)
+            + " Dotted lines: right after pruning; solid: after fine-tuning.")
+
+
+def replay_notice(rounds: pd.DataFrame, r: int, layer: str, layer_sparsity: float) -> str:
+    """The note under the replay heatmap: ``replay_note`` and how to read the colours."""
+    return (replay_note(rounds, r, layer, layer_sparsity)
+            + " The colour scale is the same for every round.")
+
+
 def iterate_note(rounds: pd.DataFrame, dense: Mapping[str, float],
                  baseline: pd.DataFrame | None = None, tolerance: float = 0.01) -> str:
     """The last round's numbers, the largest sparsity still within ``tolerance`` of the

@@ -120,3 +120,10 @@ def comparison_notes(cmp: ScorerComparison) -> dict[str, str]:
                              f"{pct(a.loc[most, 'contested'])} of its weights are pruned "
                              f"by some of them and kept by others.")
     return notes
+
+
+def compared_caption(cmp: ScorerComparison) -> str:
+    """Which scorers the agreement chart compares, and why random is left out of it."""
+    left_out = "random" in cmp.masks and "random" not in cmp.agreement_scorers
+    return (f"Compared: {', '.join(cmp.agreement_scorers)}."
+            + (" Random is left out: it would make almost every weight disputed." if left_out else ""))

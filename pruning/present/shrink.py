@@ -12,6 +12,8 @@ Every sentence only says what the measured tables of ``pruning.labs.shrink`` sho
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -199,3 +201,27 @@ def report_html(s: Shrinkage, settings: dict, extra_sections: list | None = None
         *(extra_sections or []),
     ]
     return html_report("What did pruning buy?", headline(s), sections)
+
+
+@dataclass(frozen=True)
+class LatencyChange:
+    """The compacted model's latency against dense, as a metric shows it: ``delta`` is
+    "+x %"/"−x %" when the noise check decides a direction (``decided``), else "≈ dense"."""
+
+    compact_ms: float
+    dense_ms: float
+    delta: str
+    decided: bool
+    help: str
+
+
+def compacted_latency_change(s: Shrinkage) -> LatencyChange:
+    """Median forward time of the compacted model vs dense; a direction is only shown when
+    ``beats`` says one is faster beyond the measured noise (the timed runs do not overlap)."""
+    compact_ms, dense_ms = s.median_ms(COMPACT), s.median_ms(DENSE)
+    base = f"Median time of one forward pass of the compacted model; dense: {dense_ms:.3f} ms."
+    if beats(s, COMPACT, DENSE) or beats(s, DENSE, COMPACT):
+        return LatencyChange(compact_ms, dense_ms, f"{100 * (compact_ms / dense_ms - 1):+.0f} %",
+                             True, base)
+    return LatencyChange(compact_ms, dense_ms, "≈ dense", False,
+                         base + " The timed runs overlap: within the noise.")

@@ -10,7 +10,7 @@ from pruning import (
     train,
 )
 from pruning.labs.lottery import LotteryConfig, rewound, run_lottery
-from pruning.present.lottery import lottery_figure, lottery_notes
+from pruning.present.lottery import budget_caption, lottery_figure, lottery_notes
 
 MODEL = ModelConfig(hidden=(16,))
 TRAIN = TrainConfig(epochs=99, seed=0)  # epochs come from LotteryConfig
@@ -87,3 +87,9 @@ def test_figure_and_notes(result):
     assert f"{100 * dense:.1f} %" in notes[0]
     last = t[t["round"] == 2].set_index("variant")["test_acc"]
     assert f"random pruning {100 * last['random']:.1f} %" in " ".join(notes)
+
+
+def test_budget_caption_counts_what_remains_and_the_runs():
+    text = budget_caption(3, 0.2, 10)
+    assert "After 3 round(s), 51.2 % of the prunable weights remain." in text
+    assert "10 training runs of 10 epochs" in text

@@ -266,3 +266,12 @@ def test_notes_and_figures_follow_the_tables():
     assert list(fig.data[0].y) == pytest.approx(list(s.models["dense_file_bytes"] / 1024))
     lat = shrank_view.latency_figure(s)
     assert list(lat.data[0].y) == [1.0, 1.0, 2.0, 0.5]     # the A/A row stays in the table
+
+
+def test_compacted_latency_shows_a_direction_only_beyond_the_noise():
+    s = _shrinkage()
+    faster = shrank_view.compacted_latency_change(_with_latency(s, [1.0, 1.0, 0.8, 0.5, 1.0]))
+    assert faster.decided and faster.delta == "-50 %" and "within the noise" not in faster.help
+    same = shrank_view.compacted_latency_change(_with_latency(s, [1.0, 1.0, 1.0, 0.99, 1.0],
+                                                              spread=0.2))
+    assert not same.decided and same.delta == "≈ dense" and "within the noise" in same.help

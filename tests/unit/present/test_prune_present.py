@@ -11,8 +11,10 @@ from pruning.present.prune import (
     finetune_note,
     histogram_note,
     iterate_note,
+    iterate_notice,
     pruning_effect_note,
     replay_note,
+    replay_notice,
     unevenness_note,
     unit_images_note,
     zero_check_note,
@@ -115,3 +117,12 @@ def test_finetune_change_note_measures_only_the_survivors():
     assert "mean |change| 0.2000" in note and "largest 0.3000" in note
     none_left = finetune_change_note(before, after, torch.zeros(2, 2, dtype=torch.bool))
     assert none_left.startswith("Every weight of this layer is pruned")
+
+
+def test_page_notices_add_how_to_read_the_chart():
+    rounds = _rounds([0.5, 0.9], [0.95, 0.7], [0.97, 0.93])
+    assert iterate_notice(rounds, DENSE).startswith(iterate_note(rounds, DENSE))
+    assert "Dotted lines: right after pruning" in iterate_notice(rounds, DENSE)
+    r1 = replay_notice(rounds, 1, "layers.0.weight", 0.5)
+    assert r1.startswith(replay_note(rounds, 1, "layers.0.weight", 0.5))
+    assert r1.endswith("The colour scale is the same for every round.")
