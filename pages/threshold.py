@@ -23,7 +23,7 @@ from pruning.present.thresholds import (
 from ui.cache import trained_data
 from ui.scaffold import require_trained_model
 from ui.settings import DATASET_LABELS
-from ui.widgets import remembered, set_remembered, show_error
+from ui.widgets import NOTICE, remembered, set_remembered, show_error
 
 CHART_CONFIG = {"displayModeBar": False}
 # theme=None: keep the figures' own large fonts (the Streamlit theme shrinks tick labels).
@@ -105,7 +105,7 @@ def real_layer(scores: dict, labels: dict) -> None:
         st.caption(f"reaches {pct(need.reached)} ({need.n_pruned:,} of {n:,} weights)")
     st.plotly_chart(score_histogram(s, threshold=t, title=f"sizes |w| in {labels[name]}"),
                     **CHART, key="thr_layer_hist")
-    st.markdown("**What to notice:** " + one_layer_note(s, t, reached, need, target))
+    st.markdown(NOTICE + one_layer_note(s, t, reached, need, target))
 
 
 def global_threshold(scores: dict) -> None:
@@ -125,7 +125,7 @@ def global_threshold(scores: dict) -> None:
     c1.plotly_chart(layer_sparsity_figure(table), **CHART, key="thr_layers_bar")
     c2.plotly_chart(sparsity_curve_figure(curves, threshold=t), **CHART,
                     key="thr_curves")
-    st.info(f"**What to notice:** {uneven_pruning_note(table)}")
+    st.info(NOTICE + uneven_pruning_note(table))
     shown = table.drop(columns=["name", "global_threshold"])
     st.dataframe(shown, hide_index=True, column_config={
         "median_abs_w": st.column_config.NumberColumn("median |w|", format="%.4f"),

@@ -21,7 +21,7 @@ from pruning.present.training import (
 )
 from ui.cache import get_data
 from ui.settings import DATASET_LABELS, current_configs
-from ui.widgets import remembered, show_error
+from ui.widgets import NOTICE, remembered, show_error
 from ui.workspace import workspace
 
 CHART_CONFIG = {"displayModeBar": False}
@@ -118,7 +118,7 @@ def show_result(data) -> None:
     c4.metric("Train − test gap", f"{gap:.1f} points",
               help="How much better the model does on data it has seen than on new data. "
                    "A large gap means overfitting.")
-    st.info("**What to notice:** " + generalization_note(
+    st.info(NOTICE + generalization_note(
         met, len(data.class_names), t.epochs, d.label_noise, trained.history))
 
     c1, c2 = st.columns(2)
