@@ -13,6 +13,8 @@ Overfitting knobs act on the *training* split only:
 from __future__ import annotations
 
 import math
+import random
+import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
@@ -159,11 +161,21 @@ def _torchvision(cls_name: str, label: str):
     return load
 
 
+#: Held while a library that only knows the global generators draws from them (MNIST-1D).
+_GLOBAL_RNG_LOCK = threading.Lock()
+
+
 def _mnist1d(cfg: DataConfig):
     """MNIST-1D (Greydanus 2020): 40-sample 1-D signals, 10 classes, generated locally.
 
     Uses ``mnist1d.data.make_dataset`` with the package's default arguments and our seed;
     its ``get_dataset`` would try to download a pickle, so it is never called.
+
+    ``make_dataset`` seeds and draws from numpy's and Python's *global* generators (the
+    package has no generator argument). Those are shared by every thread of the server, so
+    generation holds ``_GLOBAL_RNG_LOCK`` (two students' data sets cannot interleave their
+    draws; nothing else in ``pruning`` touches the global generators) and puts the global
+    states back afterwards.
     """
     from mnist1d.data import get_dataset_args, make_dataset
 
@@ -171,7 +183,13 @@ def _mnist1d(cfg: DataConfig):
     args.seed = cfg.seed
     args.num_samples = max(cfg.n_samples, 100)
     args.train_split = 0.999  # we split ourselves below (stratified, with validation)
-    d = make_dataset(args)
+    with _GLOBAL_RNG_LOCK:
+        np_state, py_state = np.random.get_state(), random.getstate()
+        try:
+            d = make_dataset(args)
+        finally:
+            np.random.set_state(np_state)
+            random.setstate(py_state)
     X = np.concatenate([d["x"], d["x_test"]]).astype(np.float32)
     y = np.concatenate([d["y"], d["y_test"]]).astype(np.int64)
     return X, y, tuple(str(i) for i in range(10)), None

@@ -8,6 +8,8 @@ Naming: every prunable weight is reached by its ``named_parameters`` name (``lay
 """
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 
@@ -73,21 +75,50 @@ class SmallCNN(nn.Module):
 
 def build_model(cfg: ModelConfig, n_features: int, n_classes: int,
                 image_shape=None, seed: int = 0) -> nn.Module:
-    """A freshly initialised model; the same ``seed`` gives the same initial weights."""
+    """A freshly initialised model; the same ``seed`` gives the same initial weights.
+
+    The layers are made on the ``meta`` device (shapes only, no memory, no random draws) and
+    then initialised from a generator of their own (``init_weights``): torch's global
+    generator is shared by every thread of the server, so two students building models at
+    the same moment would otherwise draw from each other's stream.
+    """
     check_choice("model", cfg.kind, ("mlp", "cnn"))
-    torch.manual_seed(seed)
     if cfg.kind == "mlp":
         hidden = tuple(int(h) for h in cfg.hidden)
         if any(h < 1 or h > 4096 for h in hidden):
             raise PruningError(f"hidden sizes must be between 1 and 4096, got {hidden}")
-        return MLP(n_features, n_classes, hidden)
-    if image_shape is None:
-        raise PruningError("the CNN needs image data (digits, MNIST, Fashion-MNIST); "
-                           "use the MLP for this data set")
-    channels = tuple(int(c) for c in cfg.channels)
-    if not channels or any(c < 1 or c > 256 for c in channels):
-        raise PruningError(f"CNN channels must be between 1 and 256, got {channels}")
-    return SmallCNN(tuple(image_shape), n_classes, channels)
+        with torch.device("meta"):
+            model = MLP(n_features, n_classes, hidden)
+    else:
+        if image_shape is None:
+            raise PruningError("the CNN needs image data (digits, MNIST, Fashion-MNIST); "
+                               "use the MLP for this data set")
+        channels = tuple(int(c) for c in cfg.channels)
+        if not channels or any(c < 1 or c > 256 for c in channels):
+            raise PruningError(f"CNN channels must be between 1 and 256, got {channels}")
+        with torch.device("meta"):
+            model = SmallCNN(tuple(image_shape), n_classes, channels)
+    model = model.to_empty(device="cpu")
+    init_weights(model, torch.Generator().manual_seed(seed))
+    return model
+
+
+def init_weights(model: nn.Module, generator: torch.Generator) -> None:
+    """PyTorch's default initialisation of ``nn.Linear`` / ``nn.Conv2d`` (their
+    ``reset_parameters``), drawn from ``generator`` in the order the layers were built.
+
+    With fan_in = inputs per output unit (in_features, or in_channels·kh·kw):
+    W ~ U(−b, b) with b = gain·√(3 / fan_in) for Kaiming-uniform with a = √5, i.e.
+    b = √(2 / (1 + 5))·√(3 / fan_in) = 1/√fan_in; bias ~ U(−1/√fan_in, 1/√fan_in).
+    The same draws in the same order as torch's own constructors after ``torch.manual_seed``,
+    so a seed gives the very weights it gave before.
+    """
+    for module in model.modules():
+        if isinstance(module, (nn.Linear, nn.Conv2d)):
+            nn.init.kaiming_uniform_(module.weight, a=math.sqrt(5), generator=generator)
+            if module.bias is not None:
+                bound = 1 / math.sqrt(module.weight[0].numel())
+                nn.init.uniform_(module.bias, -bound, bound, generator=generator)
 
 
 def output_layer_name(model: nn.Module) -> str:
