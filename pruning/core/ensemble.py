@@ -6,13 +6,14 @@ never see each other and their predictions are never averaged.) ``train_ensemble
 M together with the protocol of ``pruning.core.training.train`` — each member with its own
 data, batch order (seed), weight decay and masks — so member m ends up where ``train`` would
 have taken that model on its own, up to float32 rounding (tests/unit/test_ensemble.py).
+``padded_ensemble`` also fits nets of different hidden widths into one ensemble.
 
 Why it exists. A sweep trains the same small network dozens of times (seeds × arms × levels).
 Trained one by one, every step of every model pays Python, autograd and kernel-launch
 overhead for tiny matrices; stacked, one step of all M members costs one batched matrix
 product per layer. ``pruning.labs.generalization.run_sweep(..., batched=False)`` runs the same
 protocol with ``train`` one model at a time and is the reference the tests compare against;
-BENCHMARKS.md ("sweep") has the times.
+BENCHMARKS.md (item ``sweep``, and "Training without hand-written gradients") has the times.
 
 How, in plain autograd and ``torch.optim`` (nothing else differs from ``train``):
 
@@ -153,8 +154,8 @@ def padded_ensemble(models: Sequence[MLP]) -> tuple[MLPEnsemble, EnsembleMasks]:
     its zero outgoing weights, or relu's derivative at 0, which is 0), and Adam or SGD leave
     a zero weight with a zero gradient and zero state exactly where it is. So member m
     computes, and learns, what ``models[m]`` alone would, and the padding stays 0 even when
-    trained *without* the masks — bit for bit the same as with them (tested), and about a
-    quarter faster per step, since holding masks costs four passes over every parameter.
+    trained *without* the masks — bit for bit the same as with them (tested), and cheaper,
+    since holding masks costs four extra passes over every parameter per step.
     (A smaller net is a wider one with whole units pruned.)
 
     Why: nets too small to keep the processor busy cost per *step*, not per weight; one

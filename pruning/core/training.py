@@ -101,10 +101,10 @@ def make_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
     ``fused=True`` runs each step as one fused kernel per parameter tensor instead of the
     default chain of small element-wise operations per parameter, or one multi-tensor
     operation per line of the formula (``foreach=True``). The update is the same formula; on
-    the app's small CPU models a step is dominated by per-operation overhead, so with Adam an
-    epoch measured about 15 % faster fused than with ``foreach`` on this 2-core machine. (For
-    SGD, one line of arithmetic, the three were equally fast; fused for both keeps one rule.)
-    BENCHMARKS.md ("train(): one epoch") has the figures.
+    the app's small CPU models a step is dominated by per-operation overhead, so fewer, fused
+    kernels win: for Adam, fused measured faster than ``foreach`` on this machine. (For SGD,
+    one line of arithmetic, all three were level; fused for both keeps one rule.) The figures
+    are in BENCHMARKS.md ("Which optimizer step").
     """
     if cfg.optimizer == "adam":
         return torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay,
