@@ -260,7 +260,7 @@ def test_no_private_torch_functions_in_the_package():
     """Training is autograd and ``torch.optim``: no ``torch._…``, no ``torch.ops`` (``aten``).
     ("aten" as a word: "latency" and "concatenate" are fine.)"""
     private = re.compile(r"torch\._|torch\.ops\b|\baten\b")
-    root = Path(__file__).resolve().parents[2] / "pruning"
+    root = Path(__file__).resolve().parents[3] / "pruning"
     found = [f"{p.relative_to(root.parent)}:{i}: {line.strip()}"
              for p in sorted(root.rglob("*.py"))
              for i, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)

@@ -8,7 +8,6 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 
 from pruning.cli.main import main
 from pruning.config import DataConfig, ModelConfig, TrainConfig
@@ -35,15 +34,6 @@ from pruning.present.generalization_figures import (
     sweep_figure,
 )
 from pruning.present.generalization_text import explain_sweep, overfit_heading, paired
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _one_torch_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
-
 
 TINY = SweepConfig(
     data=DataConfig(name="digits", train_size=120, label_noise=0.2),

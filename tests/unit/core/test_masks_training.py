@@ -23,16 +23,6 @@ from pruning import (
 from pruning.core.masks import combine, mask_gradients, ones_masks, sparsity
 from pruning.core.training import make_optimizer
 
-
-@pytest.fixture(scope="module", autouse=True)
-def _one_torch_thread():
-    """Two cores shared with other work: one intra-op thread is much faster than two."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
-
-
 OPTIMIZERS = {
     # lr large enough that a stale momentum buffer visibly moves a zeroed weight
     "sgd": dict(optimizer="sgd", lr=0.05, momentum=0.9),
