@@ -100,8 +100,8 @@ clicked = st.button("Run the sweep", type="primary", key="gl_run",
                     help="Trains every arm for every seed. The same settings come back "
                          "instantly afterwards (also for other visitors).")
 if not clicked and key not in ran:
-    st.info("Press **Run the sweep**. The default noisy-digits sweep took 11 seconds in the "
-            "browser on a quiet server, longer when many visitors share it; "
+    st.info("Press **Run the sweep**. The default noisy-digits sweep takes about 15 seconds "
+            "on a quiet server, longer when many visitors share it; "
             "results are cached, so the same settings come back instantly.")
     st.stop()
 
