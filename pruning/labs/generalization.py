@@ -41,7 +41,7 @@ import json
 import math
 import time
 from dataclasses import asdict, dataclass, field, replace
-from typing import Callable, Sequence
+from typing import Callable, NamedTuple, Sequence
 
 import numpy as np
 import pandas as pd
@@ -459,16 +459,34 @@ def _batched_eval(model: MLPEnsemble, data: EvalSet) -> dict[str, list[float]]:
     return {f"{s}_acc": acc.tolist() for s, acc in eval_set_accuracy(model, data).items()}
 
 
-def _run_batched(cfg: SweepConfig, bundles: dict[int, DataBundle], prog: _Progress):
-    runs: list[dict] = []
-    history: list[dict] = []
+class _SweepPlan(NamedTuple):
+    """What both sweep paths (batched and one at a time) derive from the config and the first
+    seed's data: the sizes D → hidden → C, the full net's weight count Σ in·out (``wide``), the
+    training-set size, the weight decays to try and the weights kept at each level."""
+
+    first: DataBundle
+    D: int
+    C: int
+    hidden: tuple[int, ...]
+    wide: int
+    n_train: int
+    wds: tuple[float, ...]
+    kept_at: dict
+
+
+def _sweep_plan(cfg: SweepConfig, bundles: dict[int, DataBundle]) -> _SweepPlan:
     first = next(iter(bundles.values()))
     D, C = first.n_features, first.n_classes
     hidden = tuple(int(h) for h in cfg.model.hidden)
-    wide = mlp_weight_count(D, hidden, C)
-    n_train = len(first.y_train)
     wds = tuple(cfg.weight_decays) if "weight_decay" in cfg.controls else ()
-    kept_at = _expected_kept(cfg, first)
+    return _SweepPlan(first, D, C, hidden, mlp_weight_count(D, hidden, C), len(first.y_train), wds,
+                 _expected_kept(cfg, first))
+
+
+def _run_batched(cfg: SweepConfig, bundles: dict[int, DataBundle], prog: _Progress):
+    runs: list[dict] = []
+    history: list[dict] = []
+    first, D, C, hidden, wide, n_train, wds, kept_at = _sweep_plan(cfg, bundles)
 
     for seeds in _groups(bundles):
         splits = {s: _stack(bundles, seeds, s) for s in ("train", "val", "test")}
@@ -585,13 +603,7 @@ def _run_one_at_a_time(cfg: SweepConfig, bundles: dict[int, DataBundle], prog: _
     """The same protocol with ordinary modules and ``training.train`` (reference, slow)."""
     runs: list[dict] = []
     history: list[dict] = []
-    first = next(iter(bundles.values()))
-    D, C = first.n_features, first.n_classes
-    hidden = tuple(int(h) for h in cfg.model.hidden)
-    wide = mlp_weight_count(D, hidden, C)
-    n_train = len(first.y_train)
-    wds = tuple(cfg.weight_decays) if "weight_decay" in cfg.controls else ()
-    kept_at = _expected_kept(cfg, first)
+    first, D, C, hidden, wide, n_train, wds, kept_at = _sweep_plan(cfg, bundles)
     small = _small_nets(cfg, first, kept_at) if "small_dense" in cfg.controls else {}
 
     for s in cfg.seeds:
