@@ -1,7 +1,12 @@
-"""Pruning Playground's logic: data, models, training, scoring, pruning, metrics, figures.
+"""Pruning Playground's logic, in floors that import only downwards:
 
-UI-free on purpose (no streamlit import anywhere in this package): the Streamlit pages, the
-command line (``python -m pruning``) and the tests all call the same functions.
+    errors, config ← core ← scoring ← structured ← loop ← labs ← present ← app ← cli
+
+``core`` trains and masks, ``scoring`` rates weights, ``structured`` removes whole units,
+``loop`` prunes in rounds, ``labs`` runs each page's experiment, ``present`` turns results into
+figures and sentences, ``app`` keeps a session's settings and work, ``cli`` is ``python -m
+pruning``. UI-free on purpose (no streamlit import anywhere): the pages, the command line and
+the tests all call the same functions. This module re-exports the public API scripts use.
 """
 from pruning.config import (
     DataConfig,
