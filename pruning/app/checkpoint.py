@@ -31,6 +31,7 @@ from __future__ import annotations
 import io
 import math
 import pickle
+import reprlib
 import types
 import typing
 import warnings
@@ -243,13 +244,23 @@ def checkpoint_data_config(obj) -> DataConfig:
     return validate_data_config(_config(DataConfig, obj.get("data_config"), "data_config"))
 
 
+def _short_repr(value) -> str:
+    """At most a few dozen characters of ``value``, however large or deep it is."""
+    short = reprlib.Repr()   # (keyword arguments only from Python 3.12)
+    short.maxlevel, short.maxlist, short.maxdict = 2, 4, 4
+    short.maxstring = short.maxother = short.maxlong = 20
+    return short.repr(value)
+
+
 def _check_header(obj) -> None:
     if not isinstance(obj, dict) or obj.get("format") != FORMAT:
         raise PruningError("this file is a PyTorch file but not a Pruning Playground checkpoint "
                            "(export one from the 'What shrank?' page)")
     version = obj.get("version")
     if not isinstance(version, int) or isinstance(version, bool) or not 1 <= version <= VERSION:
-        raise PruningError(f"unsupported checkpoint version {str(version)[:20]!r} "
+        # Never str() an untrusted value: a deeply nested list takes seconds to print and holds
+        # the interpreter for every session meanwhile; reprlib stops at a small depth and size.
+        raise PruningError(f"unsupported checkpoint version {_short_repr(version)} "
                            f"(this app reads version {VERSION})")
 
 

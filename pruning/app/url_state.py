@@ -22,7 +22,12 @@ import math
 from dataclasses import dataclass, fields, replace
 from typing import Callable, Mapping
 
-from pruning.config import MAX_HIDDEN_LAYERS, MAX_HIDDEN_WIDTH, PruneConfig, parse_hidden  # noqa: F401
+from pruning.config import (  # noqa: F401
+    MAX_HIDDEN_LAYERS,
+    MAX_HIDDEN_WIDTH,
+    PruneConfig,
+    parse_hidden,
+)
 from pruning.core.data import DATASETS
 from pruning.core.schedules import SCHEDULES
 from pruning.core.selection import SCOPES

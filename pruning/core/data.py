@@ -29,6 +29,7 @@ from pruning.errors import (
     check_choice,
     check_fraction,
     check_positive_int,
+    check_seed,
 )
 
 #: Where downloaded data (MNIST, Fashion-MNIST) is cached: the project's ``datasets/``.
@@ -214,6 +215,7 @@ TOY_2D = ("moons", "circles", "spirals", "xor")
 def validate_data_config(cfg: DataConfig) -> DataConfig:
     """Raise ``PruningError`` with a readable message for any bad field."""
     check_choice("dataset", cfg.name, DATASETS)
+    check_seed(cfg.seed)
     check_fraction("label noise", cfg.label_noise)
     check_fraction("validation fraction", cfg.val_fraction, allow_one=False)
     check_fraction("test fraction", cfg.test_fraction, allow_one=False)

@@ -50,7 +50,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from pruning.config import ModelConfig, TrainConfig
-from pruning.core.masks import apply_masks, bind_masks, enforce_bound_masks, mask_bound_gradients
+from pruning.core.masks import (
+    apply_masks,
+    bind_masks,
+    enforce_bound_masks,
+    mask_bound_gradients,
+)
 from pruning.core.models import MLP, build_model
 from pruning.core.training import make_optimizer, validate_train_config
 from pruning.errors import PruningError

@@ -28,7 +28,7 @@ from pruning.core.masks import (
     mask_bound_gradients,
     mask_optimizer_state,
 )
-from pruning.errors import PruningError, check_choice
+from pruning.errors import PruningError, check_choice, check_seed
 
 ProgressFn = Callable[[int, int, dict], None]  # (epoch done, epochs total, metrics row)
 
@@ -79,6 +79,7 @@ def predict(model: nn.Module, X: torch.Tensor) -> torch.Tensor:
 
 def validate_train_config(cfg: TrainConfig) -> TrainConfig:
     check_choice("optimizer", cfg.optimizer, ("adam", "sgd"))
+    check_seed(cfg.seed)
     if not isinstance(cfg.epochs, int) or cfg.epochs < 0 or cfg.epochs > 10_000:
         raise PruningError(f"epochs must be a whole number from 0 to 10000, got {cfg.epochs!r}")
     if not isinstance(cfg.batch_size, int) or cfg.batch_size < 1:

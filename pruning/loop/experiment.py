@@ -45,6 +45,7 @@ from pruning.errors import (
     check_choice,
     check_fraction,
     check_positive_int,
+    check_seed,
 )
 from pruning.scoring import SCORERS, ScoreContext, score
 
@@ -82,6 +83,7 @@ class ExperimentResult:
 
 def validate_prune_config(cfg: PruneConfig) -> PruneConfig:
     check_choice("scorer", cfg.scorer, SCORERS)
+    check_seed(cfg.seed)
     check_choice("scope", cfg.scope, SCOPES)
     check_choice("schedule", cfg.schedule, SCHEDULES)
     if (cfg.sparsity is None) == (cfg.threshold is None):

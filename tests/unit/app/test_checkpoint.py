@@ -15,14 +15,16 @@ import torch
 from pruning.app.checkpoint import (
     FORMAT,
     checkpoint_bytes,
+    checkpoint_data_config,
     checkpoint_dict,
     checkpoint_models,
     load_untrusted,
     read_checkpoint,
 )
 from pruning.config import DataConfig, ModelConfig, PruneConfig, TrainConfig
-from pruning.core.data import load_dataset
+from pruning.core.data import load_dataset, validate_data_config
 from pruning.core.records import finetune_pruned, prune_trained, train_model
+from pruning.core.training import validate_train_config
 from pruning.errors import PruningError
 from pruning.loop.experiment import prune_step, run_prune_rounds
 from pruning.present.html_report import Code, Section, html_report
@@ -283,3 +285,25 @@ def test_snippet_for_masks_picks_the_one_shot_call_only_when_it_is_exact(models,
     _, _, _, iter_masks = run_prune_rounds(trained.build(data), data, cfg, TC)
     other = snippet_for_masks(trained.build(data), iter_masks, cfg)
     assert other.method == "custom_from_mask"
+
+
+def test_a_deeply_nested_version_is_refused_at_once():
+    """Printing a deeply nested list holds the interpreter for every session: the message
+    shows only a few characters of it."""
+    import time
+
+    nested = []
+    for _ in range(100_000):
+        nested = [nested]
+    t0 = time.perf_counter()
+    with pytest.raises(PruningError, match="unsupported checkpoint version") as err:
+        checkpoint_data_config({"format": FORMAT, "version": nested})
+    assert time.perf_counter() - t0 < 1.0 and len(str(err.value)) < 120
+
+
+@pytest.mark.parametrize("seed", [2**70, -1, 2**31, 1.5, True, "3"])
+def test_a_seed_out_of_range_is_a_message_not_a_traceback(seed):
+    with pytest.raises(PruningError, match="seed must be a whole number from 0 to"):
+        validate_train_config(TrainConfig(seed=seed))
+    with pytest.raises(PruningError, match="seed must be a whole number from 0 to"):
+        validate_data_config(DataConfig(seed=seed))
