@@ -37,14 +37,14 @@ def check_choice(name: str, value: str, choices) -> str:
 
 #: Seeds are whole numbers 0 … 2³¹ − 1: every generator (torch, numpy) takes them, also after
 #: the small per-purpose offsets the code adds (``seed + 7919`` for label noise, …).
-MAX_SEED = 2**31 - 1
+LARGEST_SEED = 2**31 - 1
 
 
 def check_seed(value, name: str = "seed") -> int:
-    """A seed as an ``int`` in 0 … ``MAX_SEED``, or a ``PruningError`` that says so."""
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_SEED:
+    """A seed as an ``int`` in 0 … ``LARGEST_SEED``, or a ``PruningError`` that says so."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= LARGEST_SEED:
         shown = value if isinstance(value, (int, float)) and abs(value) < 1e30 else type(value).__name__
-        raise PruningError(f"{name} must be a whole number from 0 to {MAX_SEED}, got {shown!r}")
+        raise PruningError(f"{name} must be a whole number from 0 to {LARGEST_SEED}, got {shown!r}")
     return value
 
 

@@ -1,7 +1,8 @@
 """How a page opens, and how it keeps what a button computed.
 
-    page = page_context()          # the session's model, its data and the one-line caption;
-                                   # without a model: the "use a trained default model" offer
+    trained, data, seed, ws = page_context()   # the session's model, its data and the
+                                               # caption; without a model: the "use a trained
+                                               # default model" offer, then the page stops
     kept = run_and_keep("lottery", settings, find_tickets, run=clicked, progress=True)
     if kept is None: …             # nothing computed yet in this session
     if kept.stale: …               # shown result was computed with other controls

@@ -110,8 +110,8 @@ def init_weights(model: nn.Module, generator: torch.Generator) -> None:
     With fan_in = inputs per output unit (in_features, or in_channels·kh·kw):
     W ~ U(−b, b) with b = gain·√(3 / fan_in) for Kaiming-uniform with a = √5, i.e.
     b = √(2 / (1 + 5))·√(3 / fan_in) = 1/√fan_in; bias ~ U(−1/√fan_in, 1/√fan_in).
-    The same draws in the same order as torch's own constructors after ``torch.manual_seed``,
-    so a seed gives the very weights it gave before.
+    These are the same draws, in the same order, that torch's own constructors make from a
+    freshly seeded default generator, so a seed gives the very weights it gave before.
     """
     for module in model.modules():
         if isinstance(module, (nn.Linear, nn.Conv2d)):
