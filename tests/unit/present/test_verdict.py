@@ -7,8 +7,17 @@ import math
 import pandas as pd
 import pytest
 
-from pruning.present.verdict import (AHEAD, BEHIND, NO_DATA, NOISE, ONE_SEED, compare,
-                                     compare_diffs, margin_for, one_example)
+from pruning.present.verdict import (
+    AHEAD,
+    BEHIND,
+    NO_DATA,
+    NOISE,
+    ONE_SEED,
+    compare,
+    compare_diffs,
+    margin_for,
+    one_example,
+)
 
 N = 1000  # one test example = 0.1 points
 
