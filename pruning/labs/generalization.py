@@ -413,6 +413,9 @@ def run_sweep(cfg: SweepConfig, progress: SweepProgress | None = None,
     run = _run_batched if batched else _run_one_at_a_time
     runs, history = run(cfg, bundles, prog)
     runs_df = pd.DataFrame(runs, columns=RUN_COLUMNS)
+    # The test-set size of each seed's split: one test example = 100 / n_test points, the
+    # smallest difference the verdicts may call (``pruning.present.verdict``).
+    runs_df["n_test"] = runs_df["seed"].map({s: len(b.y_test) for s, b in bundles.items()})
     order = {a: i for i, a in enumerate(ARMS)}
     runs_df = (runs_df.assign(_o=runs_df["arm"].map(order))
                .sort_values(["_o", "level", "weight_decay", "seed"], kind="stable")

@@ -2,14 +2,13 @@
 
 Every comparison is *paired by seed*: seed s of two arms shares the data split, the training
 subset, the label noise and (for dense, pruned and weight decay) the initial weights, so the
-per-seed difference d_s = acc_a(s) − acc_b(s) removes the split-to-split variation. A result is
-called consistent only when every seed agrees in sign; otherwise the text says the difference
-is within the seed-to-seed spread. Knobs (sparsity, λ, small-net size) are chosen on the
+per-seed difference d_s = acc_a(s) − acc_b(s) removes the split-to-split variation. Every
+"ahead / behind" here comes from the shared rule in ``pruning.present.verdict``: every seed agrees
+in sign *and* the mean beats max(one test example, the seed spread); otherwise "within noise".
+The gap words (small / moderate / large) use the Train page's cut-offs. Knobs (sparsity, λ, small-net size) are chosen on the
 validation split; test accuracy only reports.
 """
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -22,6 +21,8 @@ from pruning.labs.generalization import (
     summarize,
 )
 from pruning.present.format import pct
+from pruning.present.training import LARGE_GAP_PTS, SMALL_GAP_PTS
+from pruning.present.verdict import AHEAD, BEHIND, Verdict, compare
 
 #: Read under every sweep: the train–test gap is not the quantity to optimise.
 GAP_CAVEAT = ("a smaller gap alone is not better generalization — compare the test accuracies, "
@@ -51,38 +52,26 @@ every round, so they see more epochs than the dense net they came from.
 
 
 def overfit_heading(gap: float) -> str:
-    """A heading that says what the dense net's mean train − test gap (a fraction) shows."""
-    if gap >= 0.04:
+    """A heading that says what the dense net's mean train − test gap (a fraction) shows; a
+    moderate gap or more (the Train page's cut-off) is called overfitting."""
+    if 100 * gap >= SMALL_GAP_PTS:
         return f"The dense net overfits: a {pts(gap)}-point train/test gap"
     if gap >= 0.0005:
         return f"The dense net overfits only a little: a {pts(gap)}-point gap"
     return "The dense net does not overfit here"
 
 
-@dataclass(frozen=True)
-class Paired:
-    """Per-seed comparison of a against b: mean difference (points), wins / losses / ties."""
-
-    mean_diff: float
-    wins: int
-    losses: int
-    ties: int
-
-    @property
-    def n(self) -> int:
-        return self.wins + self.losses + self.ties
-
-    @property
-    def consistent(self) -> bool:
-        return self.n > 0 and (self.wins == self.n or self.losses == self.n)
-
-
-def paired(a: pd.Series, b: pd.Series) -> Paired:
-    """Compare two per-seed Series of accuracies (fractions) on their common seeds."""
-    common = a.index.intersection(b.index)
-    d = 100 * (a.loc[common].to_numpy() - b.loc[common].to_numpy())
-    return Paired(float(d.mean()) if len(d) else float("nan"), int((d > 1e-9).sum()),
-                  int((d < -1e-9).sum()), int((np.abs(d) <= 1e-9).sum()))
+def infer_n_test(runs: pd.DataFrame) -> int:
+    """The test-set size: the ``n_test`` column when the sweep recorded it, else the smallest
+    n ≤ 100 000 for which every test accuracy is a whole number of examples out of n."""
+    if "n_test" in runs and runs["n_test"].notna().all():
+        return int(runs["n_test"].min())
+    acc = runs["test_acc"].to_numpy(float)
+    for n in range(1, 100_001):
+        k = acc * n
+        if np.all(np.abs(k - np.round(k)) < 1e-6 * max(n, 1)):
+            return n
+    return 100_000
 
 
 def pts(x: float) -> str:
@@ -102,16 +91,10 @@ def _moved(before: float, after: float, up: str, down: str, tol: float = 0.0005)
     return "stayed"
 
 
-def _verdict(p: Paired, a: str, b: str) -> str:
-    if p.n == 0:
-        return ""
-    lead = "ahead of" if p.mean_diff > 0 else "behind"
-    if abs(p.mean_diff) < 0.05:
-        return f"{a} and {b} were level (mean difference {p.mean_diff:+.1f} points)."
-    tail = (f"in every seed ({p.n} of {p.n})" if p.consistent else
-            f"but only in {max(p.wins, p.losses)} of {p.n} seeds — within the seed-to-seed "
-            f"spread, so no clear winner")
-    return f"{a} was {lead} {b} by {abs(p.mean_diff):.1f} points on average, {tail}."
+def _verdict(a: pd.Series, b: pd.Series, a_name: str, b_name: str, n_test: int) -> Verdict:
+    """The shared rule, per seed, on two arms' test accuracies."""
+    return compare(a, b, n_test=n_test, a_name=a_name, b_name=b_name,
+                   more_seeds="rerun the sweep with several seeds (3 or more)")
 
 
 def _row(summary, arm, level=None):
@@ -122,22 +105,26 @@ def _row(summary, arm, level=None):
 
 
 def explain_sweep(runs: pd.DataFrame, summary: pd.DataFrame | None = None,
-                  focus_level: float = 0.9) -> list[str]:
+                  focus_level: float = 0.9, n_test: int | None = None) -> list[str]:
     """Markdown sentences describing what the sweep measured.
 
     Covers: the dense net's gap; the gap and test accuracy at the validation-chosen sparsity
     and at the level closest to ``focus_level``; random pruning at the same sparsity; early
     stopping; weight decay; the small dense net; random pruning at its own validation-picked
     level; the best test accuracy among all validation-picked candidates; and a paired verdict
-    of pruning against the best dense remedy. Numbers are means over seeds.
+    of pruning against the best dense remedy. Numbers are means over seeds; every comparison
+    goes through ``pruning.present.verdict`` with one test example = 100 / ``n_test`` points
+    (``n_test`` defaults to ``infer_n_test(runs)``).
     """
     summary = summarize(runs) if summary is None else summary
+    n_test = infer_n_test(runs) if n_test is None else int(n_test)
     n_seeds = int(runs["seed"].nunique())
     dense = _row(summary, "dense")
     out = []
     gap = dense["gap_mean"]
     if gap >= 0.0005:
-        size_word = "a large" if gap >= 0.10 else "a moderate" if gap >= 0.04 else "only a small"
+        size_word = ("a large" if 100 * gap >= LARGE_GAP_PTS else
+                     "a moderate" if 100 * gap >= SMALL_GAP_PTS else "only a small")
         gap_text = f"{size_word} train/test gap of {pts(gap)} points"
     else:
         gap_text = (f"no train/test gap (train − test = {pts(gap)} points): this run does not "
@@ -154,29 +141,30 @@ def explain_sweep(runs: pd.DataFrame, summary: pd.DataFrame | None = None,
         why = ("the sparsity chosen on validation" if lv == best
                else f"the sweep's level nearest {level_text(focus_level)}")
         gap_move = _moved(gap, p["gap_mean"], "rose", "fell")
-        acc_move = _moved(dense["test_acc_mean"], p["test_acc_mean"], "rose", "fell")
         gap_part = (f"the train/test gap {gap_move} from {pts(gap)} to {pts(p['gap_mean'])} points"
                     if gap_move != "stayed" else f"the train/test gap stayed at {pts(gap)} points")
-        acc_part = (f"test accuracy {acc_move} from {pct(dense['test_acc_mean'])} to {pct(p['test_acc_mean'])}"
-                    if acc_move != "stayed" else f"test accuracy stayed at {pct(p['test_acc_mean'])}")
-        vs_dense = paired(per_seed(runs, "pruned", lv), per_seed(runs, "dense"))
-        if acc_move != "stayed" and vs_dense.n > 1:
-            k = vs_dense.wins if acc_move == "rose" else vs_dense.losses
-            word = "higher" if acc_move == "rose" else "lower"
-            acc_part += (f" ({word} in {k} of {vs_dense.n} seeds"
-                         + ("" if k == vs_dense.n else ": within the seed-to-seed spread") + ")")
+        vs_dense = _verdict(per_seed(runs, "pruned", lv), per_seed(runs, "dense"),
+                            "the pruned net", "the dense net", n_test)
+        if vs_dense.called:
+            acc_part = (f"test accuracy {'rose' if vs_dense.direction == AHEAD else 'fell'} from "
+                        f"{pct(dense['test_acc_mean'])} to {pct(p['test_acc_mean'])}")
+        else:
+            acc_part = (f"mean test accuracy went from {pct(dense['test_acc_mean'])} to "
+                        f"{pct(p['test_acc_mean'])}")
         sentence = f"**At {level_text(lv)} sparsity** ({why}) {gap_part}; {acc_part}"
-        if gap_move == "fell" and acc_move != "rose" and gap - p["gap_mean"] >= 0.01:
-            sentence += " — the gap shrank because training accuracy dropped, not because the net got better on new data"
-        out.append(sentence + ".")
+        if gap_move == "fell" and vs_dense.direction != AHEAD and gap - p["gap_mean"] >= 0.01:
+            sentence += (" — the gap shrank because training accuracy dropped, not because the "
+                         "net got better on new data")
+        out.append(sentence + ". " + vs_dense.sentence)
         r = _row(summary, "random", lv)
         if r is not None:
-            pr = paired(per_seed(runs, "pruned", lv), per_seed(runs, "random", lv))
-            out.append(f"Random pruning at {level_text(lv)} reached {pct(r['test_acc_mean'])} test. "
-                       + _verdict(pr, f"{ARM_LABELS['pruned'].capitalize()}", "random pruning"))
+            pr = _verdict(per_seed(runs, "pruned", lv), per_seed(runs, "random", lv),
+                          ARM_LABELS["pruned"].capitalize(), "random pruning", n_test)
+            out.append(f"Random pruning at {level_text(lv)} reached {pct(r['test_acc_mean'])} "
+                       f"test. {pr.sentence}")
     if best == 0:
-        out.append("**Validation preferred the unpruned net:** no sparsity level beat the dense "
-                   "net's validation accuracy, so this sweep does not recommend pruning for "
+        out.append("**Validation preferred the unpruned net:** no sparsity level had a higher mean "
+                   "validation accuracy than the dense net, so this sweep does not recommend pruning for "
                    "generalization on this data.")
 
     picks = pick_by_validation(summary)
@@ -210,15 +198,26 @@ def explain_sweep(runs: pd.DataFrame, summary: pd.DataFrame | None = None,
     contenders["dense (no early stopping)"] = per_seed(runs, "dense")
 
     means = {k: float(v.mean()) for k, v in contenders.items()}
-    top = max(means.values())
-    leaders = [k for k, v in means.items() if v >= top - 0.0005]  # equal at the shown 0.1 %
-    out.append(f"**Best test accuracy among the validation-picked candidates:** "
-               f"{' and '.join(leaders)} ({pct(top)}).")
+    top = max(means, key=means.get)
+    # The leader and every candidate the shared rule cannot separate from it.
+    ties = {k: _verdict(contenders[k], contenders[top], k, top, n_test)
+            for k in contenders if k != top}
+    level_with = [k for k, v in ties.items() if v.direction != BEHIND]
+    if level_with:
+        out.append(f"**Best test accuracy among the validation-picked candidates:** no clear "
+                   f"best — {top} has the highest mean ({pct(means[top])}), but "
+                   + ", ".join(f"{k} ({pct(means[k])})" for k in level_with)
+                   + (" is" if len(level_with) == 1 else " are")
+                   + " not separated from it by the rule (every seed agreeing and a mean "
+                   f"difference above the margin).")
+    else:
+        out.append(f"**Best test accuracy among the validation-picked candidates:** {top} "
+                   f"({pct(means[top])}), ahead of every other candidate in every seed and by "
+                   f"more than the margin.")
     prune_key = next((k for k in contenders if k.startswith("pruning")), None)
     others = {k: v for k, v in means.items() if k in remedies}
     if prune_key is not None and others:
         rival = max(others, key=others.get)
-        verdict = _verdict(paired(contenders[prune_key], contenders[rival]),
-                           prune_key.capitalize(), f"the best dense remedy ({rival})")
-        out.append(verdict)
+        out.append(_verdict(contenders[prune_key], contenders[rival], prune_key.capitalize(),
+                            f"the best dense remedy ({rival})", n_test).sentence)
     return out

@@ -81,6 +81,11 @@ class Verdict:
         return int(sum(1 for d in self.diffs if sign and np.sign(d) == sign and abs(d) > _TIE))
 
 
+def _cap(sentence: str) -> str:
+    """Sentence case: a name that starts the sentence gets its capital letter."""
+    return sentence[:1].upper() + sentence[1:]
+
+
 def _p(x: float) -> str:
     """Points with two decimals below 1 (a margin of 0.28 is not "0.3"), one above."""
     return f"{x:.2f}" if abs(x) < 1 else f"{x:.1f}"
@@ -140,7 +145,7 @@ def compare_diffs(diffs, *, n_test: int, a_name: str, b_name: str,
                     f"{b_name}")
         sentence = (f"One seed only: {what} (one test example = {one:.2f} points). One seed "
                     f"cannot tell a difference from seed-to-seed noise — {more_seeds}.")
-        return Verdict(ONE_SEED, mean, d, 1, margin, sentence)
+        return Verdict(ONE_SEED, mean, d, 1, margin, _cap(sentence))
     pos = sum(x > _TIE for x in d)
     neg = sum(x < -_TIE for x in d)
     agree = pos == n or neg == n
@@ -149,10 +154,11 @@ def compare_diffs(diffs, *, n_test: int, a_name: str, b_name: str,
     if agree and big:
         direction = AHEAD if mean > 0 else BEHIND
         word = "ahead of" if mean > 0 else "behind"
+        span = (f"{abs(lo):.1f} points in each" if f"{abs(lo):.1f}" == f"{abs(hi):.1f}"
+                else f"from {abs(lo):.1f} to {abs(hi):.1f} points")
         sentence = (f"{a_name} is {word} {b_name} by {abs(mean):.1f} points (mean of {n} seeds; "
-                    f"every seed agrees, from {abs(lo):.1f} to {abs(hi):.1f} points; margin "
-                    f"{_p(margin)} points).")
-        return Verdict(direction, mean, d, n, margin, sentence)
+                    f"every seed agrees, {span}; margin {_p(margin)} points).")
+        return Verdict(direction, mean, d, n, margin, _cap(sentence))
     if not agree:
         ties = n - pos - neg
         why = (f"{a_name} was higher in {pos} and lower in {neg} of {n} seeds"
@@ -164,4 +170,4 @@ def compare_diffs(diffs, *, n_test: int, a_name: str, b_name: str,
     sign = "+" if mean >= 0 else "−"
     sentence = (f"{a_name} and {b_name} are within noise (mean difference {sign}{_p(abs(mean))} "
                 f"points over {n} seeds; {why}).")
-    return Verdict(NOISE, mean, d, n, margin, sentence)
+    return Verdict(NOISE, mean, d, n, margin, _cap(sentence))

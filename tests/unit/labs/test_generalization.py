@@ -33,7 +33,7 @@ from pruning.present.generalization_figures import (
     overfitting_figure,
     sweep_figure,
 )
-from pruning.present.generalization_text import explain_sweep, overfit_heading, paired
+from pruning.present.generalization_text import explain_sweep, infer_n_test, overfit_heading
 
 TINY = SweepConfig(
     data=DataConfig(name="digits", train_size=120, label_noise=0.2),
@@ -242,19 +242,19 @@ def test_explanation_reports_the_measured_numbers():
     assert "train 100.0 %, test 71.0 %" in text
     assert "gap of 29.0 points" in text
     assert "At 50 % sparsity** (the sparsity chosen on validation) the train/test gap fell from 29.0 to 15.0 points" in text
-    assert "test accuracy rose from 71.0 % to 80.0 % (higher in 3 of 3 seeds)" in text
+    assert "test accuracy rose from 71.0 % to 80.0 %. The pruned net is ahead of the dense net by 9.0 points (mean of 3 seeds; every seed agrees" in text
     assert "At 90 % sparsity" in text
     assert "Early stopping** reached 74.0 % test" in text
-    assert "ahead of the best dense remedy (early stopping) by 6.0 points on average, in every seed" in text
+    assert "Pruning at 50 % is ahead of the best dense remedy (early stopping) by 6.0 points (mean of 3 seeds; every seed agrees" in text
 
 
 def test_explanation_never_claims_a_win_that_seeds_do_not_show():
     runs = _synthetic(pruned_test=(0.82, 0.70, 0.74), es_test=(0.74, 0.75, 0.73))
     text = " ".join(explain_sweep(runs))
-    assert ("Pruning at 50 % was ahead of the best dense remedy (early stopping) by 1.3 points "
-            "on average, but only in 2 of 3 seeds — within the seed-to-seed spread, so no "
-            "clear winner") in text
-    assert "in every seed" not in text.split("best dense remedy")[-1]
+    assert ("Pruning at 50 % and the best dense remedy (early stopping) are within noise (mean "
+            "difference +1.3 points over 3 seeds; Pruning at 50 % was higher in 2 and lower in 1 "
+            "of 3 seeds)") in text
+    assert "every seed" not in text.split("best dense remedy")[-1]
 
 
 def test_explanation_says_so_when_validation_prefers_the_dense_net():
@@ -268,7 +268,8 @@ def test_a_smaller_gap_with_lower_test_accuracy_is_not_called_an_improvement():
     runs.loc[runs["arm"] == "pruned", "train_acc"] = 0.70  # ... and train by more: gap 29 -> 9
     runs["gap"] = runs["train_acc"] - runs["test_acc"]
     text = " ".join(explain_sweep(runs))
-    assert "test accuracy fell from 71.0 % to 61.0 % (lower in 3 of 3 seeds)" in text
+    assert "test accuracy fell from 71.0 % to 61.0 %" in text
+    assert "The pruned net is behind the dense net by 10.0 points (mean of 3 seeds" in text
     assert "the gap shrank because training accuracy dropped" in text
     assert "rose" not in text.split("**At 50 %")[1].split("**At 90 %")[0]
 
@@ -279,7 +280,7 @@ def test_random_pruning_is_a_candidate_but_not_a_dense_remedy():
                    for s in range(3) for lv, va, te in ((0.5, 0.78, 0.90), (0.9, 0.5, 0.2))])
     text = " ".join(explain_sweep(pd.concat([runs, extra], ignore_index=True)))
     assert "**Random pruning** at 50 % (its level picked on validation) reached 90.0 % test" in text
-    assert "candidates:** random pruning at 50 % (90.0 %)" in text
+    assert "candidates:** random pruning at 50 % (90.0 %), ahead of every other" in text
     assert "the best dense remedy (early stopping)" in text
 
 
@@ -293,8 +294,8 @@ def test_explanation_says_when_there_is_no_gap_to_close():
 def test_explanation_names_every_leader_of_a_tie():
     runs = _synthetic(pruned_test=(0.74, 0.74, 0.74), es_test=(0.74, 0.74, 0.74))
     text = " ".join(explain_sweep(runs))
-    assert "candidates:** pruning at 50 % and early stopping (74.0 %)" in text
-    assert "were level" in text
+    assert "candidates:** no clear best" in text and "early stopping (74.0 %)" in text
+    assert "are within noise (mean difference +0.00 points over 3 seeds; every seed tied)" in text
 
 
 def test_overfit_heading_follows_the_gap():
@@ -303,12 +304,29 @@ def test_overfit_heading_follows_the_gap():
     assert overfit_heading(-0.03) == "The dense net does not overfit here"
 
 
-def test_paired_counts_wins_losses_and_ties():
-    a = pd.Series([0.5, 0.6, 0.7], index=[0, 1, 2])
-    b = pd.Series([0.4, 0.6, 0.8], index=[0, 1, 2])
-    p = paired(a, b)
-    assert (p.wins, p.losses, p.ties) == (1, 1, 1)
-    assert p.mean_diff == pytest.approx(0.0, abs=1e-9) and not p.consistent
+def test_n_test_comes_from_the_runs_or_the_accuracy_grid():
+    runs = _synthetic()
+    assert infer_n_test(runs) == 100
+    assert infer_n_test(runs.assign(n_test=359)) == 359
+
+
+def test_a_mean_win_with_disagreeing_seeds_is_not_called_and_counts_are_true():
+    # issue #13: +10 / −1 / −1 printed "ahead in 2 of 3 seeds"; per seed +1.7 / 0 / −1.4
+    # named the higher mean "the best".
+    runs = _synthetic(pruned_test=(0.84, 0.73, 0.72), es_test=(0.74, 0.74, 0.73))
+    text = " ".join(explain_sweep(runs))
+    tail = text.split("Best test accuracy")[-1]
+    assert "within noise" in tail and "higher in 1 and lower in 2 of 3 seeds" in tail
+    assert "ahead" not in tail.split("not separated")[-1]
+    assert "no clear best" in tail
+
+
+def test_one_seed_is_never_called_and_never_every_seed():
+    runs = _synthetic()
+    runs = runs[runs["seed"] == 0]
+    text = " ".join(explain_sweep(runs))
+    assert "One seed only" in text and "several seeds" in text
+    assert "every seed (1 of 1)" not in text and "ahead of" not in text
 
 
 # ----------------------------------------------------------------------------- figures
