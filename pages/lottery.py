@@ -5,6 +5,7 @@ from pruning.labs.lottery import LotteryConfig, run_lottery
 from pruning.present.lottery import (
     VARIANT_LABELS,
     budget_caption,
+    epochs_note,
     lottery_figure,
     lottery_notes,
     published_numbers_note,
@@ -34,14 +35,16 @@ rate = c2.slider("Pruned per round (% of survivors)", 10, 80, step=5, format="%d
                  help="Frankle & Carbin prune 20 % per round over many rounds; 50 % reaches high "
                       "sparsity in a few.", **remembered("lt_rate", 50)) / 100
 epochs = c3.number_input("Epochs per training run", min_value=1, max_value=100, step=1,
-                         help="Every run (dense, ticket, controls) trains this many epochs.",
+                         help="The dense run and the re-initialised control train this many "
+                              "epochs; with a rewind to epoch k the ticket and the random "
+                              "control train this many minus k (they restart after epoch k).",
                          **remembered("lt_epochs", 8))
 rewind = c4.number_input("Rewind to epoch", min_value=0, max_value=99, step=1,
                          help="0: back to the initial weights (the original tickets). k > 0: "
                               "back to the weights after k epochs of the dense run (\"late "
                               "rewinding\", which helps deeper networks).",
                          **remembered("lt_rewind", 0))
-st.caption(budget_caption(rounds, rate, epochs))
+st.caption(budget_caption(rounds, rate, epochs, int(rewind)))
 
 cfg = LotteryConfig(rounds=int(rounds), prune_rate=rate, epochs=int(epochs),
                     rewind_epoch=int(rewind), seed=train_cfg.seed)
@@ -65,6 +68,7 @@ shown_data, table = kept.settings[0], kept.value
 st.plotly_chart(lottery_figure(table), key="lt_chart")
 for note in lottery_notes(table):
     st.markdown(NOTICE + note)
+st.caption(epochs_note(table))
 st.caption(published_numbers_note(shown_data.name))
 shown = table.assign(variant=table["variant"].map(VARIANT_LABELS))
 st.dataframe(shown, hide_index=True, width="stretch",

@@ -7,12 +7,18 @@
        that a fraction (1 − p)^r of the prunable weights survives (p = ``prune_rate``);
        reset the survivors to θ_k and train E − k epochs with the mask held fixed.
 
-Two controls, each trained for the same epochs as the ticket, isolate what matters:
+Two controls isolate what the ticket owes to its mask and to its initial values:
   * **re-initialised**: the ticket's mask with *fresh* random initial weights (a different
     seed), trained E epochs from scratch — same structure, new initial values. Frankle &
     Carbin's finding: tickets beat this, so the initial values matter, not only the mask;
   * **random pruning**: a random mask with the *same number of weights per layer* as the
-    ticket, on the same θ_k — the same initial values, but positions chosen blindly.
+    ticket, on the same θ_k — the same initial values, but positions chosen blindly; trained
+    E − k epochs like the ticket.
+
+Epochs per arm (the table's ``epochs`` column): dense E, ticket and random E − k (they start
+from θ_k, which already had k epochs), re-initialised E (it starts from scratch). With k = 0
+every arm trains E epochs. ``n_test`` (the test-set size) sets the smallest difference the
+comparing sentences may call (``pruning.present.verdict``).
 
 Optimizer state (Adam's moments) starts afresh after every rewind. The curves and the
 sentences comparing the three are drawn in ``pruning.present.lottery``.
@@ -103,7 +109,8 @@ def rewound(template: nn.Module, state: dict, masks: Masks) -> nn.Module:
 @dataclass
 class LotteryResult:
     """``table``: one row per (round, variant): round, variant, remaining_pct, sparsity,
-    kept_weights, {train,val,test}_{loss,acc}; round 0 is the dense network.
+    kept_weights, epochs (trained by that arm), {train,val,test}_{loss,acc}, n_test; round 0 is
+    the dense network.
     ``masks`` / ``random_masks``: the ticket's and the random control's mask per round;
     ``init_state`` θ₀ and ``rewind_state`` θ_k (the weights the survivors are reset to)."""
 
@@ -142,7 +149,7 @@ def run_lottery(data, model_cfg: ModelConfig, train_cfg: TrainConfig, cfg: Lotte
     names = prunable_names(model, include_output=cfg.include_output)
     total = sum(dict(model.named_parameters())[n].numel() for n in names)
     rows = [{"round": 0, "variant": "dense", "remaining_pct": 100.0, "sparsity": 0.0,
-             "kept_weights": total, **evaluate_all(model, data)}]
+             "kept_weights": total, "epochs": cfg.epochs, **evaluate_all(model, data)}]
     after_rewind = TrainConfig(**{**train_cfg.__dict__, "epochs": cfg.epochs - k})
     from_scratch = TrainConfig(**{**train_cfg.__dict__, "epochs": cfg.epochs})
     masks = None
@@ -159,26 +166,29 @@ def run_lottery(data, model_cfg: ModelConfig, train_cfg: TrainConfig, cfg: Lotte
         step(f"round {r}/{cfg.rounds}: winning ticket")
         ticket = rewound(model, theta[k], masks)
         train(ticket, data, after_rewind, masks=masks)
-        rows.append({**common, "variant": "ticket", **evaluate_all(ticket, data)})
+        rows.append({**common, "variant": "ticket", "epochs": cfg.epochs - k,
+                     **evaluate_all(ticket, data)})
 
         step(f"round {r}/{cfg.rounds}: same mask, new initial weights")
         reinit = build_model(model_cfg, data.n_features, data.n_classes, data.image_shape,
                              seed=train_cfg.seed + REINIT_SEED_OFFSET + r)
         train(reinit, data, from_scratch, masks=masks)
-        rows.append({**common, "variant": "reinit", **evaluate_all(reinit, data)})
+        rows.append({**common, "variant": "reinit", "epochs": cfg.epochs,
+                     **evaluate_all(reinit, data)})
 
         step(f"round {r}/{cfg.rounds}: random pruning")
         rand_masks = _random_mask_like(masks, cfg.seed + 7 * r)
         rand = rewound(model, theta[k], rand_masks)
         train(rand, data, after_rewind, masks=rand_masks)
-        rows.append({**common, "variant": "random", **evaluate_all(rand, data)})
+        rows.append({**common, "variant": "random", "epochs": cfg.epochs - k,
+                     **evaluate_all(rand, data)})
         trained = ticket
         all_masks.append({n: m.clone() for n, m in masks.items()})
         all_random.append(rand_masks)
     if progress:
         progress(1.0, "done")
-    df = pd.DataFrame(rows)
-    first = ["round", "variant", "remaining_pct", "sparsity", "kept_weights"]
+    df = pd.DataFrame(rows).assign(n_test=len(data.y_test))
+    first = ["round", "variant", "remaining_pct", "sparsity", "kept_weights", "epochs"]
     table = df[first + [c for c in df.columns if c not in first]]
     return LotteryResult(cfg, table, all_masks, all_random, theta[0], theta[k])
 

@@ -13,6 +13,7 @@ import plotly.graph_objects as go
 from pruning.labs.lottery import VARIANTS
 from pruning.present.format import pct
 from pruning.present.style import layout
+from pruning.present.verdict import compare
 
 VARIANT_LABELS = {"dense": "dense", "ticket": "winning ticket (rewound)",
                   "reinit": "same mask, new random init", "random": "random pruning"}
@@ -68,12 +69,27 @@ def lottery_notes(table: pd.DataFrame) -> list[str]:
     order = sorted(("ticket", "reinit", "random"), key=lambda v: -row[v])
     notes.append(f"At the sparsest point ({t.loc[last, 'remaining_pct']:.1f} % of weights left): "
                  + ", ".join(f"{VARIANT_LABELS[v]} {pct(row[v])}" for v in order) + ".")
-    wins = sum(int(table[(table["round"] == r) & (table["variant"] == "ticket")]["test_acc"].iloc[0]
-                   > table[(table["round"] == r) & (table["variant"] == "reinit")]["test_acc"].iloc[0])
-               for r in t.index)
-    notes.append(f"The ticket beat the same mask with new initial weights in {wins} of {len(t)} "
-                 f"rounds (one seed){': here the initial values mattered, not only the mask' if wins > len(t) / 2 else ''}.")
+    n_test = int(table["n_test"].iloc[0]) if "n_test" in table else 100
+    r = table[table["round"] == last].set_index("variant")["test_acc"]
+    v = compare([r["ticket"]], [r["reinit"]], n_test=n_test,
+                a_name="the winning ticket", b_name="the same mask with new initial weights",
+                more_seeds="run it again with other seeds (the sidebar's seed) to see whether "
+                           "the initial values really matter here")
+    notes.append(f"At the sparsest point: {v.sentence}")
     return notes
+
+
+def epochs_note(table: pd.DataFrame) -> str:
+    """How many epochs each arm trained (the ``epochs`` column): with a rewind to epoch k the
+    ticket and the random control train E − k, the re-initialised control E."""
+    if "epochs" not in table:
+        return ""
+    e = table.drop_duplicates("variant").set_index("variant")["epochs"]
+    parts = [f"{VARIANT_LABELS[v]} {int(e[v])}" for v in ("dense", *VARIANTS) if v in e]
+    same = e.nunique() == 1
+    return ("Epochs per training run: " + ", ".join(parts)
+            + (" (every arm the same)." if same else
+               " — rewound arms start from weights that already had the missing epochs."))
 
 
 def published_numbers_note(dataset: str) -> str:
@@ -88,10 +104,17 @@ def published_numbers_note(dataset: str) -> str:
             "62 % dense. Choose MNIST-1D in the sidebar to try it here.")
 
 
-def budget_caption(rounds: int, prune_rate: float, epochs: int) -> str:
+def budget_caption(rounds: int, prune_rate: float, epochs: int, rewind_epoch: int = 0) -> str:
     """What a lottery run will cost: after r rounds that each prune a fraction p of the
     survivors, (1 − p)^r of the weights remain; the dense run plus three retrainings per round
-    (ticket, reinitialised, random mask) make 1 + 3r training runs."""
+    (ticket, reinitialised, random mask) make 1 + 3r training runs. With a rewind to epoch k
+    the ticket and the random control train E − k epochs, the others E."""
     remaining = (1 - prune_rate) ** rounds
-    return (f"After {rounds} round(s), {pct(remaining)} of the prunable weights remain. "
-            f"{1 + 3 * rounds} training runs of {int(epochs)} epochs.")
+    head = (f"After {rounds} round(s), {pct(remaining)} of the prunable weights remain. "
+            f"{1 + 3 * rounds} training runs")
+    k = int(rewind_epoch)
+    if k == 0:
+        return f"{head} of {int(epochs)} epochs."
+    return (f"{head}: the dense run and the re-initialised controls {int(epochs)} epochs each; "
+            f"the tickets and the random controls {int(epochs) - k} (they restart from the "
+            f"weights after epoch {k}).")

@@ -10,7 +10,7 @@ from pruning import (
     train,
 )
 from pruning.labs.lottery import LotteryConfig, rewound, run_lottery
-from pruning.present.lottery import budget_caption, lottery_figure, lottery_notes
+from pruning.present.lottery import budget_caption, epochs_note, lottery_figure, lottery_notes
 
 MODEL = ModelConfig(hidden=(16,))
 TRAIN = TrainConfig(epochs=99, seed=0)  # epochs come from LotteryConfig
@@ -87,6 +87,19 @@ def test_figure_and_notes(result):
     assert f"{100 * dense:.1f} %" in notes[0]
     last = t[t["round"] == 2].set_index("variant")["test_acc"]
     assert f"random pruning {100 * last['random']:.1f} %" in " ".join(notes)
+    # issue #13: one seed never concludes "the initial values mattered"
+    assert "mattered" not in " ".join(notes)
+    assert "One seed only" in notes[-1]
+    assert "other seeds" in notes[-1]
+
+
+def test_epochs_per_arm_are_recorded_and_told(data):
+    t = run_lottery(data, MODEL, TRAIN, LotteryConfig(rounds=1, epochs=3, rewind_epoch=1)).table
+    e = t.set_index("variant")["epochs"]
+    assert (e["dense"], e["ticket"], e["reinit"], e["random"]) == (3, 2, 3, 2)
+    assert "winning ticket (rewound) 2" in epochs_note(t) and "(every arm" not in epochs_note(t)
+    assert "the tickets and the random controls 2" in budget_caption(1, 0.5, 3, 1)
+    assert (t["n_test"] == len(data.y_test)).all()
 
 
 def test_budget_caption_counts_what_remains_and_the_runs():
