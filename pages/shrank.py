@@ -17,6 +17,7 @@ from pruning.errors import PruningError
 from pruning.labs import shrink as shrank
 from pruning.labs.prune_step import describe_prune_config
 from pruning.present import shrink as shrank_view
+from pruning.present import tradeoff as tradeoff_view
 from pruning.present.charts import training_curves
 from pruning.present.format import pct
 from pruning.present.html_report import Code, Section
@@ -24,8 +25,9 @@ from pruning.present.torch_code import snippet_for_masks
 from pruning.structured.compact import compact_model
 from ui.cache import get_data
 from ui.classroom import classroom_mode
-from ui.scaffold import ensure_default_pruned, model_caption, page_context
+from ui.scaffold import ensure_default_pruned, page_context
 from ui.settings import settings_from_checkpoint
+from ui.tradeoff import cached_tradeoff, measure_with_progress
 from ui.widgets import show_error
 from ui.workspace import workspace
 
@@ -70,6 +72,44 @@ def checkpoint_uploader() -> None:
                           "model stays.")
 
 
+# ----------------------------------------------------------------------------- trade-off curve
+def tradeoff_section(trained, data):
+    """Accuracy against size and latency for three recipes, measured once per model (server
+    cache), and the one sentence a decider needs. Returns the curve (None: not measured)."""
+    st.subheader("How far can you go?")
+    curve = cached_tradeoff(trained)
+    if curve is None:
+        st.markdown("Prune **this model** with three recipes at several levels — one-shot, "
+                    "iterative and structured (whole neurons, then compacted) — each fine-tuned "
+                    "for the same 3 epochs with 2 seeds, then measure every result's test "
+                    "accuracy, stored size and speed.")
+        if not st.button("Measure the trade-off curve (about 15 s)", type="primary",
+                         key="shrank_tradeoff_run",
+                         help="Runs once per model on this server; everyone with the same "
+                              "model then sees the same measured points."):
+            return None
+        try:
+            curve = measure_with_progress(trained, data)
+        except PruningError as exc:
+            show_error(exc)
+            return None
+    st.markdown(f"**{tradeoff_view.verdict_sentence(curve)}**")
+    c1, c2 = side_by_side()
+    c1.plotly_chart(tradeoff_view.tradeoff_figure(curve, "size"), key="shrank_curve_size",
+                    theme=None)
+    c2.plotly_chart(tradeoff_view.tradeoff_figure(curve, "latency"), key="shrank_curve_latency",
+                    theme=None)
+    st.caption(tradeoff_view.timing_caption(curve))
+    with st.expander("Every measured point"):
+        st.dataframe(tradeoff_view.points_table(curve), hide_index=True)
+    return curve
+
+
+def side_by_side():
+    """Chart beside its table; stacked in classroom mode, where large fonts need the width."""
+    return (st.container(), st.container()) if classroom_mode() else st.columns([1, 1])
+
+
 # ----------------------------------------------------------------------------- page
 st.title("📦 What shrank?")
 st.markdown("Pruning sets weights to **zero**. What does that buy outside this app — a smaller "
@@ -80,7 +120,9 @@ msg = st.session_state.pop("shrank_upload_msg", None)
 if msg:
     (st.error if msg[0] == "error" else st.success)(msg[1])
 
-trained, data, _, ws = page_context(caption=False, if_missing=checkpoint_uploader)  # caption below
+trained, data, _, ws = page_context(if_missing=checkpoint_uploader)
+curve = tradeoff_section(trained, data)
+st.subheader("The model in this session")
 
 if ws.pruned is None:
     st.info("No pruned model in this session yet. Prune on the **Prune** page, or here in one "
@@ -103,7 +145,6 @@ if ws.pruned is None:
     checkpoint_uploader()
     st.stop()
 
-model_caption(trained)
 final = ws.finetuned if ws.finetuned is not None else ws.pruned
 stage = "pruned and fine-tuned" if ws.finetuned is not None else "pruned (not fine-tuned)"
 st.caption(f"Pruned model: {describe_prune_config(ws.pruned.prune_config)}, {stage}.")
@@ -168,11 +209,6 @@ st.subheader("What to notice")
 st.markdown("\n".join(f"- {n}" for n in shrank_view.notes(result)))
 
 # ----------------------------------------------------------------------------- tables & charts
-def side_by_side():
-    """Chart beside its table; stacked in classroom mode, where large fonts need the width."""
-    return (st.container(), st.container()) if classroom_mode() else st.columns([1, 1])
-
-
 st.subheader("Size")
 c1, c2 = side_by_side()
 c1.plotly_chart(shrank_view.bytes_figure(result), key="shrank_bytes_chart")
