@@ -8,17 +8,17 @@
 * ``verdict_sentence(t)``: "Up to X % of the weights can go for at most 1 point of test
   accuracy (N seeds)" — X from ``largest_within`` — with the recipe and its budget.
 
-"At most 1 point lost" is a comparison, so it goes through the app's one rule: a point
-qualifies unless its per-seed accuracies are *behind* the line "dense − 1 point" by that rule
-(every seed below the line, and the mean distance larger than max(one test example, the seeds'
-spread)); a loss the rule calls "within noise" of the line still qualifies, and the sentence
-says how many seeds stand behind it. With one seed the single loss must be at most 1 point.
+"At most 1 point lost" is a comparison, so it goes through the app's one rule,
+``pruning.present.verdict.compare``: a point qualifies unless its per-seed accuracies are
+*behind* the line "dense − 1 point" by that rule (every seed below the line, and the mean
+distance larger than max(one test example, the seeds' spread)); a loss the rule calls "within
+noise" of the line still qualifies, and the sentence gives the seeds' range. With one seed
+the single loss must be at most 1 point, and the sentence says it is one seed.
 * ``summary_table`` / ``points_table``: the same numbers with readable column names (page,
   CSV, report), so all three show the same values.
 """
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -30,7 +30,7 @@ from pruning.labs.tradeoff import (
     Tradeoff,
     noise_ratio,
 )
-from pruning.present import style
+from pruning.present import style, verdict
 from pruning.present.format import pct
 
 RECIPE_COLOURS = {ONESHOT: "#0072B2", ITERATIVE: "#E69F00", STRUCTURED: "#009E73"}
@@ -79,21 +79,22 @@ def verdict_sentence(t: Tradeoff) -> str:
 
 
 # ----------------------------------------------------------------------------- the rule
-def _behind(diffs_points: list[float], n_test: int) -> bool:
-    """The shared comparison rule, "behind" side: every seed below and the mean distance larger
-    than max(one test example, sample sd of the per-seed differences)."""
-    d = np.asarray(diffs_points, dtype=float)
-    margin = max(100.0 / n_test, float(d.std(ddof=1)) if len(d) > 1 else 0.0)
-    return bool(len(d) > 1 and (d < 0).all() and -d.mean() > margin)
+def loss_verdict(accs: list[float], t: Tradeoff) -> verdict.Verdict:
+    """The shared rule (``pruning.present.verdict``) applied to this point against the line
+    "dense − margin": arm A = the point's per-seed accuracies, arm B = that line."""
+    line = t.dense_acc - t.config.margin_points / 100
+    return verdict.compare(list(accs), [line] * len(accs), n_test=t.n_test,
+                           a_name="this recipe",
+                           b_name=f"dense − {t.config.margin_points:g} point")
 
 
 def within_margin(accs: list[float], t: Tradeoff) -> bool:
-    """Did this point lose at most ``margin`` points of test accuracy (see module doc)?"""
-    line = 100 * t.dense_acc - t.config.margin_points
-    diffs = [100 * a - line for a in accs]
-    if len(diffs) == 1:
-        return diffs[0] >= -1e-9
-    return not _behind(diffs, t.n_test)
+    """Did this point lose at most ``margin`` points of test accuracy (see module doc)? Not
+    when the rule calls it *behind* the line; with one seed, when its one loss is larger."""
+    v = loss_verdict(accs, t)
+    if v.direction == verdict.ONE_SEED:
+        return v.mean_diff >= -1e-9
+    return v.direction != verdict.BEHIND
 
 
 def qualifying(t: Tradeoff) -> pd.Series:
