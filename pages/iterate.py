@@ -6,7 +6,7 @@ from pruning.config import PruneConfig, TrainConfig
 from pruning.core.schedules import SCHEDULES, schedule_targets
 from pruning.core.selection import SCOPES
 from pruning.errors import PruningError
-from pruning.labs.iterate import run_iterate
+from pruning.labs.iterate import round_budget, run_iterate
 from pruning.present.charts import accuracy_vs_sparsity
 from pruning.present.format import pct
 from pruning.present.prune import iterate_notice, layer_heatmap, replay_notice
@@ -22,9 +22,10 @@ SCHEDULE_HELP = {
 }
 
 st.title("🔁 Iterate")
-st.markdown("Pruning a little, fine-tuning, and pruning again usually keeps more accuracy than "
-            "pruning everything at once. Pick a schedule, run the rounds, and watch the weights "
-            "disappear round by round.")
+st.markdown("Does pruning a little, fine-tuning, and pruning again keep more accuracy than "
+            "pruning everything at once? Pick a schedule, run the rounds, and watch the weights "
+            "disappear round by round. The one-shot control gets the **same total fine-tuning "
+            "epochs**, so a difference comes from the schedule, not from extra training.")
 
 trained, data, seed, ws = page_context()
 
@@ -38,9 +39,11 @@ rounds = c2.slider("Rounds", 1, 10, 5, key="it_rounds", disabled=schedule == "on
                    help="How many prune + fine-tune rounds (one-shot always uses one).")
 final = c3.slider("Final sparsity (% removed)", 0.0, 100.0, 90.0, 0.5, key="it_sparsity",
                   format="%.1f %%", help="Share of the prunable weights removed after the last round.") / 100
-ft_epochs = c4.number_input("Fine-tune epochs per round", min_value=0, max_value=100, value=3,
+ft_epochs = c4.number_input("Fine-tune epochs in total", min_value=0, max_value=100, value=15,
                             key="it_epochs",
-                            help="Training passes after each pruning step (0 = prune only).")
+                            help="The fine-tuning budget of the whole run, shared over the "
+                                 "rounds (5 rounds, 15 epochs → 3 after each pruning step; 0 = "
+                                 "prune only). One-shot gets all of it after its single step.")
 d1, d2, d3 = st.columns([1, 1, 2])
 scorer = d1.selectbox("Scorer", list(SCORERS), key="it_scorer",
                       help="How importance is measured. " +
@@ -51,10 +54,23 @@ scope = d2.radio("Scope", list(SCOPES), key="it_scope", index=list(SCOPES).index
 rewind = d3.checkbox("Rewind survivors to their initial weights", key="it_rewind",
                      help="Lottery-ticket style: after each pruning step the surviving weights go "
                           "back to their values before training, then fine-tuning retrains them.")
+oneshot_ctl = d3.checkbox("Also run one-shot pruning with the same budget", key="it_oneshot",
+                          value=True, disabled=schedule == "oneshot",
+                          help="The fair control for a schedule: the same final sparsity in one "
+                               "step, fine-tuned for the same total epochs.")
 baseline = d3.checkbox("Also run random pruning as a baseline", key="it_baseline",
                        help="The same schedule with random scores: the control every scorer must "
                             "beat. Doubles the running time.")
 
+dense_epochs = int(trained.train_config.epochs)
+rewind_epochs = None
+if rewind:
+    rewind_epochs = int(d3.number_input(
+        "Retraining epochs per round after rewinding", min_value=0, max_value=100,
+        value=dense_epochs, key="it_rewind_epochs",
+        help=f"Rewinding resets the survivors to their initial weights, so every round is a "
+             f"full retraining: Frankle & Carbin use the dense model's budget "
+             f"({dense_epochs} epochs here)."))
 n_rounds = 1 if schedule == "oneshot" else int(rounds)
 prune_cfg = PruneConfig(scorer=scorer, scope=scope, sparsity=final, threshold=None,
                         schedule=schedule, rounds=n_rounds, finetune_epochs=int(ft_epochs),
@@ -62,8 +78,13 @@ prune_cfg = PruneConfig(scorer=scorer, scope=scope, sparsity=final, threshold=No
 ft_cfg = TrainConfig(seed=seed)
 try:
     targets = schedule_targets(schedule, final, n_rounds)
+    per_round, budget_warnings = round_budget(prune_cfg, int(ft_epochs), dense_epochs,
+                                              rewind_epochs)
     st.caption("Target after each round: " + " → ".join(pct(t) for t in targets)
-               + f". {SCHEDULE_HELP[schedule]}")
+               + f". {SCHEDULE_HELP[schedule]} Fine-tuning epochs per round: "
+               + ", ".join(str(e) for e in per_round) + f" ({sum(per_round)} in all).")
+    for w in budget_warnings:
+        st.warning(w)
 except PruningError as exc:
     show_error(exc)
 
@@ -75,7 +96,10 @@ if st.button("Run the rounds", type="primary", key="it_run",
         bar.progress(min(max(frac, 0.0), 1.0), text=msg)
 
     try:
-        ws.extras["iterate"] = run_iterate(trained, data, prune_cfg, ft_cfg, baseline, progress)
+        ws.extras["iterate"] = run_iterate(trained, data, prune_cfg, ft_cfg, baseline, progress,
+                                           total_epochs=int(ft_epochs),
+                                           rewind_epochs=rewind_epochs,
+                                           with_oneshot=oneshot_ctl and schedule != "oneshot")
         st.session_state["it_round"] = len(ws.extras["iterate"].snapshots) - 1  # show the end
     except PruningError as exc:
         show_error(exc)
@@ -95,11 +119,14 @@ if shown_cfg != prune_cfg:
 
 # ----------------------------------------------------------------------------- results
 st.subheader("Accuracy vs sparsity")
+oneshot_rounds = getattr(result, "oneshot_rounds", None)
 st.plotly_chart(accuracy_vs_sparsity(result.rounds, dense=result.dense,
                                      baseline=result.baseline_rounds,
+                                     others=[(oneshot_rounds, "one-shot, same budget")],
                                      title=f"{shown_cfg.scorer} scores, {shown_cfg.schedule} schedule"),
                 key="it_accuracy_chart")
-st.markdown(NOTICE + iterate_notice(result.rounds, result.dense, result.baseline_rounds))
+st.markdown(NOTICE + iterate_notice(result.rounds, result.dense, result.baseline_rounds,
+                                    oneshot_rounds, getattr(result, "n_test", None) or None))
 
 st.subheader("Replay: the weights round by round")
 n = len(result.snapshots) - 1
@@ -130,6 +157,8 @@ st.dataframe(result.rounds.dropna(axis=1, how="all"), hide_index=True, width="st
 tables = [result.rounds.assign(run=shown_cfg.scorer)]
 if result.baseline_rounds is not None:
     tables.append(result.baseline_rounds.assign(run="random baseline"))
+if getattr(result, "oneshot_rounds", None) is not None:
+    tables.append(result.oneshot_rounds.assign(run="one-shot, same budget"))
 st.download_button("Download the rounds (CSV)", pd.concat(tables, ignore_index=True).to_csv(index=False),
                    "prune_rounds.csv", "text/csv", key="it_rounds_csv",
                    help="One row per round (and per run): target and reached sparsity, accuracies "

@@ -7,6 +7,9 @@
                  ``iterative_rate_targets`` gives the form with a fixed r (e.g. 20 %).
 * ``gradual``:   Zhu & Gupta (2017) cubic ramp from s_i to s_f,
                  s_t = s_f + (s_i − s_f)(1 − t/n)^3 — prunes fast early, gently near the end.
+
+Fair budgets: ``split_epochs(T, n)`` shares a total of T fine-tuning epochs over n rounds, so a
+one-shot run (one round of T epochs) and an n-round run see the same number of epochs in all.
 """
 from __future__ import annotations
 
@@ -63,3 +66,14 @@ def schedule_targets(schedule: str, final: float, rounds: int) -> list[float]:
     if schedule == "iterative":
         return iterative_targets(final, rounds)
     return gradual_targets(final, rounds)
+
+
+def split_epochs(total: int, rounds: int) -> list[int]:
+    """Share ``total`` fine-tuning epochs over ``rounds`` rounds as evenly as whole epochs
+    allow; the remainder goes to the last rounds (the sparsest, which need recovery most).
+    ``split_epochs(15, 5) == [3, 3, 3, 3, 3]``, ``split_epochs(7, 3) == [2, 2, 3]``."""
+    rounds = check_positive_int("rounds", rounds)
+    if not isinstance(total, int) or isinstance(total, bool) or total < 0:
+        raise PruningError(f"total fine-tuning epochs must be a whole number ≥ 0, got {total!r}")
+    base, extra = divmod(total, rounds)
+    return [base + (1 if t >= rounds - extra else 0) for t in range(rounds)]

@@ -134,11 +134,15 @@ def _snapshot(model: nn.Module, names, masks, rnd: int) -> Snapshot:
 def run_prune_rounds(model: nn.Module, data: DataBundle, prune: PruneConfig,
                      finetune: TrainConfig, initial_state: dict | None = None,
                      progress: LoopProgress | None = None,
-                     start_masks: Masks | None = None):
+                     start_masks: Masks | None = None,
+                     round_epochs: list[int] | None = None):
     """Run the schedule's rounds on ``model`` (modified in place).
 
     Returns (rounds DataFrame, fine-tune histories, snapshots, final masks).
     ``initial_state`` (a state_dict of the untrained model) is needed for ``rewind``.
+    ``round_epochs``: fine-tuning epochs of each round (default ``prune.finetune_epochs`` in
+    every round); ``schedules.split_epochs`` gives a fixed total. The table's
+    ``finetune_epochs`` column records what each round got.
     """
     validate_prune_config(prune)
     if prune.rewind and initial_state is None:
@@ -150,6 +154,11 @@ def run_prune_rounds(model: nn.Module, data: DataBundle, prune: PruneConfig,
                     else {n: torch.ones_like(p, dtype=torch.bool)
                           for n, p in model.named_parameters() if n in names})
     targets = round_targets(prune)
+    if round_epochs is None:
+        round_epochs = [prune.finetune_epochs] * len(targets)
+    if len(round_epochs) != len(targets) or any(int(e) < 0 for e in round_epochs):
+        raise PruningError(f"need one whole number of fine-tuning epochs ≥ 0 per round "
+                           f"({len(targets)}), got {list(round_epochs)!r}")
     total_params = count_parameters(model)
     snapshots = [_snapshot(model, names, masks, 0)]
     rows, histories = [], []
@@ -174,7 +183,8 @@ def run_prune_rounds(model: nn.Module, data: DataBundle, prune: PruneConfig,
                 frac = (r - 1 + (ep / max(total, 1))) / len(targets)
                 progress("finetune", frac, f"round {r}/{len(targets)}: fine-tune epoch {ep}/{total}")
 
-        hist = train(model, data, ft_cfg, masks=masks, progress=ft_progress)
+        hist = train(model, data, replace(ft_cfg, epochs=int(round_epochs[r - 1])), masks=masks,
+                     progress=ft_progress)
         hist.insert(0, "round", r)
         histories.append(hist)
         after_ft = evaluate_all(model, data)
@@ -186,6 +196,7 @@ def run_prune_rounds(model: nn.Module, data: DataBundle, prune: PruneConfig,
             "sparsity": sel.reached,
             "cutoff_score": sel.cutoff if sel.cutoff is not None else float("nan"),
             "tied_at_cutoff": sel.n_tied,
+            "finetune_epochs": int(round_epochs[r - 1]),
             "kept_weights": count_kept(masks),
             "prunable_weights": count_total(masks),
             "nonzero_params": nonzero,

@@ -6,6 +6,7 @@ arrays (fast to serialise; lists are ~25× slower).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -143,31 +144,51 @@ def training_curves(history: pd.DataFrame, metric: str = "acc", title: str | Non
     return layout(fig, title or ("accuracy" if metric == "acc" else "loss"), height)
 
 
+def budget_text(df: pd.DataFrame) -> str:
+    """A rounds table's fine-tuning budget: "3 rounds, 15 fine-tuning epochs" (or "")."""
+    if "finetune_epochs" not in df or not len(df):
+        return ""
+    n, e = len(df), int(df["finetune_epochs"].sum())
+    return f"{n} round{'s' if n != 1 else ''}, {e} fine-tuning epoch{'s' if e != 1 else ''}"
+
+
 def accuracy_vs_sparsity(rounds: pd.DataFrame, dense: dict | None = None,
                          baseline: pd.DataFrame | None = None, baseline_name: str = "random",
-                         title: str = "accuracy vs sparsity", height: int = 420) -> go.Figure:
+                         title: str = "accuracy vs sparsity", height: int = 420,
+                         others: Sequence[tuple[pd.DataFrame, str]] = ()) -> go.Figure:
     """Test and train accuracy against reached sparsity: right after pruning (dotted) and
-    after fine-tuning (solid). ``dense`` adds the 0 % point; ``baseline`` (another rounds
-    table, e.g. random pruning) is drawn in grey on the same axes."""
+    after fine-tuning (solid), one marker per measured round. ``dense`` adds the 0 % point as
+    its own markers — it is not joined to round 1 by a line, since nothing between was
+    measured (a one-shot run is one point, not a straight line from 0 %). ``baseline`` (another
+    rounds table, e.g. random pruning) is drawn in grey, ``others`` ((table, label) pairs, e.g.
+    a one-shot control) in their own colours; every legend entry carries its run's budget."""
     fig = go.Figure()
 
     def add(df, label, colour_train, colour_test, dash_after="solid", width=3):
         x = 100 * df["sparsity"]
-        if dense is not None:
-            x = pd.concat([pd.Series([0.0]), x], ignore_index=True)
+        budget = budget_text(df)
+        tail = f" — {budget}" if budget else ""
         for split, colour in (("train", colour_train), ("test", colour_test)):
             for suffix, dash, name in (("_pruned", "dot", "right after pruning"),
                                        ("", dash_after, "after fine-tuning")):
-                y = 100 * df[f"{split}_acc{suffix}"]
-                if dense is not None:
-                    y = pd.concat([pd.Series([100 * dense[f"{split}_acc"]]), y], ignore_index=True)
-                fig.add_trace(go.Scatter(x=x, y=y, mode="lines+markers",
-                                         name=f"{label}{split}, {name}",
-                                         line=dict(color=colour, dash=dash, width=width)))
+                fig.add_trace(go.Scatter(x=x, y=100 * df[f"{split}_acc{suffix}"],
+                                         mode="lines+markers", name=f"{label}{split}, {name}{tail}",
+                                         line=dict(color=colour, dash=dash, width=width),
+                                         marker=dict(size=9)))
 
     add(rounds, "", SPLIT_COLOURS["train"], SPLIT_COLOURS["test"])
     if baseline is not None and len(baseline):
         add(baseline, f"{baseline_name}: ", "#9ecae1", "#bdbdbd", width=2)
+    for (df, label), (c_train, c_test) in zip(others, (("#fdae6b", "#e6550d"),
+                                                         ("#c7e9c0", "#31a354"))):
+        if df is not None and len(df):
+            add(df, f"{label}: ", c_train, c_test, width=2)
+    if dense is not None:
+        for split in ("train", "test"):
+            fig.add_trace(go.Scatter(x=[0.0], y=[100 * dense[f"{split}_acc"]], mode="markers",
+                                     name=f"dense {split}",
+                                     marker=dict(color=SPLIT_COLOURS[split], size=12,
+                                                 symbol="diamond")))
     fig.update_xaxes(title="weights pruned (%)", range=[-2, 102])
     fig.update_yaxes(title="accuracy (%)")
     return layout(fig, title, height)

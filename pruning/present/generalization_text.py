@@ -23,6 +23,7 @@ from pruning.labs.generalization import (
 from pruning.present.format import pct
 from pruning.present.training import LARGE_GAP_PTS, SMALL_GAP_PTS
 from pruning.present.verdict import AHEAD, BEHIND, Verdict, compare
+from pruning.present.verdict import infer_n_test as infer_from_accuracies
 
 #: Read under every sweep: the train–test gap is not the quantity to optimise.
 GAP_CAVEAT = ("a smaller gap alone is not better generalization — compare the test accuracies, "
@@ -62,16 +63,11 @@ def overfit_heading(gap: float) -> str:
 
 
 def infer_n_test(runs: pd.DataFrame) -> int:
-    """The test-set size: the ``n_test`` column when the sweep recorded it, else the smallest
-    n ≤ 100 000 for which every test accuracy is a whole number of examples out of n."""
+    """The test-set size: the ``n_test`` column when the sweep recorded it, else
+    ``verdict.infer_n_test`` of the test accuracies."""
     if "n_test" in runs and runs["n_test"].notna().all():
         return int(runs["n_test"].min())
-    acc = runs["test_acc"].to_numpy(float)
-    for n in range(1, 100_001):
-        k = acc * n
-        if np.all(np.abs(k - np.round(k)) < 1e-6 * max(n, 1)):
-            return n
-    return 100_000
+    return infer_from_accuracies(runs["test_acc"])
 
 
 def pts(x: float) -> str:

@@ -20,6 +20,7 @@ from pruning.core.models import layer_label
 from pruning.present.charts import score_histogram, training_curves, weight_heatmap
 from pruning.present.format import pct
 from pruning.present.style import FONT_SIZE, SPLIT_COLOURS
+from pruning.present.verdict import compare, infer_n_test
 
 # ----------------------------------------------------------------------------- sentences
 #: Changes smaller than this (in accuracy points, i.e. 0.005 = 0.5 %) are called "about the same".
@@ -186,10 +187,12 @@ def finetune_change_note(before: torch.Tensor, after: torch.Tensor, mask: torch.
 
 
 def iterate_notice(rounds: pd.DataFrame, dense: Mapping[str, float],
-                   baseline: pd.DataFrame | None = None) -> str:
+                   baseline: pd.DataFrame | None = None, oneshot: pd.DataFrame | None = None,
+                   n_test: int | None = None) -> str:
     """The Iterate page's note under the accuracy chart: ``iterate_note`` and how to read it."""
-    return (iterate_note(rounds, dense, baseline)
-            + " Dotted lines: right after pruning; solid: after fine-tuning.")
+    return (iterate_note(rounds, dense, baseline, oneshot=oneshot, n_test=n_test)
+            + " Dotted lines: right after pruning; solid: after fine-tuning; diamonds: the "
+              "dense model. Only measured points are drawn.")
 
 
 def replay_notice(rounds: pd.DataFrame, r: int, layer: str, layer_sparsity: float) -> str:
@@ -199,13 +202,17 @@ def replay_notice(rounds: pd.DataFrame, r: int, layer: str, layer_sparsity: floa
 
 
 def iterate_note(rounds: pd.DataFrame, dense: Mapping[str, float],
-                 baseline: pd.DataFrame | None = None, tolerance: float = 0.01) -> str:
+                 baseline: pd.DataFrame | None = None, tolerance: float = 0.01,
+                 oneshot: pd.DataFrame | None = None, n_test: int | None = None) -> str:
     """The last round's numbers, the largest sparsity still within ``tolerance`` of the
-    dense test accuracy after fine-tuning, and the comparison with the random baseline."""
+    dense test accuracy after fine-tuning, and the comparisons with the random baseline and
+    the one-shot control — through the shared rule (``pruning.present.verdict``; one run is
+    one seed, so it says so instead of naming a winner)."""
     last = rounds.iloc[-1]
+    budget = (f" after {budget_words(rounds)} in all" if "finetune_epochs" in rounds else "")
     text = (f"At **{pct(last['sparsity'])}** sparsity, test accuracy was "
-            f"{pct(last['test_acc_pruned'])} right after pruning and {pct(last['test_acc'])} after "
-            f"fine-tuning (dense: {pct(dense['test_acc'])}).")
+            f"{pct(last['test_acc_pruned'])} right after pruning and {pct(last['test_acc'])} "
+            f"after fine-tuning{budget} (dense: {pct(dense['test_acc'])}).")
     ok = rounds[rounds["test_acc"] >= dense["test_acc"] - tolerance]
     if len(ok):
         text += (f" The sparsest model at most {100 * tolerance:.0f} point below the dense "
@@ -213,16 +220,32 @@ def iterate_note(rounds: pd.DataFrame, dense: Mapping[str, float],
     else:
         text += (f" Every round ended more than {100 * tolerance:.0f} point below the dense "
                  f"test accuracy.")
+    tables = [t for t in (rounds, baseline, oneshot) if t is not None and len(t)]
+    n = n_test or infer_n_test(pd.concat([t["test_acc"] for t in tables]))
     if baseline is not None and len(baseline):
         b = baseline.iloc[-1]
-        d = last["test_acc"] - b["test_acc"]
-        if abs(d) < SAME:
-            text += (f" Random pruning reached about the same final test accuracy "
-                     f"({pct(b['test_acc'])}): at this sparsity the scorer did not matter.")
-        else:
-            text += (f" Random pruning to {pct(b['sparsity'])} ended at {pct(b['test_acc'])}, "
-                     f"{100 * abs(d):.1f} points {'below' if d > 0 else 'above'} the chosen scorer.")
+        v = compare([last["test_acc"]], [b["test_acc"]], n_test=n,
+                    a_name="the chosen scorer", b_name="random pruning",
+                    more_seeds="change the sidebar's seed and run again to see whether it holds")
+        text += (f" Random pruning to {pct(b['sparsity'])} ended at {pct(b['test_acc'])}. "
+                 + v.sentence)
+    if oneshot is not None and len(oneshot):
+        o = oneshot.iloc[-1]
+        v = compare([last["test_acc"]], [o["test_acc"]], n_test=n,
+                    a_name=f"this schedule ({len(rounds)} round(s))",
+                    b_name=f"one-shot pruning with the same {budget_words(oneshot)}",
+                    more_seeds="change the sidebar's seed and run again to see whether it holds")
+        text += (f" One-shot pruning to {pct(o['sparsity'])} ended at {pct(o['test_acc'])}. "
+                 + v.sentence)
     return text
+
+
+def budget_words(rounds: pd.DataFrame) -> str:
+    """"15 fine-tuning epochs" (a rounds table's total budget) or "fine-tuning budget"."""
+    if "finetune_epochs" not in rounds:
+        return "fine-tuning budget"
+    e = int(rounds["finetune_epochs"].sum())
+    return f"{e} fine-tuning epoch{'s' if e != 1 else ''}"
 
 
 def replay_note(rounds: pd.DataFrame, r: int, layer: str, layer_sparsity: float) -> str:

@@ -98,6 +98,18 @@ def one_example(n_test: int) -> float:
     return 100.0 / n_test
 
 
+def infer_n_test(accuracies) -> int:
+    """The smallest n ≤ 100 000 for which every accuracy is a whole number of examples out
+    of n (for tables that did not record their test-set size)."""
+    acc = np.asarray(list(accuracies), dtype=float)
+    acc = acc[np.isfinite(acc)]
+    for n in range(1, 100_001):
+        k = acc * n
+        if np.all(np.abs(k - np.round(k)) < 1e-6 * n):
+            return n
+    return 100_000
+
+
 def margin_for(diffs_points: Sequence[float], n_test: int) -> float:
     """The rule's margin in points: max(one test example, sample sd of the per-seed diffs)."""
     d = np.asarray(diffs_points, dtype=float)

@@ -216,6 +216,13 @@ def test_iterate_first_runs_rounds_replays_them_and_keeps_the_result():
     assert len(result.baseline_rounds) == 3
     names = [t["name"] for t in chart(at, "it_accuracy_chart")["data"]]
     assert any(n.startswith("random: ") for n in names) and any(not n.startswith("random") for n in names)
+    # issue #13: one-shot gets the same total fine-tuning budget, shown beside each curve
+    assert list(result.rounds["finetune_epochs"]) == [0, 0, 1]
+    assert list(result.oneshot_rounds["finetune_epochs"]) == [1]
+    assert any(n.startswith("one-shot, same budget: ") and n.endswith("1 round, 1 fine-tuning epoch")
+               for n in names)
+    assert any(n.endswith("3 rounds, 1 fine-tuning epoch") for n in names)
+    assert "one-shot pruning with the same 1 fine-tuning epoch" in texts(at)
 
     counts = []
     for r in (0, 1, 3):
@@ -290,8 +297,15 @@ def test_iterate_extremes_and_rewind_do_not_crash():
     at.slider(key="it_rounds").set_value(2)
     at.slider(key="it_sparsity").set_value(80.0)
     at.number_input(key="it_epochs").set_value(1)
-    at.checkbox(key="it_rewind").check()
+    ok(at.checkbox(key="it_rewind").check().run())
+    # rewinding retrains the dense model's full budget by default, and warns when shortened
+    dense_epochs = at.session_state["workspace"].trained.train_config.epochs
+    assert at.number_input(key="it_rewind_epochs").value == dense_epochs
+    assert not any("retrains only" in w.value for w in at.warning)
+    at.number_input(key="it_rewind_epochs").set_value(1)
     click(at, "it_run")
+    assert any("retrains only 1 epoch" in w.value for w in at.warning)
     result = at.session_state["workspace"].extras["iterate"]
     assert result.prune_config.rewind and list(result.rounds["round"]) == [1, 2]
+    assert list(result.rounds["finetune_epochs"]) == [1, 1]
     assert at.slider(key="it_round").value == 2  # a new run shows its last round

@@ -176,3 +176,20 @@ def test_layer_heatmap_keeps_the_weight_data_and_uses_whole_number_ticks():
     assert fig.layout.height == 300
     big = layer_heatmap(torch.zeros(300, 64))
     assert big.layout.xaxis.dtick is None and big.layout.height == 420
+
+
+def test_iterate_gives_one_shot_the_same_total_budget_and_rewind_the_full_one(trained, data):
+    from pruning.core.schedules import split_epochs
+    from pruning.labs.iterate import round_budget
+    assert split_epochs(15, 5) == [3] * 5 and split_epochs(7, 3) == [2, 2, 3]
+    cfg = PruneConfig(sparsity=0.8, schedule="iterative", rounds=3, finetune_epochs=9)
+    run = run_iterate(trained, data, cfg, TrainConfig(), total_epochs=3, with_oneshot=True)
+    assert list(run.rounds["finetune_epochs"]) == [1, 1, 1]
+    assert list(run.oneshot_rounds["finetune_epochs"]) == [3]
+    assert run.total_epochs == 3 and run.n_test == len(data.y_test)
+    assert run.oneshot_rounds["sparsity"].iloc[-1] == pytest.approx(run.rounds["sparsity"].iloc[-1])
+    dense_epochs = trained.train_config.epochs
+    full, warn = round_budget(PruneConfig(sparsity=0.8, rounds=2, rewind=True), 4, dense_epochs)
+    assert full == [dense_epochs] * 2 and warn == []
+    short, warn = round_budget(PruneConfig(sparsity=0.8, rounds=2, rewind=True), 4, dense_epochs, 1)
+    assert short == [1, 1] and "retrains only 1 epoch" in warn[0]

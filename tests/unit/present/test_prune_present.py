@@ -93,7 +93,16 @@ def test_iterate_and_replay_notes():
     assert "**90.0 %**" in text and "70.0 % right after pruning and 93.0 %" in text
     assert "had 75.0 % of its weights pruned" in text
     base = _rounds([0.5, 0.75, 0.9], [0.9, 0.5, 0.2], [0.95, 0.8, 0.6])
-    assert "33.0 points below the chosen scorer" in iterate_note(rounds, DENSE, base)
+    with_base = iterate_note(rounds, DENSE, base, n_test=1000)
+    assert "Random pruning to 90.0 % ended at 60.0 %" in with_base
+    # issue #13: one run never concludes which scorer is better, nor that it "did not matter"
+    assert "One seed only: the chosen scorer scored 33.0 points above random" in with_base
+    assert "matter" not in iterate_note(rounds, DENSE, _rounds([0.5, 0.75, 0.9], [0.9, 0.5, 0.2],
+                                                               [0.95, 0.8, 0.93]))
+    one = _rounds([0.9], [0.3], [0.90]).assign(finetune_epochs=15)
+    both = iterate_note(rounds.assign(finetune_epochs=5), DENSE, oneshot=one, n_test=1000)
+    assert "after 15 fine-tuning epochs in all" in both
+    assert "one-shot pruning with the same 15 fine-tuning epochs" in both and "One seed" in both
     bad = _rounds([0.9], [0.2], [0.5])
     assert "more than 1 point below" in iterate_note(bad, DENSE)
     assert "Round 0" in replay_note(rounds, 0, "layers.0.weight", 0.0)
@@ -126,3 +135,17 @@ def test_page_notices_add_how_to_read_the_chart():
     r1 = replay_notice(rounds, 1, "layers.0.weight", 0.5)
     assert r1.startswith(replay_note(rounds, 1, "layers.0.weight", 0.5))
     assert r1.endswith("The colour scale is the same for every round.")
+
+
+def test_accuracy_chart_draws_only_measured_points_with_each_budget():
+    from pruning.present.charts import accuracy_vs_sparsity
+    one = pd.DataFrame({"round": [1], "sparsity": [0.9], "finetune_epochs": [15],
+                        "train_acc_pruned": [0.3], "train_acc": [0.9],
+                        "test_acc_pruned": [0.3], "test_acc": [0.9]})
+    fig = accuracy_vs_sparsity(one, dense={"train_acc": 1.0, "test_acc": 0.97})
+    runs = [t for t in fig.data if not t.name.startswith("dense")]
+    # issue #13: a one-shot run is one point, not a straight line from the dense model at 0 %
+    assert all(list(t.x) == [90.0] for t in runs)
+    assert all(t.name.endswith("1 round, 15 fine-tuning epochs") for t in runs)
+    dense = [t for t in fig.data if t.name.startswith("dense")]
+    assert [t.mode for t in dense] == ["markers", "markers"]
