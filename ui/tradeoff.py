@@ -1,5 +1,7 @@
-"""The trade-off curve on the "What shrank?" page: measured once per trained model on this
-server, then reused by every visit, every session with the same model, and the report.
+"""Measurements of the "What shrank?" page, kept on this server so they do not change between
+visits: the trade-off curve (once per trained model, reused by every visit, every session with
+the same model, and the report) and the session model's size/speed measurement (once per
+dense + pruned weights and timing set-up, until "Measure again" replaces it).
 
 Why a server-wide store keyed by the model's weights: the curve costs seconds of training and
 timing, a class shares one default model, and a number must not change between two visits
@@ -7,6 +9,8 @@ timing, a class shares one default model, and a number must not change between t
 so its progress bar can be drawn (Streamlit refuses to replay elements created inside one).
 """
 from __future__ import annotations
+
+import hashlib
 
 import streamlit as st
 
@@ -47,3 +51,35 @@ def measure_with_progress(trained: TrainedModel, data: DataBundle,
     finally:
         bar.empty()
     return _stored(model_key(trained, cfg), result)
+
+
+# ----------------------------------------------------------------------------- the session model
+@st.cache_data(show_spinner=False, max_entries=64)
+def _measured(key: str, _fresh=None):
+    if _fresh is None:
+        raise _NotCached(key)
+    return _fresh
+
+
+def measurement_key(trained: TrainedModel, final_state: dict, setup: tuple) -> str:
+    """The dense weights, the pruned weights and the timing set-up, hashed."""
+    h = hashlib.sha1(model_key(trained, TradeoffConfig()).encode())
+    for name in sorted(final_state):
+        h.update(name.encode())
+        h.update(final_state[name].detach().contiguous().numpy().tobytes())
+    h.update(repr(setup).encode())
+    return h.hexdigest()
+
+
+def stored_measurement(key: str):
+    """The stored (Shrinkage, Compaction) for ``key``, or None."""
+    try:
+        return _measured(key)
+    except _NotCached:
+        return None
+
+
+def store_measurement(key: str, value):
+    """Store ``value`` under ``key`` (replacing an earlier one) and return the stored copy."""
+    _measured.clear(key)
+    return _measured(key, value)

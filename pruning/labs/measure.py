@@ -152,6 +152,22 @@ def to_sparse_inference(model: nn.Module) -> nn.Module:
     return sparse.eval()
 
 
+# ----------------------------------------------------------------------------- int8
+def quantize_int8(model: nn.Module) -> nn.Module:
+    """A copy of ``model`` with every ``nn.Linear`` replaced by torch's dynamically quantized
+    int8 version (``torch.ao.quantization.quantize_dynamic``, post-training, no calibration):
+    weights stored as int8 with one scale per tensor, activations quantized on the fly at every
+    call, accumulation in int32. Convolutions stay float32. The original is not changed.
+
+    torch marks ``torch.ao.quantization`` as deprecated in favour of the separate ``torchao``
+    package; it is still torch's public API in this version and needs nothing extra installed,
+    so the app uses it and silences the deprecation notice."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return torch.ao.quantization.quantize_dynamic(copy.deepcopy(model).eval(), {nn.Linear},
+                                                      dtype=torch.qint8)
+
+
 # ----------------------------------------------------------------------------- latency
 @dataclass(frozen=True)
 class Timing:

@@ -11,6 +11,7 @@ from pruning.core.data import DataBundle
 from pruning.core.models import build_model
 from pruning.errors import PruningError
 from pruning.labs import shrink as shrank
+from pruning.labs import storage
 from pruning.labs.measure import (
     clearly_faster,
     gzip_size,
@@ -210,18 +211,35 @@ def test_measure_shrinkage_tables_are_measured_and_consistent():
     assert abs(c.test_acc - p.test_acc) < 1e-9            # compaction keeps the function
     assert 0.85 < s.sparsity < 0.95
     assert list(s.latency["variant"]) == [shrank.DENSE, shrank.MASKED, shrank.SPARSE, shrank.COMPACT,
-                                          shrank.DENSE_AGAIN]
+                                          shrank.DENSE_INT8, shrank.COMPACT_INT8, shrank.DENSE_AGAIN]
     assert s.latency.loc[0, "speedup_vs_dense"] == pytest.approx(1.0)
+    assert set(s.latency["verdict"]) <= {"reference", shrank.FASTER, shrank.SLOWER, shrank.SAME,
+                                         shrank.NOT_CALLED}
+    # int8: smaller, measured from torch's own quantized file (tiny model: headers dominate)
+    di = m.loc[shrank.MODEL_LABELS["dense_int8"]]
+    assert di.dense_file_bytes < d.dense_file_bytes
+    assert abs(di.test_acc - d.test_acc) < 0.2
+    # encodings: narrower indices are smaller, and the best lossless is what the headline uses
+    assert p[f"enc:{storage.CSR16}"] < p[f"enc:{storage.CSR32}"] < p[f"enc:{storage.DENSE32}"]
+    best = shrank.best_size(s)
+    assert best.nbytes == min(p[f"enc:{f}"] for f in storage.LOSSLESS) or \
+        best.nbytes == min(c[f"enc:{f}"] for f in storage.LOSSLESS)
+    assert best.dense_bytes == d[f"enc:{storage.DENSE32}"]
+    table = shrank.storage_table(s)
+    assert len(table) == len(shrank.STORAGE_ROWS) + 1 and "dense ÷ pruned" in table.columns
     csv = shrank.results_csv_table(s)
     assert list(csv.columns) == ["subject", "quantity", "value"]
     assert len(csv) > 30
 
 
 def _with_latency(s, medians, spread=0.01):
-    lat = s.latency.copy()
-    lat["median_ms"] = medians
-    lat["q1_ms"] = [v * (1 - spread) for v in medians]
-    lat["q3_ms"] = [v * (1 + spread) for v in medians]
+    """``s`` with made-up medians for DENSE, MASKED, SPARSE, COMPACT, DENSE_AGAIN (the int8
+    variants get the dense median), the verdicts decided again from them."""
+    meds = medians[:4] + [medians[0], medians[0]] + medians[4:]
+    lat = s.latency.drop(columns=["verdict"]).copy()
+    lat["median_ms"] = meds
+    lat["q1_ms"] = [v * (1 - spread) for v in meds]
+    lat["q3_ms"] = [v * (1 + spread) for v in meds]
     return shrank.Shrinkage(s.models, lat, s.sparsity, s.units_before, s.units_after)
 
 
@@ -229,29 +247,33 @@ def test_headline_is_computed_from_the_numbers():
     s = _shrinkage()
     m = s.models.set_index("model")
     d, p = m.loc[shrank.MODEL_LABELS["dense"]], m.loc[shrank.MODEL_LABELS["pruned"]]
-    removed_units = s.units_before - s.units_after
-    assert removed_units > 0
-    slow_masked = _with_latency(s, [1.0, 1.0, 0.8, 0.5, 1.0])
-    h = shrank_view.headline(slow_masked)
+    fast_compact = _with_latency(s, [1.0, 1.0, 0.8, 0.5, 1.0])
+    h = shrank_view.headline(fast_compact)
     assert h.startswith(f"{100 * s.sparsity:.0f} % of the weights removed")
     assert f"{100 * d.test_acc:.1f} % → {100 * p.test_acc:.1f} %" in h
-    assert f"{d.dense_gzip_bytes / p.dense_gzip_bytes:.1f}× smaller compressed" in h
-    dead = f"{removed_units} dead neuron{'' if removed_units == 1 else 's'}"
-    assert "not faster" in h and f"removing the {dead} makes it 2.0× faster" in h
-    # When the compacted model is within noise of dense, the sentence must not claim a speed-up.
+    best = shrank.best_size(s)
+    assert f"stored {best.ratio:.1f}× smaller" in h and best.fmt in h
+    # the fastest variant the noise gate called faster, with its range and both latencies
+    assert f"fastest: {shrank.COMPACT}, 2.0× (2.0–2.0× over the middle half of 3 timed runs; " \
+           "0.500 ms per batch of 16 = 31.25 µs per example, 1 thread) faster" in h
+    assert shrank.best_speedup(fast_compact)["variant"] == shrank.COMPACT
+    # Within noise: no speed claimed.
     noisy = _with_latency(s, [1.0, 1.0, 1.0, 0.99, 1.0], spread=0.05)
-    assert "did not make it measurably faster" in shrank_view.headline(noisy)
+    assert "not measurably faster in any form timed here" in shrank_view.headline(noisy)
     # A 5 % gain with tight runs is below the 10 % bar: not called faster either.
-    assert "did not make it measurably faster" in shrank_view.headline(_with_latency(s, [1.0, 1.0, 1.0, 0.95, 1.0]))
+    assert "not measurably faster" in shrank_view.headline(_with_latency(s, [1.0, 1.0, 1.0, 0.95, 1.0]))
     # A gain smaller than the A/A difference (same model timed twice) is noise.
     aa = _with_latency(s, [1.0, 1.0, 1.0, 0.85, 1.2])     # 1.18× gain < 1.2× A/A gap
     assert shrank.noise_ratio(aa) == pytest.approx(1.2)
-    assert "did not make it measurably faster" in shrank_view.headline(aa)
+    assert "not measurably faster" in shrank_view.headline(aa)
     # A busy machine: the A/A pair is 40 % apart, so no speed is called at all.
     busy = shrank_view.headline(_with_latency(s, [1.0, 0.2, 1.0, 0.3, 1.4]))
     assert "speed not called" in busy and "1.4×" in busy and "faster" not in busy
-    # And a masked model that really was faster is reported as such.
-    assert "masked model ran 1.3× faster" in shrank_view.headline(_with_latency(s, [1.3, 1.0, 1.0, 1.0, 1.3]))
+    assert set(_with_latency(s, [1.0, 0.2, 1.0, 0.3, 1.4]).latency["verdict"]) == {
+        "reference", shrank.NOT_CALLED}
+    # The best of several faster variants is the one named, once.
+    two = _with_latency(s, [1.0, 0.7, 0.4, 0.5, 1.0])
+    assert "fastest: pruned, torch.sparse CSR, 2.5×" in shrank_view.headline(two)
 
 
 def test_notes_and_figures_follow_the_tables():
@@ -259,13 +281,18 @@ def test_notes_and_figures_follow_the_tables():
     text = " ".join(shrank_view.notes(s))
     assert "2.0× slower than dense" in text
     assert "timed twice came out 2 % apart" in text
-    assert "Compaction removed" in text
+    assert "Compaction removed" in text and "int8 dynamic quantization" in text
     assert ".0 multiply-adds" not in text and ".0 parameters" not in text   # counts print as ints
     fig = shrank_view.bytes_figure(s)
-    assert len(fig.data) == 4
-    assert list(fig.data[0].y) == pytest.approx(list(s.models["dense_file_bytes"] / 1024))
+    table = shrank.storage_table(s)
+    assert list(fig.data[0].x) == pytest.approx(list(table.iloc[:, 1]))
+    best = shrank.best_size(s)
+    assert [t for t in fig.data[1].text if "smallest" in t] == [f"{best.nbytes / 1024:,.1f} KB ← smallest"]
     lat = shrank_view.latency_figure(s)
-    assert list(lat.data[0].y) == [1.0, 1.0, 2.0, 0.5]     # the A/A row stays in the table
+    assert list(lat.data[0].y) == [1.0, 1.0, 2.0, 0.5, 1.0, 1.0]  # the A/A row stays in the table
+    assert [t for t in lat.data[0].text if "fastest" in t] == ["0.500 ms<br>31.25 µs/ex<br><b>fastest</b>"]
+    carry = " ".join(shrank_view.carry_over(s))
+    assert "2.0× faster than dense" in carry and "does not change with size" in carry
 
 
 def test_compacted_latency_shows_a_direction_only_beyond_the_noise():
@@ -274,4 +301,4 @@ def test_compacted_latency_shows_a_direction_only_beyond_the_noise():
     assert faster.decided and faster.delta == "-50 %" and "within the noise" not in faster.help
     same = shrank_view.compacted_latency_change(_with_latency(s, [1.0, 1.0, 1.0, 0.99, 1.0],
                                                               spread=0.2))
-    assert not same.decided and same.delta == "≈ dense" and "within the noise" in same.help
+    assert not same.decided and same.delta == "≈ dense" and "Noise gate: within noise" in same.help
