@@ -10,6 +10,7 @@ from pruning.labs.iterate import round_budget, run_iterate
 from pruning.present.charts import accuracy_vs_sparsity
 from pruning.present.format import pct
 from pruning.present.prune import iterate_notice, layer_heatmap, replay_notice
+from pruning.present.scorer_compare import method_note
 from pruning.scoring import SCORERS
 from ui.scaffold import page_context
 from ui.widgets import NOTICE, show_error
@@ -48,6 +49,7 @@ d1, d2, d3 = st.columns([1, 1, 2])
 scorer = d1.selectbox("Scorer", list(SCORERS), key="it_scorer",
                       help="How importance is measured. " +
                            " ".join(f"**{k}**: {s.description}." for k, s in SCORERS.items()))
+d1.caption(method_note(scorer))
 scope = d2.radio("Scope", list(SCOPES), key="it_scope", index=list(SCOPES).index("global"),
                  horizontal=True, format_func={"layer": "Per layer", "global": "Global"}.get,
                  help="Global: one ranking over all layers. Per layer: each layer loses the same share.")

@@ -42,6 +42,7 @@ from pruning.present.prune import (
     unevenness_note,
     unit_images_note,
 )
+from pruning.present.scorer_compare import method_note
 from pruning.scoring import SCORERS
 from ui.scaffold import page_context
 from ui.widgets import NOTICE, delta_colour, show_error
@@ -59,7 +60,7 @@ c1, c2, c3, c4 = st.columns([1.2, 1, 1, 1])
 scorer = c1.selectbox(
     "Scorer", list(SCORERS), key="prune_scorer",
     help="How important is each weight? " + " ".join(f"**{k}**: {s.description}." for k, s in SCORERS.items()))
-c1.caption(SCORERS[scorer].description)
+c1.caption(method_note(scorer))
 mode = c2.radio("Prune by", ["sparsity", "threshold"], key="prune_mode", horizontal=True,
                 format_func={"sparsity": "Target sparsity", "threshold": "Threshold"}.get,
                 help="Target sparsity: say which share of the weights to remove. "

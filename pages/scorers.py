@@ -2,7 +2,7 @@
 import streamlit as st
 
 from pruning.core.selection import SCOPES
-from pruning.labs.scorer_compare import compare_scorers
+from pruning.labs.scorer_compare import DEFAULT_SCORERS, DEFAULT_SEEDS, compare_scorers
 from pruning.present.format import pct
 from pruning.present.scorer_compare import (
     accuracy_bars,
@@ -22,9 +22,10 @@ RESULT_KEY = "scorers_compare"
 
 st.title("🧮 Compare scorers")
 st.markdown("Magnitude is one answer to *which weights matter least?* Here several answers "
-            "prune the **same trained model** to the **same sparsity**. Do they keep the same "
-            "weights? Does it matter for accuracy — right away, and after a short fine-tune? "
-            "Random pruning is the floor.")
+            "prune the **same trained model** to the **same sparsity** — and the same recipe "
+            "trained with other seeds, so a ranking has to hold beyond the seed-to-seed "
+            "noise. Do they keep the same weights? Does it matter for accuracy — right away, "
+            "and after a short fine-tune? Random pruning is the floor.")
 
 trained, data, seed, _ = page_context()
 
@@ -39,7 +40,7 @@ c1, c2 = st.columns([3, 2])
 chosen = c1.multiselect(
     "Scorers", list(SCORERS),
     help="Which scores to compare. " + " ".join(f"**{k}**: {s.description}." for k, s in SCORERS.items()),
-    **remembered("sc_scorers", [s for s in SCORERS]))
+    **remembered("sc_scorers", list(DEFAULT_SCORERS)))
 sparsity = c2.slider("Sparsity (% of weights removed)", 5, 99, step=1, format="%d %%",
                      help="Every scorer removes exactly this share of the prunable weights.",
                      **remembered("sc_sparsity", 80)) / 100
@@ -49,6 +50,11 @@ scope = d1.radio("Scope", list(SCOPES), horizontal=True,
                  help="Global: one ranking over all layers (scorers then also decide which "
                       "layers lose most). Per layer: each layer loses the same share.",
                  **remembered("sc_scope", "global"))
+n_seeds = d1.number_input("Seeds", min_value=1, max_value=10, step=1,
+                          help="Each seed retrains the same model recipe from other initial "
+                               "weights (the first is your trained model). Results are mean ± "
+                               "1 sd; a scorer is called ahead only when every seed agrees.",
+                          **remembered("sc_seeds", DEFAULT_SEEDS))
 ft_epochs = d2.number_input("Fine-tune epochs", min_value=0, max_value=50, step=1,
                             help="Masked retraining after pruning (0 = no fine-tuning).",
                             **remembered("sc_ft_epochs", 2))
@@ -62,12 +68,13 @@ if not classroom_mode():
         **remembered("sc_mv_epochs", 2))
 
 settings = dict(scorers=tuple(chosen), sparsity=sparsity, scope=scope,
-                finetune_epochs=int(ft_epochs), movement_epochs=int(mv_epochs))
+                finetune_epochs=int(ft_epochs), movement_epochs=int(mv_epochs),
+                n_seeds=int(n_seeds))
 
 
 def compare(progress):
     return compare_scorers(trained, data, chosen, sparsity, scope, int(ft_epochs), int(mv_epochs),
-                           seed=seed, progress=progress)
+                           seed=seed, progress=progress, n_seeds=int(n_seeds))
 
 
 clicked = st.button("Compare", type="primary", key="sc_run",
@@ -75,7 +82,8 @@ clicked = st.button("Compare", type="primary", key="sc_run",
                          "model itself is not changed.")
 kept = run_and_keep(RESULT_KEY, settings, compare, run=clicked, progress=True)
 if kept is None:
-    st.caption("Press **Compare**. On digits with the default model it takes a few seconds per scorer.")
+    st.caption("Press **Compare**. On digits with the default model it takes a few seconds per "
+               "scorer and seed (each extra seed also trains the dense model once).")
     st.stop()
 shown, cmp = kept.settings, kept.value
 if kept.stale:

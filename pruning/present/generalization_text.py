@@ -205,7 +205,7 @@ def explain_sweep(runs: pd.DataFrame, summary: pd.DataFrame | None = None,
                    + ", ".join(f"{k} ({pct(means[k])})" for k in level_with)
                    + (" is" if len(level_with) == 1 else " are")
                    + " not separated from it by the rule (every seed agreeing and a mean "
-                   f"difference above the margin).")
+                   "difference above the margin).")
     else:
         out.append(f"**Best test accuracy among the validation-picked candidates:** {top} "
                    f"({pct(means[top])}), ahead of every other candidate in every seed and by "

@@ -2,9 +2,10 @@
 
     magnitude  |w|                                   (Han et al. 2015)
     random     u ~ U(0, 1), seeded                   the control every scorer must beat
-    taylor     mean_b |w · ∂L_b/∂w|, validation      (Molchanov et al. 2017, 2019)
+    taylor     mean_b |w · ∂L_b/∂w|, validation      (Molchanov et al. 2017, per weight)
     ablation   L_val(w := 0) − L_val, exact; signed  (Mozer & Smolensky 1989)
-    movement   (w_after² − w_before²) / 2; signed    (Sanh, Wolf & Rush 2020)
+    movement   −Σ_t w·∂L/∂w while fine-tuning; signed (Sanh, Wolf & Rush 2020)
+    magnitude_increase  |w| − |w₀|; signed           (Zhou, Lan, Liu & Yosinski 2019)
     obd        ½ · h_ww · w², exact Hessian diagonal (LeCun, Denker & Solla 1990)
     snip       |w₀ · ∂L/∂w₀| / Σ at initialization  (Lee, Ajanthan & Torr 2019)
 
@@ -20,6 +21,7 @@ from pruning.errors import check_choice
 from pruning.scoring import (
     ablation,
     magnitude,
+    magnitude_increase,
     movement,
     obd,
     random_baseline,
@@ -31,7 +33,7 @@ from pruning.scoring.base import ScoreContext, Scorer
 __all__ = ["SCORERS", "Scorer", "ScoreContext", "score", "get_scorer"]
 
 SCORERS: dict[str, Scorer] = {m.SCORER.name: m.SCORER for m in (
-    magnitude, random_baseline, taylor, ablation, movement, obd, snip)}
+    magnitude, random_baseline, taylor, ablation, movement, magnitude_increase, obd, snip)}
 
 
 def get_scorer(name_or_scorer: str | Scorer) -> Scorer:

@@ -265,6 +265,8 @@ SCORER = Scorer(
     formula="L_val(w := 0) − L_val",
     measures="the exact loss change if w is removed (signed)",
     source="the article's validation-set criterion; Mozer & Smolensky 1989",
+    differs="Mozer & Smolensky remove whole units and estimate the change with a derivative; "
+            "here each weight is removed and the loss change is measured exactly",
     needs_data=True, needs_init=False, signed=True,
     cost=ablation_seconds,
     fn=ablation,

@@ -42,9 +42,10 @@ FLOATS_PER_SECOND = 2e8
 class ScoreContext:
     """What a scorer may look at. ``names`` are the prunable parameters to score.
 
-    ``init_state``: the model's initial (untrained) state_dict, for ``snip`` (and as the
-    fallback "before" of ``movement``). ``pre_finetune_state``: the state_dict before the
-    fine-tuning that led to ``model``'s weights, for ``movement``. Both optional.
+    ``init_state``: the model's initial (untrained) state_dict, for ``snip`` and
+    ``magnitude_increase``. ``accumulated_movement``: Sanh et al.'s −Σ_t w·∂L/∂w from a
+    fine-tuning the caller already ran (``movement.accumulate_movement``); without it the
+    ``movement`` scorer runs its own short probe. Both optional.
     """
 
     model: nn.Module
@@ -54,7 +55,7 @@ class ScoreContext:
     seed: int = 0
     batch_size: int = 256
     init_state: Mapping[str, torch.Tensor] | None = None
-    pre_finetune_state: Mapping[str, torch.Tensor] | None = None
+    accumulated_movement: Mapping[str, torch.Tensor] | None = None
 
 
 ScoreFn = Callable[[ScoreContext], dict]
@@ -70,9 +71,11 @@ class Scorer:
     formula      the score written out (``|w|``, ``½ · h_ww · w²`` …).
     measures     what that number estimates, in words.
     source       the paper it comes from, or None (the random control has none).
+    differs      where the app's version differs from that paper ("" = it does what the
+                 paper does); page method notes quote it.
     needs_data   it reads ``ctx.data``; ``score`` refuses without it.
-    needs_init   it reads earlier weights than the model's: ``ctx.init_state`` (or, for
-                 movement, ``ctx.pre_finetune_state`` first); callers that have them pass them.
+    needs_init   it reads the initial weights ``ctx.init_state``; callers that have them
+                 pass them.
     signed       its scores may be negative (lower = prune first).
     cost         ``cost(ctx)`` → estimated seconds on one CPU core (module docstring).
     fn           ``fn(ctx)`` → ``{name: scores}``; call the record instead, which checks
@@ -84,6 +87,7 @@ class Scorer:
     formula: str
     measures: str
     source: str | None
+    differs: str = ""
     needs_data: bool
     needs_init: bool
     signed: bool

@@ -25,6 +25,8 @@ SCORER = Scorer(
     formula="|w|",
     measures="small weights matter least",
     source="Han et al. 2015",
+    differs="Han et al. prune with a per-layer threshold in several prune-retrain rounds; "
+            "here one global or per-layer cut, repeated only on the Iterate page",
     needs_data=False, needs_init=False, signed=False,
     cost=per_weight_seconds,
     fn=magnitude,

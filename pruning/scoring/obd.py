@@ -112,6 +112,9 @@ SCORER = Scorer(
     formula="½ · h_ww · w², h_ww = ∂²L_train/∂w² (exact)",
     measures="second-order estimate of the loss change if w is removed",
     source="LeCun, Denker & Solla 1990 (Optimal Brain Damage)",
+    differs="the Hessian diagonal is computed exactly (the paper approximates it by "
+            "back-propagating second derivatives), and weights are deleted in one step "
+            "rather than a few at a time with retraining",
     needs_data=True, needs_init=False, signed=False,
     cost=obd_seconds,
     fn=obd,

@@ -10,8 +10,11 @@ Here it scores the model's initial weights (``ScoreContext.init_state``, require
 already-pruned connections held at zero. The batch: a seeded random mini-batch of up to
 ``SNIP_BATCH`` training examples (the paper uses one training mini-batch).
 
-Used on a trained model (the Compare scorers page), its mask says what SNIP would have
-removed before training; applying it to the trained weights is a test of that choice.
+As published (``pruning.labs.scorer_compare``): the mask is chosen at w₀ and the sparse
+network is then trained from w₀ with the mask held fixed, for the same epochs the other
+scorers' dense training + fine-tuning get. Where the app differs: the Prune and Iterate pages
+apply SNIP's mask to the *trained* weights (one mask among the others, for comparison) —
+that is not SNIP, and their method note says so.
 """
 from __future__ import annotations
 
@@ -60,6 +63,9 @@ SCORER = Scorer(
     formula="|w₀ · ∂L/∂w₀| / Σ, at the initial weights w₀",
     measures="how much the untrained network's loss reacts to each connection",
     source="Lee, Ajanthan & Torr 2019 (SNIP)",
+    differs="Compare scorers does what the paper does (mask at initialisation, then the sparse "
+            "net is trained); the Prune and Iterate pages apply SNIP's mask to the trained "
+            "weights instead, which the paper never does",
     needs_data=True, needs_init=True, signed=False,
     cost=snip_seconds,
     fn=snip,

@@ -1,6 +1,16 @@
-"""First-order Taylor importance (Molchanov et al. 2017, 2019).
+"""First-order Taylor importance (Molchanov, Tyree, Karras, Aila & Kautz 2017), per weight.
 
     s_k = mean_b |w_k · ∂L_b/∂w_k|        over mini-batches b of the validation set
+
+Which criterion. Molchanov et al. 2017 ("Pruning convolutional neural networks for resource
+efficient inference", ICLR) score a *feature map* z by the absolute first-order Taylor term
+Θ_TE(z) = |mean over its positions of ∂C/∂z · z|, averaged over mini-batches. This is that
+criterion with a single weight in place of the feature map: |∂L/∂w · w| per mini-batch,
+averaged over the batches. It is *not* their 2019 criterion ("Importance estimation for
+neural network pruning", CVPR), which squares the term, (∂L/∂w · w)², and sums it over a
+filter: the ranking within one batch is the same, the average over batches can differ.
+Molchanov et al. compute it on training mini-batches during fine-tuning and prune one
+filter at a time; the app uses the validation split and prunes weights in one cut.
 
 Why: removing w_k moves the weights by δw = −w_k e_k, and to first order the loss changes by
 δL ≈ ∂L/∂w_k · δw_k = −w_k · ∂L/∂w_k. The absolute value per batch, averaged over batches of
@@ -49,7 +59,10 @@ SCORER = Scorer(
     description="|w · ∂L/∂w| on the validation set — estimated loss increase if removed",
     formula="mean_b |w · ∂L_b/∂w| (validation batches b)",
     measures="first-order estimate of the loss change if w is removed",
-    source="Molchanov et al. 2017, 2019",
+    source="Molchanov et al. 2017 (Taylor criterion Θ_TE, per weight)",
+    differs="the paper scores whole feature maps on training batches and prunes one at a "
+            "time with fine-tuning in between; here single weights, validation batches, one "
+            "cut",
     needs_data=True, needs_init=False, signed=False,
     cost=taylor_seconds,
     fn=taylor,

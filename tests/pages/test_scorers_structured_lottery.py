@@ -69,17 +69,36 @@ def test_compare_scorers_shows_accuracy_overlap_and_disagreement():
     union = sum(int((a[n] | b[n]).sum()) for n in a)
     assert z[0, 1] == pytest.approx(inter / union, abs=1e-6)
     assert chart(at, "sc_agreement_chart")["data"]
-    # What-to-notice sentences quote the measured numbers.
+    # issue #13: three seeds by default, mean ± sd bars, and no ranking beyond the shared rule
+    assert cmp.seeds == (trained.train_config.seed + 0, trained.train_config.seed + 1,
+                         trained.train_config.seed + 2)
+    assert (cmp.table["n_seeds"] == 3).all() and bars[1]["error_y"]["visible"]
+    assert set(cmp.table.set_index("scorer")["pruned_at"]) == {"trained", "init"}
     best = cmp.table.set_index("scorer")["test_acc"].idxmax()
-    assert f"{best} is ahead ({100 * cmp.table.set_index('scorer').loc[best, 'test_acc']:.1f} %" in notices(at)
+    text = notices(at)
+    assert f"{best} has the highest mean ({100 * cmp.table.set_index('scorer').loc[best, 'test_acc']:.1f} %" in text
+    assert "3 seeds" in text and " is ahead (" not in text
     assert len(at.get("download_button")) == 3
     # The shared, cached model is read-only.
     for k, v in trained.state.items():
         assert torch.equal(v, shared_state[k])
 
 
+def test_compare_scorers_defaults_all_run_on_the_default_model():
+    at = with_default_model(small_app(set_hidden="300,100"), SCORERS)
+    assert "ablation" not in at.multiselect(key="_w_sc_scorers").value
+    at.number_input(key="_w_sc_seeds").set_value(1)
+    at.number_input(key="_w_sc_ft_epochs").set_value(0)
+    click(at, "sc_run")
+    assert not at.warning or not any("was skipped" in w.value for w in at.warning)
+    _, cmp = at.session_state["workspace"].extras["scorers_compare"]
+    assert list(cmp.table["scorer"]) == list(at.multiselect(key="_w_sc_scorers").value)
+    assert "One seed only" in notices(at)
+
+
 def test_compare_scorers_bad_input_and_a_skipped_scorer():
     at = with_default_model(small_app(set_hidden="300,100"), SCORERS)
+    at.number_input(key="_w_sc_seeds").set_value(1)
     at.multiselect(key="_w_sc_scorers").set_value([])
     click(at, "sc_run")
     assert any("choose at least one scorer" in e.value for e in at.error)

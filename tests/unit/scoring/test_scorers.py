@@ -143,8 +143,7 @@ def test_taylor_without_data_raises(model, names):
 def test_every_scorer_gives_nonnegative_float_scores_of_param_shape(model, names, name):
     # snip / movement look at earlier weights: give them some (another seed's init).
     earlier = build_model(ModelConfig(hidden=(5,)), 4, 3, seed=1).state_dict()
-    s = score(name, ScoreContext(model, names, _tiny_bundle(), init_state=earlier,
-                                 pre_finetune_state=earlier))
+    s = score(name, ScoreContext(model, names, _tiny_bundle(), init_state=earlier))
     params = dict(model.named_parameters())
     assert list(s) == names
     for n in names:
@@ -176,7 +175,8 @@ def test_scorers_are_the_method_modules_records_in_menu_order():
     assert set(SCORERS) == set(records)
     assert all(SCORERS[n] is r for n, r in records.items())
     # Menus, URLs and the command line show them in this order.
-    assert list(SCORERS) == ["magnitude", "random", "taylor", "ablation", "movement", "obd", "snip"]
+    assert list(SCORERS) == ["magnitude", "random", "taylor", "ablation", "movement",
+                             "magnitude_increase", "obd", "snip"]
 
 
 @pytest.mark.parametrize("name", list(SCORERS))
@@ -199,7 +199,7 @@ def test_every_record_is_complete(model, names, name):
 
 def test_cheap_scorers_cost_next_to_nothing_and_data_scorers_grow_with_the_data(model, names):
     small, big = _tiny_bundle(n_val=10), _tiny_bundle(n_val=1000)
-    for name in ("magnitude", "random", "movement"):
+    for name in ("magnitude", "random", "magnitude_increase"):
         assert SCORERS[name].cost(ScoreContext(model, names, big)) < 1e-3
     for name in ("taylor", "ablation"):
         cost = SCORERS[name].cost

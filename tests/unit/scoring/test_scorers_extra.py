@@ -263,48 +263,46 @@ def test_snip_needs_initial_weights_and_does_not_touch_the_model(data):
 
 
 # --------------------------------------------------------------------------- movement
-def test_movement_endpoint_form_matches_sanh_score_under_sgd(data):
-    """Plain SGD: η·(−Σ_t g_t·w_t) = (w_T² − w_0²)/2 − Σ_t Δw_t²/2 exactly, and the
-    correction is small, so the endpoint score ranks like Sanh et al.'s."""
+def test_movement_is_sanh_accumulated_score_step_by_step(data):
+    """Oracle: two full-batch plain-SGD steps by hand, S = −g₀·w₀ − g₁·w₁ with
+    w₁ = w₀ − η g₀ — what Sanh et al. accumulate. The old endpoint form (w₁² − w₀²)/2
+    differs from it, so this test fails on the old scorer."""
+    from pruning.scoring.movement import accumulate_movement
     model, _ = _trained(data, MLP)
     names = prunable_names(model)
-    params = dict(model.named_parameters())
-    before = {k: v.clone() for k, v in model.state_dict().items()}
-    lr = 0.01
-    S = {n: torch.zeros_like(params[n]) for n in names}
-    sq_steps = {n: torch.zeros_like(params[n]) for n in names}
-    gen = torch.Generator().manual_seed(0)
-    for _ in range(30):
-        idx = torch.randperm(len(data.y_train), generator=gen)[:32]
-        model.zero_grad()
-        F.cross_entropy(model(data.X_train[idx]), data.y_train[idx]).backward()
+    ref = copy.deepcopy(model)
+    lr, n = 0.05, len(data.y_train)
+    cfg = TrainConfig(epochs=2, batch_size=n, lr=lr, optimizer="sgd", momentum=0.0, seed=0)
+    got = accumulate_movement(model, data, cfg, names)
+    params = dict(ref.named_parameters())
+    want = {k: torch.zeros_like(params[k]) for k in names}
+    for _ in range(2):
+        ref.zero_grad()
+        F.cross_entropy(ref(data.X_train), data.y_train).backward()
         with torch.no_grad():
-            for n in names:
-                S[n] -= params[n].grad * params[n]
-            for p in model.parameters():
-                step = -lr * p.grad
-                for n in names:
-                    if p is params[n]:
-                        sq_steps[n] += step ** 2
-                p += step
-    got = score("movement", ScoreContext(model, names, pre_finetune_state=before))
-    for n in names:
-        torch.testing.assert_close(lr * S[n], got[n] - sq_steps[n] / 2, atol=1e-7, rtol=1e-4)
-        corr = torch.corrcoef(torch.stack([lr * S[n].flatten(), got[n].flatten()]))[0, 1]
-        assert corr > 0.99
+            for k in names:
+                want[k] -= params[k].grad * params[k]
+            for p in ref.parameters():
+                p -= lr * p.grad
+    for k in names:
+        torch.testing.assert_close(got[k], want[k], atol=1e-6, rtol=1e-4)
+    # the scorer hands accumulated scores through, and runs its own probe without them
+    s = score("movement", ScoreContext(model, names, data, accumulated_movement=got))
+    assert all(torch.equal(s[k], got[k]) for k in names)
+    probe = score("movement", ScoreContext(model, names, data, seed=3))
+    assert all(probe[k].shape == got[k].shape for k in names)
+    with pytest.raises(PruningError, match="needs data"):
+        score("movement", ScoreContext(model, names))
 
 
-def test_movement_sign_fallback_and_errors(data):
+def test_magnitude_increase_is_zhou_et_al(data):
     model, init = _trained(data, MLP)
     names = ["layers.0.weight"]
     w = dict(model.named_parameters())["layers.0.weight"].detach()
-    pre = {"layers.0.weight": w * 1.5}  # every weight shrank towards zero since then
-    s = score("movement", ScoreContext(model, names, pre_finetune_state=pre))["layers.0.weight"]
-    assert torch.all(s[w != 0] < 0)
-    s0 = score("movement", ScoreContext(model, names, init_state=init))["layers.0.weight"]
-    torch.testing.assert_close(s0, (w ** 2 - init["layers.0.weight"] ** 2) / 2)
-    with pytest.raises(PruningError, match="before and after"):
-        score("movement", ScoreContext(model, names))
+    s = score("magnitude_increase", ScoreContext(model, names, init_state=init))[names[0]]
+    torch.testing.assert_close(s, w.abs() - init[names[0]].abs())
+    with pytest.raises(PruningError, match="initial weights"):
+        score("magnitude_increase", ScoreContext(model, names))
 
 
 def test_the_prune_loop_passes_initial_weights_to_snip(data):
