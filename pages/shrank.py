@@ -17,6 +17,7 @@ from pruning.errors import PruningError
 from pruning.labs import shrink as shrank
 from pruning.labs.prune_step import describe_prune_config
 from pruning.present import shrink as shrank_view
+from pruning.present import exports
 from pruning.present import tradeoff as tradeoff_view
 from pruning.present.charts import training_curves
 from pruning.present.format import pct
@@ -268,21 +269,51 @@ extra = [Section("Training of the dense model", [training_curves(trained.history
          Section("Reproduce with torch.nn.utils.prune", [snippet.note, Code(snippet.code)])]
 pruned_state = (ws.trained, ws.pruned, ws.finetuned)
 
-e1, e2, e3 = st.columns(3)
+model_settings = {"data set": trained.data_config.name,
+                  "model": f"{trained.model_config.kind} "
+                           + ",".join(map(str, trained.model_config.hidden
+                                          if trained.model_config.kind == "mlp"
+                                          else trained.model_config.channels)),
+                  "trained epochs": trained.train_config.epochs,
+                  "training seed": trained.train_config.seed}
+budget = (f"{len(ws.finetuned.history)} epochs" if ws.finetuned is not None
+          else "none (not fine-tuned)")
+summary = exports.summary_table(result, curve, model_settings,
+                                describe_prune_config(ws.pruned.prune_config), budget)
+st.markdown("**Summary: one row per recipe** — the same numbers as the charts above, the CSV and "
+            "the report." + ("" if curve is not None else " Measure the trade-off curve (top of "
+                             "the page) to add its recipes."))
+st.dataframe(summary, hide_index=True)
+lead_sections = (exports.curve_sections(curve, trained.build(data)) if curve is not None else
+                 [Section("How far can you go?", ["The trade-off curve was not measured when "
+                                                  "this report was made."])])
+lead = (f"{tradeoff_view.verdict_sentence(curve)} This session's model: {head}"
+        if curve is not None else head)
+
+e1, e2, e3, e4 = st.columns(4)
 e1.download_button("⬇️ Pruned model (.pt)", data=lambda: checkpoint_bytes(*pruned_state),
                    file_name=CHECKPOINT_NAME, mime="application/octet-stream",
                    key="shrank_dl_checkpoint", on_click="ignore",
                    help="A plain PyTorch checkpoint: weights, masks and settings as tensors, "
                         "numbers, strings, lists and dicts. Load it with "
                         "torch.load(path, weights_only=True).")
-e2.download_button("⬇️ Results (.csv)", data=shrank.results_csv_table(result).to_csv(index=False),
-                   file_name="what_shrank.csv", mime="text/csv", key="shrank_dl_csv",
-                   on_click="ignore", help="Every measured number, one row per quantity.")
-e3.download_button("⬇️ Report (.html)", data=lambda: shrank_view.report_html(result, settings, extra),
+e2.download_button("⬇️ Summary (.csv)", data=summary.to_csv(index=False),
+                   file_name="what_shrank_summary.csv", mime="text/csv", key="shrank_dl_csv",
+                   on_click="ignore", help="The summary table above: one row per recipe, with "
+                                           "its settings.")
+e3.download_button("⬇️ Full data (.csv)",
+                   data=lambda: exports.full_data_table(result, curve).to_csv(index=False),
+                   file_name="what_shrank_full_data.csv", mime="text/csv",
+                   key="shrank_dl_full_csv", on_click="ignore",
+                   help="Every measured number, one row per quantity (every seed and timed "
+                        "variant of the curve too).")
+e4.download_button("⬇️ Report (.html)",
+                   data=lambda: shrank_view.report_html(result, settings, extra, lead_sections,
+                                                        lead, summary),
                    file_name="pruning_report.html", mime="text/html", key="shrank_dl_html",
                    on_click="ignore",
-                   help="One file with the tables and interactive charts; opens in any browser, "
-                        "offline.")
+                   help="One file: the trade-off curve, the headline, the recipe with its code, "
+                        "the summary table and every chart; opens in any browser, offline.")
 with st.expander("Use the checkpoint in your own project"):
     st.code(f'import torch\n\nckpt = torch.load("{CHECKPOINT_NAME}", weights_only=True)  '
             f'# plain data: no code runs\nmodel.load_state_dict(ckpt["state_dict"])  '

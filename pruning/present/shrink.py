@@ -268,16 +268,19 @@ def latency_figure(s: Shrinkage, height: int = 440) -> go.Figure:
 
 # ----------------------------------------------------------------------------- report
 def report_html(s: Shrinkage, settings: dict, extra_sections: list | None = None,
-                lead_sections: list | None = None, lead: str | None = None) -> str:
+                lead_sections: list | None = None, lead: str | None = None,
+                summary: pd.DataFrame | None = None) -> str:
     """The standalone HTML report (see ``pruning.present.html_report``). It opens with
     ``lead`` (default: the headline) and ``lead_sections`` (the trade-off curve and the
-    recipe that reaches it, when measured), then this session's model: settings, the
-    headline's numbers, storage, speed, accuracy, what carries over; ``extra_sections`` last."""
+    recipe that reaches it, when measured), then ``summary`` (the page's and the CSV's summary
+    table), then this session's model: settings, the headline's numbers, storage, speed,
+    accuracy, what carries over; ``extra_sections`` last."""
     from pruning.present.html_report import Section, html_report
 
     settings_table = pd.DataFrame({"setting": list(settings), "value": [str(v) for v in settings.values()]})
     sections = [
         *(lead_sections or []),
+        *([Section("Summary: one row per recipe", [summary])] if summary is not None else []),
         Section("The model in this session", [headline(s), settings_table]),
         Section("Storage", [storage_table(s), bytes_figure(s)]),
         Section("Speed (CPU, measured on the machine that made this report)",

@@ -206,3 +206,48 @@ def _no_ties(scores: Mapping[str, torch.Tensor], masks: Mapping[str, torch.Tenso
         if (~m).any() and m.any() and not float(s[~m].max()) < float(s[m].min()):
             return False
     return True
+
+
+def structured_snippet(model: nn.Module, fraction: float, finetune_epochs: int) -> Snippet:
+    """Code for the structured recipe of the trade-off curve with ``torch.nn.utils.prune``:
+    in every hidden layer remove ``fraction`` of the units with the smallest L1 norm of their
+    incoming weights (``ln_structured(n=1, dim=0)``: the same ranking as the app's ``l1``
+    unit score), their biases and the next layer's matching inputs, then fine-tune.
+
+    Where it differs from the app: torch breaks ties at the cut-off its own way, and torch has
+    no compaction — the app then builds the smaller dense model
+    (``pruning.structured.compact``); the snippet says so."""
+    from pruning.structured.units import unit_layers
+
+    plan = []
+    for layer in unit_layers(model):
+        k = n_to_prune(fraction, layer.size)
+        k = min(k, layer.size - 1)          # the app keeps at least one unit per layer
+        plan.append((layer.module, layer.next_module, k))
+    lines = ",\n".join(f'    ("{m}", "{n}", {k})' for m, n, k in plan)
+    code = (_HEADER.format(arch=_arch(model)) +
+            "\n# (hidden layer, the layer it feeds, how many of its units to remove)\n"
+            f"plan = [\n{lines},\n]\n"
+            "# 1. In every hidden layer, the k units (rows / filters) with the smallest L1 norm of\n"
+            "#    their incoming weights (ranked on the trained weights, before any other mask).\n"
+            "for name, _, k in plan:\n"
+            "    prune.ln_structured(model.get_submodule(name), \"weight\", amount=k, n=1, dim=0)\n"
+            "# 2. A removed unit also loses its bias and the next layer's matching inputs.\n"
+            "for name, next_name, _ in plan:\n"
+            "    layer, nxt = model.get_submodule(name), model.get_submodule(next_name)\n"
+            "    kept = layer.weight_mask.flatten(1).any(dim=1)            # (units,) True = kept\n"
+            "    prune.custom_from_mask(layer, \"bias\", mask=kept)\n"
+            "    shape = (1, -1) + (1,) * (nxt.weight.dim() - 2)            # the next layer's inputs\n"
+            "    prune.custom_from_mask(nxt, \"weight\", mask=kept.view(shape).expand_as(nxt.weight))\n"
+            f"\nfine_tune(model)  # your training loop, {finetune_epochs} epoch(s) in the app; "
+            "the masks hold the removed units at zero\n"
+            "\nparameters_to_prune = list(dict.fromkeys(\n"
+            "    (model.get_submodule(m), p) for name, next_name, _ in plan\n"
+            "    for m, p in ((name, \"weight\"), (name, \"bias\"), (next_name, \"weight\"))))\n"
+            + _FOOTER +
+            "# torch stops here: the zeros are still stored. To get the smaller, faster model,\n"
+            "# build one without the removed rows / columns (the app's compaction does this).\n")
+    return Snippet(code, "ln_structured",
+                   "Structured L1 pruning: whole units go, with their biases and the next layer's "
+                   "inputs; the app then compacts to a smaller dense model, which torch does "
+                   "not do for you.")

@@ -33,3 +33,44 @@ def test_the_curve_is_measured_once_and_shown_the_same_on_the_next_visit():
     assert chart(other, "shrank_curve_latency")["data"] == chart(at, "shrank_curve_latency")["data"]
     goto(other, SHRANK)
     assert _sentence(other) == _sentence(at)
+
+
+def test_page_summary_csv_and_report_give_the_same_numbers():
+    import io
+
+    import pandas as pd
+
+    from pruning.present import exports
+    from pruning.present import shrink as shrank_view
+    from ui.tradeoff import cached_tradeoff
+    at = with_default_model(new_app(TINY), SHRANK)
+    if any(b.proto.id.endswith("shrank_tradeoff_run") for b in at.get("button")):
+        click(at, "shrank_tradeoff_run")            # not yet measured on this server
+    click(at, "shrank_default_prune")
+    ws = at.session_state["workspace"]
+    curve = cached_tradeoff(ws.trained)
+    result = ws.extras["shrank"]["result"]
+    page = [df.value for df in at.dataframe if "pruning settings" in df.value.columns]
+    assert len(page) == 1
+    summary = page[0]
+    assert set(summary["source"]) == {"trade-off curve", "this session's model"}
+    assert len(summary) == len(curve.points) + 6
+    # The CSV is that table; read back, it has the same numbers.
+    csv = pd.read_csv(io.StringIO(summary.to_csv(index=False)))
+    assert csv["test accuracy (%)"].tolist() == summary["test accuracy (%)"].tolist()
+    # And the same as a fresh computation from the stored measurements.
+    again = exports.summary_table(result, curve, {k: summary[k].iloc[0] for k in
+                                                  ("data set", "model", "trained epochs",
+                                                   "training seed")},
+                                  summary["pruning settings"].iloc[-5].split(";")[0],
+                                  summary["fine-tuning budget"].iloc[-5])
+    pd.testing.assert_frame_equal(again.reset_index(drop=True), summary.reset_index(drop=True),
+                                  check_dtype=False)
+    # The report shows the same table and opens with the curve's sentence.
+    html = shrank_view.report_html(result, {"data set": "digits"}, lead_sections=[],
+                                   lead=view.verdict_sentence(curve), summary=summary)
+    assert html.index(view.verdict_sentence(curve).split(":")[0]) < html.index("Summary: one row")
+    for v in summary["stored size (KB)"]:
+        assert f">{v:,.4g}<" in html
+    # The headline on the page is the report's.
+    assert f"#### {shrank_view.headline(result)}" in [m.value for m in at.markdown]

@@ -220,3 +220,44 @@ def test_figures_show_every_point_and_the_front(curve):
         assert n_points == len(curve.points)
     table = view.points_table(curve)
     assert len(table) == len(curve.points) and "µs per example" in table.columns
+
+
+# ----------------------------------------------------------------------------- exports
+def test_structured_snippet_reproduces_the_apps_unit_masks():
+    import torch.nn.utils.prune as torch_prune
+
+    from pruning.core.masks import apply_masks as _apply
+    from pruning.present.torch_code import structured_snippet
+    from pruning.structured.select import select_units, unit_masks
+    from pruning.structured.units import unit_scores
+    model = build_model(ModelConfig(hidden=(30, 20)), 12, 3, seed=0)
+    ref = build_model(ModelConfig(hidden=(30, 20)), 12, 3, seed=0)
+    keep = select_units(unit_scores(ref, None, "l1"), 0.5, "layer")
+    _apply(ref, unit_masks(ref, keep))
+    code = structured_snippet(model, 0.5, 3).code
+    body = code.replace("import torch\nimport torch.nn.utils.prune as prune\n", "")
+    exec(body, {"model": model, "torch": torch, "prune": torch_prune,   # noqa: S102 (our code)
+                "fine_tune": lambda m: None})
+    got, want = model.state_dict(), ref.state_dict()
+    assert got.keys() == want.keys() and all(torch.equal(got[k], want[k]) for k in want)
+
+
+def test_summary_full_data_and_report_opening_agree(curve, trained, digits_200):
+    from pruning.present import exports
+    table = exports.summary_table(None, curve, {"data set": "digits"})
+    assert len(table) == len(curve.points)
+    assert list(table.columns[:len(exports.SUMMARY_COLUMNS)]) == list(exports.SUMMARY_COLUMNS)
+    assert (table["data set"] == "digits").all()
+    pts = curve.points
+    assert table["test accuracy (%)"].tolist() == (100 * pts["test_acc_mean"]).round(1).tolist()
+    assert table["stored size (KB)"].tolist() == (pts["stored_bytes"] / 1024).round(1).tolist()
+    assert table["µs per example"].tolist() == pts["latency_us_per_example"].round(3).tolist()
+    full = exports.full_data_table(None, curve)
+    assert list(full.columns) == ["source", "subject", "quantity", "value"]
+    accs = full[(full["quantity"] == "test_acc") & (full["source"] == "trade-off curve, each seed")]
+    assert accs["value"].tolist() == curve.runs["test_acc"].tolist()
+    sections = exports.curve_sections(curve, trained.build(digits_200))
+    assert sections[0].blocks[0] == view.verdict_sentence(curve)
+    if view.largest_within(curve) is not None:
+        assert sections[1].heading == "The recipe that gets there"
+        assert "torch.nn.utils.prune" in sections[1].blocks[-1].text
