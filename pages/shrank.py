@@ -16,8 +16,8 @@ from pruning.core.records import finetune_pruned
 from pruning.errors import PruningError
 from pruning.labs import shrink as shrank
 from pruning.labs.prune_step import describe_prune_config
-from pruning.present import shrink as shrank_view
 from pruning.present import exports
+from pruning.present import shrink as shrank_view
 from pruning.present import tradeoff as tradeoff_view
 from pruning.present.charts import training_curves
 from pruning.present.format import pct
