@@ -97,8 +97,9 @@ with tab_struct:
 # ----------------------------------------------------------------------------- same budget
 with tab_budget:
     st.markdown(f"Remove a share of the {unit_word}, count the weights that remain, and prune "
-                "the same number of single weights by global magnitude instead. Both are "
-                "fine-tuned the same way.")
+                "the same number of single weights by magnitude instead — once with one global "
+                "ranking (which can empty a whole layer: *layer collapse*) and once with the "
+                "same share of every layer. All three are fine-tuned the same way.")
     b1, b2, b3 = st.columns(3)
     fracs = b1.multiselect(f"{unit_word.capitalize()} removed", [25, 50, 75, 90],
                            format_func=lambda v: f"{v} %",

@@ -7,7 +7,14 @@ For each fraction f of hidden units removed:
      ``pruning.structured.compact``) = the budget B;
   2. unstructured: global magnitude pruning of all Linear / Conv2d weights (output layer
      included) down to the same B weights;
-  3. evaluate both right after pruning and after fine-tuning with their masks held fixed.
+  3. unstructured, per layer: magnitude pruning of the same share of *every* layer down to
+     (about) the same B weights — it can never empty a layer;
+  4. evaluate all three right after pruning and after fine-tuning (same epochs, masks fixed).
+
+Layer collapse. At high sparsity a global ranking can remove *every* weight of a layer (its
+weights are all smaller than the others'); the network is then cut in two and predicts one
+class, whatever the granularity. ``empty_layers`` names such layers per row, so the sentences
+can say that a gap comes from collapse, and compare structured with the per-layer arm instead.
 
 Biases are not counted in B: unstructured pruning keeps all of them, structured pruning drops
 the removed units' biases (a handful). The table also reports what really shrinks: the
@@ -25,7 +32,7 @@ from torch import nn
 from pruning.config import TrainConfig
 from pruning.core.counts import count_parameters, multiply_adds, weight_count
 from pruning.core.masks import apply_masks
-from pruning.core.models import prunable_names
+from pruning.core.models import layer_label, prunable_names
 from pruning.core.selection import select_by_sparsity
 from pruning.core.training import evaluate_all, train
 from pruning.errors import PruningError, check_fraction
@@ -34,7 +41,7 @@ from pruning.structured.compact import compact
 from pruning.structured.select import select_units, unit_masks
 from pruning.structured.units import unit_layers, unit_scores
 
-GRANULARITIES = ("structured", "unstructured")
+GRANULARITIES = ("structured", "unstructured", "unstructured_layer")
 
 
 def _finetune_and_measure(model: nn.Module, masks, data, finetune: TrainConfig) -> dict:
@@ -51,7 +58,8 @@ def compare_granularity(model: nn.Module, data, fractions=(0.25, 0.5, 0.75, 0.9)
     """One row per (fraction, granularity); ``model`` is not modified.
 
     columns: units_removed, granularity, kept_weights, kept_weights_pct, stored_params,
-    macs_per_example, {train,val,test}_{loss,acc}_pruned, {train,val,test}_{loss,acc}.
+    macs_per_example, empty_layers (layers left with no weight, comma-separated),
+    {train,val,test}_{loss,acc}_pruned, {train,val,test}_{loss,acc}, n_test.
     """
     fractions = [check_fraction("fraction of units", f) for f in fractions]
     if not fractions:
@@ -77,15 +85,19 @@ def compare_granularity(model: nn.Module, data, fractions=(0.25, 0.5, 0.75, 0.9)
         rows.append({**common, "granularity": "structured", "stored_params": count_parameters(small),
                      "macs_per_example": multiply_adds(small, data.n_features)["dense"],
                      **metrics_s})
-        sel = select_by_sparsity(magnitude, 1 - budget / total_weights, "global")
-        m_u = apply_masks(copy.deepcopy(model), sel.masks)
-        metrics_u = _finetune_and_measure(m_u, sel.masks, data, finetune)
-        rows.append({**common, "kept_weights": sel.n_kept,
-                     "kept_weights_pct": 100.0 * sel.n_kept / total_weights,
-                     "granularity": "unstructured", "stored_params": dense_params,
-                     "macs_per_example": dense_macs, **metrics_u})
-    df = pd.DataFrame(rows)
+        rows[-1]["empty_layers"] = ""
+        for granularity, scope in (("unstructured", "global"), ("unstructured_layer", "layer")):
+            sel = select_by_sparsity(magnitude, 1 - budget / total_weights, scope)
+            m_u = apply_masks(copy.deepcopy(model), sel.masks)
+            metrics_u = _finetune_and_measure(m_u, sel.masks, data, finetune)
+            empty = [layer_label(n) for n, m in sel.masks.items() if not bool(m.any())]
+            rows.append({**common, "kept_weights": sel.n_kept,
+                         "kept_weights_pct": 100.0 * sel.n_kept / total_weights,
+                         "granularity": granularity, "stored_params": dense_params,
+                         "macs_per_example": dense_macs, "empty_layers": ", ".join(empty),
+                         **metrics_u})
+    df = pd.DataFrame(rows).assign(n_test=len(data.y_test))
     cols = ["units_removed", "granularity", "kept_weights", "kept_weights_pct",
-            "stored_params", "macs_per_example"]
+            "stored_params", "macs_per_example", "empty_layers"]
     return df[cols + [c for c in df.columns if c not in cols]]
 

@@ -43,7 +43,7 @@ def compute_scores(model: nn.Module, data: DataBundle | None, scorer: str,
 
     Pass a freshly built model (``TrainedModel.build``): the Taylor scorer runs a backward
     pass, which fills ``.grad`` buffers. ``init_state`` (the untrained weights) is what the
-    ``snip`` scorer scores and ``movement`` measures from.
+    ``snip`` and ``magnitude_increase`` scorers compare with.
     """
     names = prunable_names(model, include_output=include_output)
     if not names:

@@ -31,6 +31,7 @@ from pruning.core.counts import (
 from pruning.core.masks import apply_masks
 from pruning.core.training import evaluate_all, train
 from pruning.errors import check_fraction
+from pruning.labs.measure import saved_bytes
 from pruning.structured.compact import compact
 from pruning.structured.select import select_units, unit_masks
 from pruning.structured.units import check_method, unit_layers, unit_scores
@@ -42,7 +43,8 @@ VERSIONS = {"dense": "dense", "masked": "masked (zeros, same shapes)",
 @dataclass
 class StructuredReport:
     """One run: the unit scores and keep-vectors per hidden layer, ``sizes`` (one row per model
-    version: hidden_units, stored_params, nonzero_params, weights, dense_bytes,
+    version: hidden_units, stored_params, nonzero_params, weights, dense_bytes (the tensors'
+    bytes), file_bytes (what ``torch.save`` of the state_dict really writes),
     macs_per_example, test_acc, val_acc) and the masked-vs-compacted comparison."""
 
     method: str
@@ -65,6 +67,7 @@ def _row(version: str, model, data, metrics: dict) -> dict:
     return {"model": version, "hidden_units": _hidden_sizes(model),
             "stored_params": count_parameters(model), "nonzero_params": nonzero,
             "weights": weight_count(model), "dense_bytes": dense_bytes(model),
+            "file_bytes": len(saved_bytes(model.state_dict())),
             "macs_per_example": multiply_adds(model, data.n_features)["dense"],
             "test_acc": metrics["test_acc"], "val_acc": metrics["val_acc"]}
 

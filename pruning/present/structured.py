@@ -18,6 +18,7 @@ from pruning.labs.granularity import GRANULARITIES
 from pruning.labs.structured_run import VERSIONS, StructuredReport
 from pruning.present.format import pct
 from pruning.present.style import PRUNED_COLOUR, SPLIT_COLOURS, layout
+from pruning.present.verdict import compare
 
 
 # ----------------------------------------------------------------------------- remove units
@@ -42,21 +43,26 @@ def unit_scores_figure(report: StructuredReport, height: int | None = None) -> g
 
 
 def compaction_note(report: StructuredReport) -> str:
-    """What compacting bought, from the sizes table: hidden sizes, parameters, file size, and
-    how closely the compacted model matches the masked one."""
+    """What compacting bought, from the sizes table: hidden sizes, parameters, the size of the
+    saved file (``file_bytes``: real ``torch.save`` bytes, headers included — not the tensors'
+    bytes), and how closely the compacted model matches the masked one."""
     sizes = report.sizes.set_index("model")
     dense, small = sizes.loc[VERSIONS["dense"]], sizes.loc[VERSIONS["compacted"]]
     return (f"The compacted model has hidden sizes {small['hidden_units']} instead of "
             f"{dense['hidden_units']}, {dense['stored_params'] - small['stored_params']:,} fewer "
-            f"parameters and a {pct((1 - small['dense_bytes'] / dense['dense_bytes']), 0)} "
-            f"smaller file, and it predicts the same class as the masked model on "
+            f"parameters and a {pct((1 - small['file_bytes'] / dense['file_bytes']), 0)} "
+            f"smaller saved file ({dense['file_bytes']:,} → {small['file_bytes']:,} bytes), "
+            f"and it predicts the same class as the masked model on "
             f"{pct(report.same_predictions)} of test images (largest logit difference "
             f"{report.max_output_difference:.1e}). A masked model with single zeros would keep "
             f"every matrix — and the work — at full size.")
 
 
 # ----------------------------------------------------------------------------- same budget
-GRANULARITY_COLOURS = {"structured": "#d62728", "unstructured": "#1f77b4"}
+GRANULARITY_COLOURS = {"structured": "#d62728", "unstructured": "#1f77b4",
+                       "unstructured_layer": "#2ca02c"}
+GRANULARITY_LABELS = {"structured": "structured", "unstructured": "unstructured, global",
+                      "unstructured_layer": "unstructured, per layer"}
 
 
 def granularity_figure(table: pd.DataFrame, dense_test_acc: float | None = None,
@@ -72,7 +78,8 @@ def granularity_figure(table: pd.DataFrame, dense_test_acc: float | None = None,
                                 ("test_acc", "solid", "after fine-tuning")):
             fig.add_trace(go.Scatter(
                 x=part["kept_weights_pct"], y=100 * part[col], mode="lines+markers",
-                name=f"{g}, {when}", line=dict(color=GRANULARITY_COLOURS[g], dash=dash, width=3),
+                name=f"{GRANULARITY_LABELS[g]}, {when}",
+                line=dict(color=GRANULARITY_COLOURS[g], dash=dash, width=3),
                 customdata=100 * part["units_removed"],
                 hovertemplate="%{x:.1f} % of weights kept (%{customdata:.0f} % of units "
                               "removed)<br>test accuracy %{y:.1f} %<extra></extra>"))
@@ -85,21 +92,39 @@ def granularity_figure(table: pd.DataFrame, dense_test_acc: float | None = None,
 
 
 def granularity_notes(table: pd.DataFrame) -> list[str]:
-    """Sentences computed from the table (what to notice)."""
+    """Sentences computed from the table (what to notice). Comparisons go through the shared
+    rule (one run = one seed); a global unstructured arm that emptied a layer is called layer
+    collapse, and structured is then compared with the per-layer arm instead."""
     notes = []
+    n_test = int(table["n_test"].iloc[0]) if "n_test" in table else 100
+    more = "no multi-seed run here: retrain with other sidebar seeds to check"
     for f, part in table.groupby("units_removed", sort=True):
-        s = part[part["granularity"] == "structured"].iloc[0]
-        u = part[part["granularity"] == "unstructured"].iloc[0]
-        gap = 100 * (u["test_acc"] - s["test_acc"])
-        verdict = (f"{'unstructured' if gap > 0 else 'structured'} is ahead by {abs(gap):.1f} points"
-                   if round(gap, 1) != 0 else "a tie")
-        notes.append(
-            f"Removing {pct(f, 0)} of the units keeps {s['kept_weights']:,} weights "
-            f"({s['kept_weights_pct']:.1f} %). After fine-tuning, test accuracy is "
-            f"{pct(s['test_acc'])} (structured) vs {pct(u['test_acc'])} "
-            f"(unstructured, same weight count): {verdict}. "
-            f"The structured model really is smaller — {s['macs_per_example']:,} vs "
-            f"{u['macs_per_example']:,} multiply-adds per example when run densely.")
+        by = part.set_index("granularity")
+        s = by.loc["structured"]
+        u = by.loc["unstructured"]
+        text = (f"Removing {pct(f, 0)} of the units keeps {s['kept_weights']:,} weights "
+                f"({s['kept_weights_pct']:.1f} %). After fine-tuning, test accuracy is "
+                f"{pct(s['test_acc'])} (structured) vs {pct(u['test_acc'])} "
+                f"(unstructured, global ranking, same weight count)")
+        empty = str(u.get("empty_layers", "") or "")
+        if empty:
+            text += (f". ⚠️ The global ranking emptied {empty} — **layer collapse**: no signal "
+                     f"crosses that layer, so the gap is about collapse, not granularity")
+            if "unstructured_layer" in by.index:
+                ul = by.loc["unstructured_layer"]
+                v = compare([s["test_acc"]], [ul["test_acc"]], n_test=n_test,
+                            a_name="structured", b_name="unstructured per layer", more_seeds=more)
+                text += (f". Without collapse (the same share of every layer): "
+                         f"{pct(ul['test_acc'])}. {v.sentence}")
+            else:
+                text += "."
+        else:
+            v = compare([s["test_acc"]], [u["test_acc"]], n_test=n_test,
+                        a_name="structured", b_name="unstructured", more_seeds=more)
+            text += f". {v.sentence}"
+        text += (f" The structured model really is smaller — {s['macs_per_example']:,} vs "
+                 f"{u['macs_per_example']:,} multiply-adds per example when run densely.")
+        notes.append(text)
     return notes
 
 

@@ -134,9 +134,9 @@ def test_equal_budget_and_sensitivity_tabs():
     at.number_input(key="_w_st_budget_ft").set_value(1)
     click(at, "st_budget_run")
     _, g = at.session_state["workspace"].extras["granularity"]
-    assert list(g["granularity"]) == ["structured", "unstructured"]
-    assert g["kept_weights"].nunique() == 1
-    assert len(chart(at, "st_budget_chart")["data"]) == 4
+    assert list(g["granularity"]) == ["structured", "unstructured", "unstructured_layer"]
+    assert g[g["granularity"] != "unstructured_layer"]["kept_weights"].nunique() == 1
+    assert len(chart(at, "st_budget_chart")["data"]) == 6
 
     click(at, "st_sens_run")
     _, (scan, _) = at.session_state["workspace"].extras["sensitivity"]

@@ -132,11 +132,15 @@ def test_equal_budget_comparison(data):
     model = _model(data, ModelConfig(hidden=(16, 8)), 3)
     before = copy.deepcopy(model.state_dict())
     table = compare_granularity(model, data, (0.5, 0.75), "l1", TrainConfig(epochs=1, seed=0))
-    assert len(table) == 4 and set(table["granularity"]) == {"structured", "unstructured"}
+    assert len(table) == 6 and set(table["granularity"]) == {"structured", "unstructured",
+                                                              "unstructured_layer"}
     for f, part in table.groupby("units_removed"):
         s = part[part["granularity"] == "structured"].iloc[0]
         u = part[part["granularity"] == "unstructured"].iloc[0]
+        ul = part[part["granularity"] == "unstructured_layer"].iloc[0]
         assert s["kept_weights"] == u["kept_weights"]  # the same budget
+        assert abs(ul["kept_weights"] - s["kept_weights"]) <= 3  # per-layer rounding
+        assert ul["empty_layers"] == ""
         assert s["stored_params"] < u["stored_params"] == count_parameters(model)
         assert s["macs_per_example"] < u["macs_per_example"]
     s50 = table[(table["units_removed"] == 0.5) & (table["granularity"] == "structured")].iloc[0]
@@ -145,9 +149,43 @@ def test_equal_budget_comparison(data):
     for k, v in model.state_dict().items():
         assert torch.equal(v, before[k])
     fig = granularity_figure(table, 0.9)
-    assert len(fig.data) == 4
-    unstructured_ft = [t for t in fig.data if t.name == "unstructured, after fine-tuning"][0]
+    assert len(fig.data) == 6
+    unstructured_ft = [t for t in fig.data if t.name == "unstructured, global, after fine-tuning"][0]
     assert sorted(unstructured_ft.y) == sorted(
         (100 * table[table["granularity"] == "unstructured"]["test_acc"]).tolist())
     notes = granularity_notes(table)
     assert len(notes) == 2 and f"{int(s50['kept_weights']):,} weights" in notes[0]
+    assert all("One seed only" in n and " is ahead by" not in n for n in notes)
+
+
+def test_layer_collapse_is_detected_and_said():
+    """issue #13: a global arm that emptied a layer is called layer collapse, and structured is
+    compared with the per-layer arm instead of being "ahead by 31.8 points"."""
+    import pandas as pd
+    base = dict(units_removed=0.9, kept_weights=100, kept_weights_pct=5.0, stored_params=10,
+                macs_per_example=10, n_test=359)
+    table = pd.DataFrame([
+        {**base, "granularity": "structured", "empty_layers": "", "test_acc": 0.80},
+        {**base, "granularity": "unstructured", "empty_layers": "layers.1", "test_acc": 0.10},
+        {**base, "granularity": "unstructured_layer", "empty_layers": "", "test_acc": 0.79}])
+    note = granularity_notes(table)[0]
+    assert "layer collapse" in note and "emptied layers.1" in note
+    assert "unstructured per layer" in note and "One seed only" in note
+    assert "ahead" not in note
+
+
+def test_structured_sizes_come_from_saved_bytes(data):
+    from pruning.core.records import train_model
+    from pruning.labs.measure import saved_bytes
+    from pruning.labs.structured_run import run_structured
+    from pruning.present.structured import compaction_note
+    from pruning import DataConfig
+    trained = train_model(DataConfig(), ModelConfig(hidden=(16, 8)), TrainConfig(epochs=1, seed=0),
+                          data=data)
+    rep = run_structured(trained, data, "l1", 0.5, 0, 0)
+    sizes = rep.sizes.set_index("model")
+    dense = sizes.iloc[0]
+    assert dense["file_bytes"] == len(saved_bytes(trained.build(data).state_dict()))
+    small = sizes.loc["compacted (smaller dense)"]
+    want = f"{100 * (1 - small['file_bytes'] / dense['file_bytes']):.0f} % smaller saved file"
+    assert want in compaction_note(rep)
