@@ -2,8 +2,10 @@
 import streamlit as st
 
 from ui.classroom import apply_classroom_style
+from ui.persist import render_saved_work_box, save_if_changed, show_notices, write_cookie
 from ui.settings import render_settings_sidebar
 from ui.url_sync import remember_url_widgets, show_url_notices, sync_url_settings
+from ui.workspace import workspace
 
 st.set_page_config(page_title="Pruning Playground", page_icon="✂️", layout="wide")
 
@@ -26,7 +28,12 @@ sync_url_settings()        # the link's settings, before any widget is drawn
 render_settings_sidebar()
 apply_classroom_style()
 show_url_notices()
+write_cookie()             # this browser's private key for its saved work (ui/persist.py)
+workspace()                # loaded before the page runs, so its notices show now
+show_notices()
+render_saved_work_box()
 try:
     nav.run()
 finally:                   # also after st.stop() / st.rerun() inside a page
     remember_url_widgets()
+    save_if_changed()      # the finished step, if the workspace changed

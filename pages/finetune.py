@@ -15,6 +15,7 @@ from pruning.present.prune import (
     recovery_curves,
     zero_check_note,
 )
+from ui.persist import job
 from ui.scaffold import ensure_default_pruned, page_context
 from ui.widgets import NOTICE, delta_colour, show_error
 from ui.workspace import workspace
@@ -90,7 +91,8 @@ if run:
                           key=f"ft_live_{epoch}")
 
     try:
-        ws.finetuned = finetune_pruned(trained, pruned, data, cfg, progress=progress)
+        with job("Fine-tune"):
+            ws.finetuned = finetune_pruned(trained, pruned, data, cfg, progress=progress)
     except PruningError as exc:
         show_error(exc)
     bar.empty()

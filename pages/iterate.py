@@ -12,6 +12,7 @@ from pruning.present.format import pct
 from pruning.present.prune import iterate_notice, layer_heatmap, replay_notice
 from pruning.present.scorer_compare import method_note
 from pruning.scoring import SCORERS
+from ui.persist import job
 from ui.scaffold import page_context
 from ui.widgets import NOTICE, show_error
 
@@ -98,10 +99,11 @@ if st.button("Run the rounds", type="primary", key="it_run",
         bar.progress(min(max(frac, 0.0), 1.0), text=msg)
 
     try:
-        ws.extras["iterate"] = run_iterate(trained, data, prune_cfg, ft_cfg, baseline, progress,
-                                           total_epochs=int(ft_epochs),
-                                           rewind_epochs=rewind_epochs,
-                                           with_oneshot=oneshot_ctl and schedule != "oneshot")
+        with job("Iterate"):
+            ws.extras["iterate"] = run_iterate(trained, data, prune_cfg, ft_cfg, baseline,
+                                               progress, total_epochs=int(ft_epochs),
+                                               rewind_epochs=rewind_epochs,
+                                               with_oneshot=oneshot_ctl and schedule != "oneshot")
         st.session_state["it_round"] = len(ws.extras["iterate"].snapshots) - 1  # show the end
     except PruningError as exc:
         show_error(exc)

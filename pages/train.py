@@ -20,6 +20,7 @@ from pruning.present.training import (
     predict_test_split,
 )
 from ui.cache import get_data
+from ui.persist import job
 from ui.settings import DATASET_LABELS, current_configs
 from ui.widgets import NOTICE, remembered, show_error
 from ui.workspace import workspace
@@ -86,7 +87,8 @@ def run_training(data_cfg, model_cfg, train_cfg, data) -> None:
                            **CHART)
 
     try:
-        trained = train_model(data_cfg, model_cfg, train_cfg, data=data, progress=progress)
+        with job("Train"):
+            trained = train_model(data_cfg, model_cfg, train_cfg, data=data, progress=progress)
     except PruningError as exc:
         st.session_state.pop(RUN_KEY, None)
         show_error(exc)

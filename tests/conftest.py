@@ -4,7 +4,9 @@
 keeps other runners working too), and every test runs torch on one intra-op thread (set once for the session, so module-scoped
 fixtures that train run on one thread too).
 """
+import os
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -13,6 +15,11 @@ import torch
 _ROOT = str(Path(__file__).resolve().parent.parent)
 if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
+
+# Saved workspaces of the app's test sessions (page tests, and the servers the browser tests
+# start, which inherit the environment) go to a throw-away store, not the project's state/.
+os.environ.setdefault("PRUNING_STORE_PATH",
+                      str(Path(tempfile.mkdtemp(prefix="pp-store-")) / "workspaces.sqlite3"))
 
 
 @pytest.fixture(scope="session", autouse=True)

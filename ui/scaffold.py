@@ -25,6 +25,7 @@ from pruning.errors import PruningError
 from pruning.labs.prune_step import prune_config_for, select
 from pruning.present.format import pct
 from ui.cache import default_trained_model, trained_data
+from ui.persist import job
 from ui.settings import current_configs
 from ui.widgets import show_error
 from ui.workspace import cached_scores, workspace
@@ -158,7 +159,7 @@ def run_and_keep(key: str, settings, compute: Callable[..., T], *, run: bool,
     if run:
         bar = st.progress(0.0, text="Starting…") if progress else None
         try:
-            with st.spinner(spinner) if spinner else nullcontext():
+            with st.spinner(spinner) if spinner else nullcontext(), job(key):
                 if bar is not None:
                     value = compute(lambda f, msg: bar.progress(min(max(f, 0.0), 1.0), text=msg))
                 else:

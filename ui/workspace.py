@@ -13,12 +13,14 @@ from pruning.app.workspace import Workspace
 from pruning.core.data import DataBundle
 from pruning.core.records import TrainedModel
 from pruning.labs.prune_step import compute_scores
+from ui.persist import open_workspace
 
 
 def workspace() -> Workspace:
-    """This session's workspace (created on first use)."""
+    """This session's workspace: on first use, this browser's saved work (``ui.persist``) or
+    an empty one."""
     if "workspace" not in st.session_state:
-        st.session_state["workspace"] = Workspace()
+        st.session_state["workspace"] = open_workspace()
     return st.session_state["workspace"]
 
 
