@@ -21,6 +21,9 @@ of the models, and the object goes when no session refers to it any more.
 """
 from __future__ import annotations
 
+import atexit
+import logging
+import os
 import threading
 import time
 import weakref
@@ -44,6 +47,9 @@ _store_opened = False
 _live: "weakref.WeakValueDictionary[str, Workspace]" = weakref.WeakValueDictionary()
 _stamps: dict[str, float] = {}          # key -> saved_at of the live object's last load/save
 _running: dict[str, str] = {}           # key -> label of a job running in this process
+_job_threads: set[threading.Thread] = set()   # the script threads inside ``job``
+_exiting = threading.Event()            # set at interpreter exit (after SIGTERM)
+_MARKED = "_pp_job_marked"              # session_state: a job of this session marked itself
 
 
 def the_store() -> WorkspaceStore | None:
@@ -155,10 +161,19 @@ def save_if_changed() -> None:
     if ws is None:
         return
     fingerprint = _fingerprint(ws)
+    store = the_store()
     if fingerprint == st.session_state.get(_PRINT):
+        # unchanged: a job marked in this run did not finish; cut short by the student, it
+        # is no longer running (clear the marker); by a shutdown, leave it to be reported
+        if st.session_state.get(_MARKED) and store is not None and not _server_stopping():
+            st.session_state.pop(_MARKED, None)
+            try:
+                store.clear_job(browser_key())
+            except Exception as exc:
+                log.error("workspace store: could not clear job: %s", exc)
         return
     st.session_state[_PRINT] = fingerprint
-    store = the_store()
+    st.session_state.pop(_MARKED, None)      # the save below clears the marker
     if store is None:
         return
     key = browser_key()
@@ -176,33 +191,43 @@ def save_if_changed() -> None:
                            "kept in memory while the server runs.")
 
 
+def _server_stopping() -> bool:
+    """The server is shutting down (SIGTERM): a job cut short now was stopped, not finished."""
+    if _exiting.is_set():
+        return True
+    try:
+        from streamlit import runtime
+        return runtime.exists() and runtime.get_instance().state.name in ("STOPPING", "STOPPED")
+    except Exception:
+        return False
+
+
 @contextmanager
 def job(label: str):
-    """Mark a job (a training run, a sweep) as running for this browser while the block
-    runs; its result is saved by ``save_if_changed`` at the end of the run. If the server
-    stops first, the marker stays and the next visit reports the job as stopped."""
+    """Mark a job (a training run, a sweep) as running for this browser while the block runs.
+
+    The marker is in the store: the job's result, saved by ``save_if_changed`` at the end of
+    the run, clears it. If the server stops first (the block is cut short while the server
+    shuts down), the marker stays, and the next visit reports the job as stopped. Cut short
+    by the student (another click), the marker is cleared at the end of that run."""
     key = browser_key()
     store = the_store()
+    thread = threading.current_thread()
     with _lock:
         _running[key] = label
+        _job_threads.add(thread)
+    st.session_state[_MARKED] = label
+    if store is not None:
+        try:
+            store.mark_job(key, label)
+        except Exception as exc:
+            log.error("workspace store: could not mark job: %s", exc)
     try:
-        if store is not None:
-            try:
-                store.mark_job(key, label)
-            except Exception as exc:
-                log.error("workspace store: could not mark job: %s", exc)
         yield
     finally:
         with _lock:
             _running.pop(key, None)
-        # (the marker is cleared by the save at the end of this run, or here if the job
-        # failed or changed nothing)
-        if store is not None and st.session_state.get(_PRINT) == _fingerprint(
-                st.session_state.get("workspace") or Workspace()):
-            try:
-                store.clear_job(key)
-            except Exception:
-                pass
+            _job_threads.discard(thread)
 
 
 def show_notices() -> None:
@@ -246,10 +271,54 @@ def render_saved_work_box() -> None:
 
 
 def flush() -> None:
-    """At shutdown: fold the store's write-ahead log into its file."""
+    """Fold the store's write-ahead log into its file (every save is already committed)."""
     store = _store
     if store is not None:
         try:
             store.checkpoint()
         except Exception as exc:
             log.error("workspace store flush failed: %s", exc)
+
+
+#: Seconds a shutdown waits for running jobs to reach their next stop point.
+SHUTDOWN_WAIT = 5.0
+
+
+def _busy_threads() -> list[threading.Thread]:
+    """Jobs, and any other script run (a session's rerun computing scores), still going."""
+    with _lock:
+        jobs = set(_job_threads)
+    scripts = {t for t in threading.enumerate()
+               if t.daemon and t.name.startswith("ScriptRunner")}
+    return [t for t in jobs | scripts if t.is_alive() and t is not threading.current_thread()]
+
+
+def _at_exit() -> None:
+    """Clean shutdown (SIGTERM -> Streamlit stops its server and sessions -> the interpreter
+    exits -> this): running jobs are stopped, the store is flushed, the exit status is 0.
+
+    Streamlit's script threads are daemon threads; one still inside torch while the
+    interpreter finalises made the process abort (C++ ``terminate``, status -6). Jobs get
+    ``SHUTDOWN_WAIT`` seconds to stop at their next progress report (where Streamlit stops a
+    script whose session shut down); one still running after that is ended with the process
+    (``os._exit(0)``, after the flush), its marker left in the store so the student's next
+    visit says it was stopped."""
+    _exiting.set()
+    try:
+        from ui import jobs as job_runner      # the job runner, once there is one
+        job_runner.stop_all()
+    except Exception:
+        pass
+    deadline = time.monotonic() + SHUTDOWN_WAIT
+    while _busy_threads() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    flush()
+    alive = _busy_threads()
+    if alive:
+        log.warning("shutdown: %d script run(s) still going were stopped", len(alive))
+        logging.shutdown()
+        os._exit(0)
+    log.info("shutdown: store flushed")
+
+
+atexit.register(_at_exit)

@@ -46,7 +46,7 @@ def require_trained_model() -> TrainedModel | None:
                       "(a few seconds) and gives you your own copy."):
         try:
             d, m, t = current_configs()
-            with st.spinner("Training the default model…"):
+            with st.spinner("Training the default model…"), job("Default model"):
                 ws.set_trained(default_trained_model(d, m, t))
         except PruningError as exc:
             st.error(str(exc))

@@ -119,12 +119,13 @@ def _proc_status_kib(pid: int, key: str) -> int:
 
 
 def spawn_server(log_name: str = "streamlit-server",
-                 extra_args: tuple[str, ...] = ()) -> StreamlitServer:
-    """Start the app headless on a free loopback port without waiting for it (``started`` is
-    the ``perf_counter`` at spawn; ``wait_healthy`` waits). The file watcher is off: other
-    people editing files must not rerun a test's session."""
+                 extra_args: tuple[str, ...] = (), port: int | None = None) -> StreamlitServer:
+    """Start the app headless on a free loopback port (or ``port``: a restart on the same
+    address) without waiting for it (``started`` is the ``perf_counter`` at spawn;
+    ``wait_healthy`` waits). The file watcher is off: other people editing files must not
+    rerun a test's session."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    port = free_port()
+    port = port or free_port()
     log_path = ARTIFACTS / f"{log_name}-{port}.log"
     log_file = open(log_path, "w")
     env = dict(os.environ, PYTHONUNBUFFERED="1", STREAMLIT_BROWSER_GATHER_USAGE_STATS="false")
@@ -138,10 +139,10 @@ def spawn_server(log_name: str = "streamlit-server",
 
 
 def start_server(log_name: str = "streamlit-server", timeout: float = 60.0,
-                 extra_args: tuple[str, ...] = ()) -> StreamlitServer:
+                 extra_args: tuple[str, ...] = (), port: int | None = None) -> StreamlitServer:
     """``spawn_server`` and wait for ``/_stcore/health``. Raises RuntimeError (with the
     server's log) when the server does not answer in time."""
-    server = spawn_server(log_name, extra_args)
+    server = spawn_server(log_name, extra_args, port)
     server.wait_healthy(timeout)
     return server
 
