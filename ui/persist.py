@@ -24,6 +24,7 @@ from __future__ import annotations
 import atexit
 import logging
 import os
+import sys
 import threading
 import time
 import weakref
@@ -321,4 +322,7 @@ def _at_exit() -> None:
     log.info("shutdown: store flushed")
 
 
-atexit.register(_at_exit)
+# Only in a server (``streamlit run`` loads its bootstrap module); never in a test process
+# that imports the app (AppTest), whose own exit status must stand.
+if "streamlit.web.bootstrap" in sys.modules:
+    atexit.register(_at_exit)
