@@ -1,7 +1,9 @@
 """Masks: plain boolean tensors kept beside the model (True = the weight is kept).
 
 We own the masks instead of using ``torch.nn.utils.prune``'s forward pre-hooks: a mask here is
-a dict ``{parameter name: bool tensor of the parameter's shape}``, pruning is ``w ← w ⊙ m``,
+a dict ``{parameter name: bool tensor of the parameter's shape}``, pruning sets ``w ← +0.0``
+where ``m`` is False (``masked_fill_``: a product w ⊙ m would leave −0.0 for every negative
+weight, which prints as "-0.0", has its sign bit set, and makes a compressed file larger),
 and the model stays an ordinary module (deep-copyable, its state_dict loads anywhere). See
 ``pruning.app.checkpoint`` for the equivalent ``torch.nn.utils.prune`` code.
 
@@ -9,8 +11,9 @@ Keeping pruned weights at exactly zero while training needs three things, all do
   1. zero the gradient where pruned (so plain SGD cannot move them),
   2. zero the optimizer's state where pruned (momentum / Adam moments would otherwise
      carry old updates into the pruned positions),
-  3. re-apply ``w ← w ⊙ m`` after each step (a cheap guarantee against anything else,
-     e.g. decoupled weight decay arithmetic, leaving a -0.0 or a denormal behind).
+  3. re-apply the mask after each step (a cheap guarantee against anything else moving a
+     pruned weight). A weight that is already +0.0 stays +0.0 under ``w · 0``, so the hot
+     loop can multiply; ``apply_masks`` (which runs first) writes the +0.0.
 """
 from __future__ import annotations
 
@@ -30,10 +33,10 @@ def ones_masks(model: nn.Module, names) -> Masks:
 
 @torch.no_grad()
 def apply_masks(model: nn.Module, masks: Mapping[str, torch.Tensor]) -> nn.Module:
-    """Set every masked-out weight to exactly 0.0 (in place) and return the model."""
+    """Set every masked-out weight to exactly +0.0 (in place) and return the model."""
     params = dict(model.named_parameters())
     for name, m in masks.items():
-        params[name].mul_(m.to(params[name].dtype))
+        params[name].masked_fill_(~m.to(torch.bool), 0.0)
     return model
 
 
