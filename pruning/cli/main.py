@@ -108,6 +108,11 @@ def main(argv=None) -> int:
             if not args.quiet:
                 print(f"\r[{frac * 100:5.1f} %] {msg:<50}", end="", file=sys.stderr, flush=True)
 
+        if cfg.prune.rewind and cfg.prune.finetune_epochs < cfg.train.epochs:
+            print(f"warning: --rewind resets the survivors to their initial weights, and each "
+                  f"round retrains only {cfg.prune.finetune_epochs} epoch(s) against "
+                  f"{cfg.train.epochs} for the dense model; Frankle & Carbin retrain the full "
+                  f"budget (--finetune-epochs {cfg.train.epochs})", file=sys.stderr)
         result = run_experiment(cfg, progress=progress)
         if not args.quiet:
             print(file=sys.stderr)

@@ -58,7 +58,9 @@ def add_sweep_parser(sub) -> argparse.ArgumentParser:
                    help="torch threads (default 1: these small nets gain nothing from a second "
                         "thread, and on a busy 2-core machine two threads ran ~6x slower)")
     s.add_argument("--one-at-a-time", action="store_true",
-                   help="train each model separately (slow reference; same numbers)")
+                   help="train each model separately with train() (slow reference: the same "
+                        "protocol, but float rounding differs, so single runs can differ by a "
+                        "few points; see docs/generalization.md)")
     s.add_argument("--json", metavar="PATH", help="write config, summary and runs as JSON")
     s.add_argument("--csv", metavar="PATH", help="write the per-run table as CSV")
     s.add_argument("--quiet", action="store_true")

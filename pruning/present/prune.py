@@ -107,8 +107,10 @@ def dead_units_note(table: pd.DataFrame) -> str:
     if dead.empty:
         return "Every unit still has at least one incoming weight."
     parts = [f"{r.layer}: {r.dead_neurons} of {r.shape.split(' × ')[0]}" for r in dead.itertuples()]
-    return ("Units with **every incoming weight pruned** (a full amber row) now output only "
-            "their bias, whatever the input — " + "; ".join(parts) + ".")
+    return ("Units with **every incoming weight pruned** (a full amber row) now output a "
+            "constant, whatever the input: relu(b) for a hidden unit (0 when its bias b is "
+            "negative, else b passed on to the next layer), the bias itself for an output "
+            "unit — " + "; ".join(parts) + ".")
 
 
 def unit_images_note(convolutional: bool, n_units: int, pruned_share: float) -> str:

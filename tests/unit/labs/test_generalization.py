@@ -411,3 +411,21 @@ def test_cli_sweep_bad_input_is_one_line_and_status_2(argv, message, capsys):
         raise SystemExit(rc)
     assert exc_info.value.code == 2
     assert message in capsys.readouterr().err
+
+
+def test_one_at_a_time_help_does_not_promise_the_same_numbers(capsys):
+    """issue #13: 13 of 75 noisy-digits rows differ between the two paths (float rounding)."""
+    from pruning.cli.main import build_parser
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["sweep", "--help"])
+    text = capsys.readouterr().out
+    assert "same numbers" not in text and "float rounding differs" in " ".join(text.split())
+
+
+def test_cli_warns_when_rewinding_with_a_short_budget(capsys):
+    from pruning.cli.main import main
+    code = main(["run", "--dataset", "digits", "--hidden", "8", "--epochs", "2", "--sparsity",
+                 "0.5", "--rounds", "1", "--finetune-epochs", "1", "--rewind", "--quiet",
+                 "--train-size", "100"])
+    assert code == 0
+    assert "retrains only 1 epoch(s) against 2" in capsys.readouterr().err

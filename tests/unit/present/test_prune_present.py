@@ -62,6 +62,7 @@ def test_dead_units_boundary_and_diagram_notes():
     table = pd.DataFrame({"layer": ["l0", "l1"], "shape": ["300 × 64", "10 × 300"],
                           "dead_neurons": [12, 0]})
     assert "l0: 12 of 300" in dead_units_note(table)
+    assert "relu(b)" in dead_units_note(table) and "output only their bias" not in dead_units_note(table)
     assert "still has" in dead_units_note(table.assign(dead_neurons=0))
     assert "25.0 %" in boundary_note(0.25, 0.9, 0.8) and "did not move" in boundary_note(0, .9, .9)
 
