@@ -90,7 +90,7 @@ def tradeoff_section(trained, data):
                     "iterative and structured (whole neurons, then compacted) — each fine-tuned "
                     "for the same 3 epochs with 2 seeds, then measure every result's test "
                     "accuracy, stored size and speed.")
-        if not st.button("Measure the trade-off curve (about 15 s)", type="primary",
+        if not st.button("Measure the trade-off curve (about half a minute)", type="primary",
                          key="shrank_tradeoff_run",
                          help="Runs once per model on this server; everyone with the same "
                               "model then sees the same measured points."):

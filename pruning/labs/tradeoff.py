@@ -21,8 +21,9 @@ record the test accuracy. For the first seed's model we also measure
   compacted model), and
 * the latency: ``measure.time_forward`` of that model as a dense module and with torch.sparse
   CSR weights, all points timed interleaved with the dense model (and the dense model again,
-  the A/A noise check) on one batch of test examples; the point keeps the faster of its two
-  forms (named in ``fastest_form``).
+  the A/A noise check) on one batch of test examples, timed again while that pair is more than
+  25 % apart (up to 3 attempts); the point keeps the faster of its two forms (named in
+  ``fastest_form``).
 
 ``pareto`` marks the points no other point beats on both axes (smaller-or-equal cost and
 higher-or-equal mean accuracy, one of them strictly). Which points lose "at most 1 point"
@@ -47,7 +48,7 @@ from pruning.core.masks import apply_masks
 from pruning.core.records import TrainedModel
 from pruning.core.training import evaluate_all, train
 from pruning.errors import LARGEST_SEED, PruningError
-from pruning.labs.measure import time_forward, to_sparse_inference
+from pruning.labs.measure import aa_gap, time_steadily, to_sparse_inference
 from pruning.labs.storage import encoded_sizes, smallest_lossless
 from pruning.loop.experiment import run_prune_rounds
 from pruning.structured.compact import compact, compact_model
@@ -58,6 +59,7 @@ ONESHOT, ITERATIVE, STRUCTURED = "one-shot", "iterative", "structured"
 RECIPES = (ONESHOT, ITERATIVE, STRUCTURED)
 DENSE_POINT = "dense (trained)"
 TIMING_DENSE, TIMING_DENSE_AGAIN = "dense", "dense, timed again (A/A check)"
+MAX_AA_GAP = 1.25   # A/A pair further apart: time again (up to 3 attempts); then not ranked
 
 Progress = Callable[[float, str], None]
 
@@ -218,7 +220,8 @@ def measure_tradeoff(trained: TrainedModel, data: DataBundle,
     for point, model in first.items():
         timed[f"{point} | dense kernels"] = model
         timed[f"{point} | torch.sparse CSR"] = to_sparse_inference(model)
-    timing = time_forward(timed, X, repeats=cfg.repeats, min_run_s=0.01)
+    timing = time_steadily(timed, X, (TIMING_DENSE, TIMING_DENSE_AGAIN), MAX_AA_GAP,
+                           repeats=cfg.repeats, min_run_s=0.01)
     runs = pd.DataFrame(runs)
     points = _points(trained, cfg, dense_model, dense_acc, runs, first, timing)
     if progress:
@@ -260,15 +263,21 @@ def _points(trained, cfg, dense_model, dense_acc, runs, first, timing) -> pd.Dat
                                               f"{point} | torch.sparse CSR"]))
     pts = pd.DataFrame(rows)
     pts["pareto_size"] = pareto(pts["stored_bytes"], pts["test_acc_mean"])
-    pts["pareto_latency"] = pareto(pts["latency_ms_per_batch"], pts["test_acc_mean"])
+    steady = aa_gap(timing, TIMING_DENSE, TIMING_DENSE_AGAIN) <= MAX_AA_GAP
+    pts["pareto_latency"] = (pareto(pts["latency_ms_per_batch"], pts["test_acc_mean"]) if steady
+                             else False)
     return pts
 
 
 def noise_ratio(t: Tradeoff) -> float:
     """How far apart the dense model's two timings came out (≥ 1)."""
-    lat = t.timing.set_index("variant")["median_ms"]
-    a, b = lat[TIMING_DENSE], lat[TIMING_DENSE_AGAIN]
-    return max(a / b, b / a)
+    return aa_gap(t.timing, TIMING_DENSE, TIMING_DENSE_AGAIN)
+
+
+def latency_too_noisy(t: Tradeoff) -> bool:
+    """The A/A pair stayed more than ``MAX_AA_GAP`` apart in every attempt: the latency axis
+    is shown but not ranked (no Pareto front on it)."""
+    return noise_ratio(t) > MAX_AA_GAP
 
 
 def model_key(trained: TrainedModel, cfg: TradeoffConfig) -> str:

@@ -28,6 +28,7 @@ from pruning.labs.tradeoff import (
     ONESHOT,
     STRUCTURED,
     Tradeoff,
+    latency_too_noisy,
     noise_ratio,
 )
 from pruning.present import style, verdict
@@ -142,7 +143,8 @@ def tradeoff_figure(t: Tradeoff, axis: str = "size", height: int = 440) -> go.Fi
                          array=list(100 * (r["test_acc_max"] - r["test_acc_mean"])),
                          arrayminus=list(100 * (r["test_acc_mean"] - r["test_acc_min"]))),
             text=[f"{recipe}: {pct(w, 0)} of weights removed" for w in r["weights_removed"]],
-            hovertemplate="%{text}<br>%{x:,.1f}<br>test accuracy %{y:.1f} %<extra></extra>"))
+            hovertemplate="%{text}<br>%{x:,.1f}<br>test accuracy %{y:.1f} % (mean; bar: range "
+                          "over seeds)<extra></extra>"))
     d = pts[pts["recipe"] == DENSE_POINT]
     data.append(dict(type="scatter", mode="markers", name="dense (trained)",
                      x=list(x_of(d[col])), y=list(100 * d["test_acc_mean"]),
@@ -152,10 +154,13 @@ def tradeoff_figure(t: Tradeoff, axis: str = "size", height: int = 440) -> go.Fi
     data.append(dict(type="scatter", mode="lines", name="Pareto front (nothing beats these)",
                      x=list(x_of(front[col])), y=list(100 * front["test_acc_mean"]),
                      line=dict(color="#444", width=2, dash="dash"), hoverinfo="skip"))
-    spec = dict(xaxis=dict(title=title, type="log" if axis == "size" else "linear"),
-                yaxis=dict(title="test accuracy, % (mean; bars: seeds' range)"),
+    spec = dict(xaxis=dict(title=title, type="log" if axis == "size" else "linear",
+                           **({"dtick": "D2"} if axis == "size" else {})),
+                yaxis=dict(title="test accuracy (%)"),
                 legend=dict(orientation="h", y=-0.3))
     name = "Accuracy vs stored size" if axis == "size" else "Accuracy vs latency"
+    if axis == "latency" and latency_too_noisy(t):
+        name += f" — too noisy to rank (same model timed twice: {noise_ratio(t):.1f}× apart)"
     return style.figure(data, spec, name, height)
 
 
@@ -184,9 +189,14 @@ def points_table(t: Tradeoff) -> pd.DataFrame:
 
 def timing_caption(t: Tradeoff) -> str:
     first = t.points.iloc[0]
-    return (f"Every point is measured: accuracy on the test split for each fine-tuning seed; "
+    attempts = int(t.timing["attempts"].iloc[0]) if "attempts" in t.timing else 1
+    return (f"Every point is measured: accuracy on the test split for each fine-tuning seed "
+            f"(dots: mean; bars: worst to best seed); "
             f"size = bytes of the smallest lossless encoding of the first seed's model; latency "
             f"= median of {t.config.repeats} timed runs on a batch of {int(first['batch_size'])} "
             f"test examples, {int(first['threads'])} thread, all points interleaved with the "
-            f"dense model (its two timings came out {pct(noise_ratio(t) - 1, 0)} apart: "
-            f"latency differences smaller than that are noise). Computed in {t.seconds:.0f} s.")
+            f"dense model (its two timings came out {pct(noise_ratio(t) - 1, 0)} apart"
+            f"{'' if attempts == 1 else f' in the steadiest of {attempts} attempts'}: "
+            f"latency differences smaller than that are noise"
+            f"{'; too noisy, so no latency front is drawn' if latency_too_noisy(t) else ''}). "
+            f"Computed in {t.seconds:.0f} s.")

@@ -302,3 +302,15 @@ def test_compacted_latency_shows_a_direction_only_beyond_the_noise():
     same = shrank_view.compacted_latency_change(_with_latency(s, [1.0, 1.0, 1.0, 0.99, 1.0],
                                                               spread=0.2))
     assert not same.decided and same.delta == "≈ dense" and "Noise gate: within noise" in same.help
+
+
+def test_time_steadily_times_again_while_the_aa_pair_disagrees():
+    from pruning.labs.measure import aa_gap, time_steadily
+    model = _mlp()
+    X = torch.randn(8, 12)
+    models = {"a": model, "a again": copy.deepcopy(model)}
+    kw = dict(repeats=3, warmup=1, min_run_s=0.001)
+    once = time_steadily(models, X, ("a", "a again"), max_gap=1e9, **kw)
+    assert once["attempts"].tolist() == [1, 1]
+    never = time_steadily(models, X, ("a", "a again"), max_gap=0.5, attempts=3, **kw)
+    assert never["attempts"].tolist() == [3, 3] and aa_gap(never, "a", "a again") >= 1.0
