@@ -2,7 +2,13 @@
 import streamlit as st
 
 from ui.classroom import apply_classroom_style
-from ui.persist import render_saved_work_box, save_if_changed, show_notices, write_cookie
+from ui.persist import (
+    render_saved_work_box,
+    save_if_changed,
+    show_notices,
+    watch_running_job,
+    write_cookie,
+)
 from ui.settings import render_settings_sidebar
 from ui.url_sync import remember_url_widgets, show_url_notices, sync_url_settings
 from ui.workspace import workspace
@@ -31,6 +37,7 @@ show_url_notices()
 write_cookie()             # this browser's private key for its saved work (ui/persist.py)
 workspace()                # loaded before the page runs, so its notices show now
 show_notices()
+watch_running_job()         # a job still running after the connection came back
 render_saved_work_box()
 try:
     nav.run()

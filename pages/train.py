@@ -20,7 +20,7 @@ from pruning.present.training import (
     predict_test_split,
 )
 from ui.cache import get_data
-from ui.persist import job
+from ui.persist import job, running_job
 from ui.settings import DATASET_LABELS, current_configs
 from ui.widgets import NOTICE, remembered, show_error
 from ui.workspace import workspace
@@ -152,7 +152,8 @@ def show_result(data) -> None:
 st.title(":material/model_training: Train")
 st.markdown("#### Train a dense network: the starting point that pruning cuts down.")
 
-stale = st.session_state.pop(RUN_KEY, None)
+# (a run still going in the background after a dropped connection is not stale: app.py says so)
+stale = None if running_job() else st.session_state.pop(RUN_KEY, None)
 if stale is not None:
     kept = ("Your previous model is unchanged." if workspace().trained is not None
             else "No model was stored.")

@@ -51,6 +51,7 @@ _running: dict[str, str] = {}           # key -> label of a job running in this 
 _job_threads: set[threading.Thread] = set()   # the script threads inside ``job``
 _exiting = threading.Event()            # set at interpreter exit (after SIGTERM)
 _MARKED = "_pp_job_marked"              # session_state: a job of this session marked itself
+_browser_notices: dict[str, list] = {}  # key -> messages for the browser's next run
 
 
 def the_store() -> WorkspaceStore | None:
@@ -111,8 +112,15 @@ def _fingerprint(ws: Workspace) -> tuple:
     return tuple((name, part(getattr(ws, name))) for name in ws.__dataclass_fields__)
 
 
-def _notice(kind: str, text: str) -> None:
-    st.session_state.setdefault(_NOTICES, []).append((kind, text))
+def _notice(kind: str, text: str, key: str | None = None) -> None:
+    """A message for this session's next run; with ``key``, for the next run of any session
+    of that browser (a run cut short when the connection came back belongs to a session
+    Streamlit has already replaced)."""
+    if key is None:
+        st.session_state.setdefault(_NOTICES, []).append((kind, text))
+    else:
+        with _lock:
+            _browser_notices.setdefault(key, []).append((kind, text))
 
 
 def open_workspace() -> Workspace:
@@ -225,15 +233,52 @@ def job(label: str):
             log.error("workspace store: could not mark job: %s", exc)
     try:
         yield
+    except PruningError:
+        raise
+    except BaseException:
+        # cut short: by a shutdown (reported at the next visit), or by a rerun of this
+        # session (another click, or the browser reconnecting after a dropped connection)
+        if not _server_stopping():
+            _notice("warning", f"⏹️ Your **{label}** job was stopped before it finished (the "
+                               f"page was rerun, or the connection dropped and came back), so "
+                               f"its result was not kept. Press its button again to rerun it.",
+                    key)
+        raise
     finally:
         with _lock:
             _running.pop(key, None)
             _job_threads.discard(thread)
 
 
+def running_job() -> str | None:
+    """The label of a job of this browser running in this server process, in another script
+    run than this one (a connection dropped and came back while it trained: Streamlit lets
+    the old run finish in the background), or None."""
+    with _lock:
+        return _running.get(st.session_state.get(_KEY) or "")
+
+
+@st.fragment(run_every=1.0)
+def _watch_job() -> None:
+    label = running_job()
+    if label is None:           # it ended: its result is in the workspace; show the page again
+        st.rerun(scope="app")
+    st.info(f"⏳ Your **{label}** job is still running on the server (the connection dropped "
+            f"and came back, or another tab started it). This page shows its result when it "
+            f"ends.")
+
+
+def watch_running_job() -> None:
+    """While a job of this browser runs in another script run, say so and rerun when it ends."""
+    if running_job() is not None:
+        _watch_job()
+
+
 def show_notices() -> None:
     """Show (once) what loading or saving had to say."""
-    for kind, text in st.session_state.pop(_NOTICES, []):
+    with _lock:
+        for_browser = _browser_notices.pop(st.session_state.get(_KEY) or "", [])
+    for kind, text in st.session_state.pop(_NOTICES, []) + for_browser:
         if kind == "toast":
             st.toast(text, icon="💾")
         else:
