@@ -24,6 +24,7 @@ from pruning.core.records import PrunedModel, TrainedModel, prune_trained
 from pruning.errors import PruningError
 from pruning.labs.prune_step import prune_config_for, select
 from pruning.present.format import pct
+from pruning.present.training import unfinished_note
 from ui.cache import default_trained_model, trained_data
 from ui.persist import job
 from ui.settings import current_configs
@@ -103,6 +104,8 @@ def page_context(*, caption: bool = True,
         st.stop()
     if caption:
         model_caption(trained)
+    if note := unfinished_note(trained.history):  # said before any pruning conclusion
+        st.warning(note)
     return PageContext(trained, trained_data(trained), workspace())
 
 

@@ -34,6 +34,7 @@ import torch
 from torch import nn
 
 from pruning.config import ModelConfig, TrainConfig
+from pruning.core.learning import check_learning
 from pruning.core.masks import Masks, apply_masks, count_kept, count_total
 from pruning.core.models import build_model, prunable_names
 from pruning.core.selection import SCOPES, select_by_sparsity
@@ -110,7 +111,8 @@ def rewound(template: nn.Module, state: dict, masks: Masks) -> nn.Module:
 class LotteryResult:
     """``table``: one row per (round, variant): round, variant, remaining_pct, sparsity,
     kept_weights, epochs (trained by that arm), {train,val,test}_{loss,acc}, n_test; round 0 is
-    the dense network.
+    the dense network, whose ``still_learning`` says whether it had finished learning
+    (``pruning.core.learning``).
     ``masks`` / ``random_masks``: the ticket's and the random control's mask per round;
     ``init_state`` θ₀ and ``rewind_state`` θ_k (the weights the survivors are reset to)."""
 
@@ -144,12 +146,14 @@ def run_lottery(data, model_cfg: ModelConfig, train_cfg: TrainConfig, cfg: Lotte
             theta[k] = _state(model)
 
     step("training the dense network")
-    train(model, data, TrainConfig(**{**train_cfg.__dict__, "epochs": cfg.epochs}),
-          progress=keep_rewind_point)
+    dense_history = train(model, data, TrainConfig(**{**train_cfg.__dict__, "epochs": cfg.epochs}),
+                          progress=keep_rewind_point)
+    dense_check = check_learning(dense_history)
     names = prunable_names(model, include_output=cfg.include_output)
     total = sum(dict(model.named_parameters())[n].numel() for n in names)
     rows = [{"round": 0, "variant": "dense", "remaining_pct": 100.0, "sparsity": 0.0,
-             "kept_weights": total, "epochs": cfg.epochs, **evaluate_all(model, data)}]
+             "kept_weights": total, "epochs": cfg.epochs, **evaluate_all(model, data),
+             "still_learning": bool(dense_check and dense_check.unfinished)}]
     after_rewind = TrainConfig(**{**train_cfg.__dict__, "epochs": cfg.epochs - k})
     from_scratch = TrainConfig(**{**train_cfg.__dict__, "epochs": cfg.epochs})
     masks = None

@@ -52,6 +52,12 @@ def lottery_notes(table: pd.DataFrame) -> list[str]:
     if t.empty:
         return []
     notes = []
+    d = table[table["variant"] == "dense"].iloc[0]
+    if bool(d.get("still_learning", False)):
+        notes.append(f"⚠️ **The dense network has not finished learning**: {pct(d['train_acc'])} "
+                     f"training accuracy after {int(d.get('epochs', 0))} epochs, with the loss "
+                     f"still falling. Every run here is as short, so raise the epochs before "
+                     f"reading anything about tickets into the curves.")
     best_round = int(t["test_acc"].idxmax())
     best = t.loc[best_round]
     verb = "above" if best["test_acc"] > dense else "equal to" if best["test_acc"] == dense else "below"

@@ -129,7 +129,7 @@ def network_diagram(weights: Sequence, masks: Sequence | None = None,
     n = count_weights(weights)
     if n > max_weights:
         raise PruningError(f"the network has {n:,} weights; the diagram is drawn up to "
-                           f"{max_weights:,} (use smaller hidden layers, e.g. 8,8)")
+                           f"{max_weights:,} (use smaller hidden layers, e.g. 32,32)")
     edges = diagram_edges(weights, masks)
     sizes = layer_sizes(weights)
     ys = _unit_positions(sizes)

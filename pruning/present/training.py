@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from pruning.core.data import DataBundle
+from pruning.core.learning import check_learning
 from pruning.core.records import TrainedModel
 from pruning.core.training import predict
 from pruning.present.format import pct
@@ -23,6 +24,19 @@ from pruning.present.format import pct
 SMALL_GAP_PTS = 3.0
 LARGE_GAP_PTS = 10.0
 NEAR_CHANCE_PTS = 10.0
+
+
+def unfinished_note(history: pd.DataFrame | None) -> str:
+    """"This model has not finished learning …" when ``core.learning.check_learning`` says so
+    (training accuracy far below reachable and the loss still falling), else ""."""
+    c = check_learning(history) if history is not None else None
+    if c is None or not c.unfinished:
+        return ""
+    return (f"⚠️ **This model has not finished learning**: training accuracy is "
+            f"{pct(c.train_acc)} (a network like this can usually fit its training set) and the "
+            f"training loss was still falling ({c.loss_before:.3f} → {c.loss_after:.3f} over the "
+            f"last {c.window} epochs). Train it for more epochs before drawing any conclusion "
+            f"about pruning or generalization from it.")
 
 
 def predict_test_split(trained: TrainedModel, data: DataBundle) -> tuple[np.ndarray, np.ndarray]:
@@ -45,7 +59,13 @@ def generalization_note(metrics: dict, n_classes: int, epochs: int,
     elif test < chance + NEAR_CHANCE_PTS:
         parts.append(f"Test accuracy {test:.1f} % is close to chance ({chance:.0f} %): the model "
                      f"has not learnt a rule that works on new data.")
-    if epochs > 0:
+    unfinished = unfinished_note(history)
+    if unfinished:
+        parts.insert(0, unfinished)
+    if epochs > 0 and unfinished:
+        parts.append(f"Train {train:.1f} %, test {test:.1f} % ({gap:+.1f} points): the gap of an "
+                     f"unfinished model does not say how it generalizes.")
+    elif epochs > 0:
         if gap <= -SMALL_GAP_PTS:
             verdict = ("the model scores higher on new data than on its own training data, "
                        "so it does not overfit")

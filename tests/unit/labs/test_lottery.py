@@ -84,7 +84,7 @@ def test_figure_and_notes(result):
     assert fig.layout.xaxis.type == "log"
     notes = lottery_notes(t)
     dense = t[t["variant"] == "dense"]["test_acc"].item()
-    assert f"{100 * dense:.1f} %" in notes[0]
+    assert f"{100 * dense:.1f} %" in " ".join(notes)
     last = t[t["round"] == 2].set_index("variant")["test_acc"]
     assert f"random pruning {100 * last['random']:.1f} %" in " ".join(notes)
     # issue #13: one seed never concludes "the initial values mattered"
@@ -106,3 +106,13 @@ def test_budget_caption_counts_what_remains_and_the_runs():
     text = budget_caption(3, 0.2, 10)
     assert "After 3 round(s), 51.2 % of the prunable weights remain." in text
     assert "10 training runs of 10 epochs" in text
+
+
+def test_an_unfinished_dense_network_is_said_first():
+    import pandas as pd
+    rows = [dict(round=0, variant="dense", remaining_pct=100.0, test_acc=0.33, train_acc=0.35,
+                 epochs=8, still_learning=True, n_test=1000)]
+    rows += [dict(round=1, variant=v, remaining_pct=50.0, test_acc=0.3, train_acc=0.3, epochs=8,
+                  n_test=1000) for v in ("ticket", "reinit", "random")]
+    notes = lottery_notes(pd.DataFrame(rows))
+    assert notes[0].startswith("⚠️ **The dense network has not finished learning**")

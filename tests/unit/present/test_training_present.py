@@ -57,3 +57,35 @@ def test_mistake_note_names_the_largest_off_diagonal_cell():
     note = mistake_note(y_true, y_pred, ["a", "b", "c"])
     assert note == "Most frequent mistake: **b** taken for **c** (2 of 4 test mistakes)."
     assert mistake_note(y_true, y_true, ["a", "b", "c"]) == "No test example is misclassified."
+
+
+def _history(train_acc, losses):
+    n = len(losses)
+    return pd.DataFrame({"epoch": range(n), "train_loss": losses,
+                         "train_acc": [0.1] * (n - 1) + [train_acc]})
+
+
+def test_an_unfinished_model_is_said_out_loud_before_the_gap_words():
+    """issue #13: Small CNN on digits, 55 % train / 54 % test with the loss still falling, was
+    called "a small gap: the model does about as well on new data"."""
+    from pruning.core.learning import check_learning
+    falling = _history(0.555, [2.3, 2.0, 1.9, 1.8, 1.7, 1.62, 1.595, 1.561])
+    c = check_learning(falling)
+    assert c.unfinished and c.window == 2
+    note = generalization_note(_m(0.555, 0.54, 0.54), 10, epochs=7, history=falling)
+    assert note.startswith("⚠️ **This model has not finished learning**")
+    assert "small gap" not in note and "about as well" not in note
+    # flat loss (converged below 100 %) or near-perfect training accuracy: not flagged
+    assert not check_learning(_history(0.555, [2.3, 1.0, 0.9, 0.9, 0.9, 0.9])).unfinished
+    assert not check_learning(_history(0.99, [2.3, 1.0, 0.5, 0.3, 0.2, 0.1])).unfinished
+    assert "not finished" not in generalization_note(_m(0.99, 0.98, 0.98), 10, epochs=5,
+                                                     history=_history(0.99, [2, 1, .5, .2, .1]))
+
+
+def test_the_default_small_cnn_on_digits_is_flagged_when_it_has_not_learned(digits_200):
+    """A real short run: a few epochs of the Small CNN learn little, and the note says so."""
+    from pruning.core.learning import check_learning
+    t = train_model(DataConfig(name="digits"), ModelConfig(kind="cnn"),
+                    TrainConfig(epochs=6, lr=0.01, seed=0), data=digits_200)
+    assert t.metrics["train_acc"] < 0.9
+    assert check_learning(t.history).unfinished
