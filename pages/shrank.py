@@ -238,10 +238,9 @@ st.caption("Torch's files are what `torch.save` writes (its sparse tensors keep 
 st.dataframe(shrank.counts_table(result), hide_index=True)
 
 st.subheader("Speed")
-c1, c2 = side_by_side()
-c1.plotly_chart(shrank_view.latency_figure(result), key="shrank_latency_chart")
-c2.dataframe(shrank.latency_table(result), hide_index=True)
-c2.caption("Median of the timed runs (each long enough to swamp the clock's resolution), variants "
+st.plotly_chart(shrank_view.latency_figure(result), key="shrank_latency_chart")
+st.dataframe(shrank.latency_table(result), hide_index=True)
+st.caption("Median of the timed runs (each long enough to swamp the clock's resolution), variants "
            "timed in turn so background load hits all alike; whiskers span the middle half of "
            "the runs. The dense model is timed twice: how far apart those two come out is the "
            "noise. A variant is called faster only when the middle halves of the runs do not "
@@ -281,9 +280,10 @@ budget = (f"{len(ws.finetuned.history)} epochs" if ws.finetuned is not None
 summary = exports.summary_table(result, curve, model_settings,
                                 describe_prune_config(ws.pruned.prune_config), budget)
 st.markdown("**Summary: one row per recipe** — the same numbers as the charts above, the CSV and "
-            "the report." + ("" if curve is not None else " Measure the trade-off curve (top of "
-                             "the page) to add its recipes."))
-st.dataframe(summary, hide_index=True)
+            "the report (which add each recipe's settings, seeds, ms per batch and the model)."
+            + ("" if curve is not None else " Measure the trade-off curve (top of the page) to "
+                                            "add its recipes."))
+st.dataframe(summary[list(exports.SUMMARY_PAGE_COLUMNS)], hide_index=True)
 lead_sections = (exports.curve_sections(curve, trained.build(data)) if curve is not None else
                  [Section("How far can you go?", ["The trade-off curve was not measured when "
                                                   "this report was made."])])

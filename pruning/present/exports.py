@@ -33,6 +33,12 @@ SUMMARY_COLUMNS = (
     "noise gate", "batch size", "threads")
 
 
+#: The columns the page shows (narrow enough for a projector); the CSV and report have all.
+SUMMARY_PAGE_COLUMNS = ("recipe", "fine-tuning budget", "weights removed (%)",
+                        "test accuracy (%)", "worst seed (%)", "stored size (KB)",
+                        "µs per example", "speed-up vs dense", "noise gate")
+
+
 def _curve_rows(t: Tradeoff) -> list[dict]:
     lat = with_verdicts(t.timing).set_index("variant")
     rows = []

@@ -256,7 +256,7 @@ def latency_figure(s: Shrinkage, height: int = 440) -> go.Figure:
         marker_color=colours,
         error_y=dict(type="data", symmetric=False, array=lat["q3_ms"] - lat["median_ms"],
                      arrayminus=lat["median_ms"] - lat["q1_ms"]),
-        text=texts, textposition="outside", cliponaxis=False,
+        text=texts, textposition="inside", insidetextanchor="start",
         customdata=list(zip(lat["verdict"], 1000 * lat["ms_per_example"])),
         hovertemplate="%{x}: %{y:.3f} ms per batch, %{customdata[1]:.2f} µs per example"
                       "<br>noise gate: %{customdata[0]}<extra></extra>", name="median"))

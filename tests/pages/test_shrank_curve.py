@@ -40,6 +40,7 @@ def test_page_summary_csv_and_report_give_the_same_numbers():
 
     import pandas as pd
 
+    from pruning.labs.prune_step import describe_prune_config
     from pruning.present import exports
     from pruning.present import shrink as shrank_view
     from ui.tradeoff import cached_tradeoff
@@ -50,22 +51,26 @@ def test_page_summary_csv_and_report_give_the_same_numbers():
     ws = at.session_state["workspace"]
     curve = cached_tradeoff(ws.trained)
     result = ws.extras["shrank"]["result"]
-    page = [df.value for df in at.dataframe if "pruning settings" in df.value.columns]
+    page = [df.value for df in at.dataframe if list(df.value.columns) == list(exports.SUMMARY_PAGE_COLUMNS)]
     assert len(page) == 1
-    summary = page[0]
+    shown = page[0]
+    assert list(shown.columns) == list(exports.SUMMARY_PAGE_COLUMNS)
+    tm = ws.trained
+    summary = exports.summary_table(
+        result, curve, {"data set": tm.data_config.name,
+                        "model": "mlp " + ",".join(map(str, tm.model_config.hidden)),
+                        "trained epochs": tm.train_config.epochs,
+                        "training seed": tm.train_config.seed},
+        describe_prune_config(ws.pruned.prune_config), f"{len(ws.finetuned.history)} epochs")
     assert set(summary["source"]) == {"trade-off curve", "this session's model"}
     assert len(summary) == len(curve.points) + 6
-    # The CSV is that table; read back, it has the same numbers.
-    csv = pd.read_csv(io.StringIO(summary.to_csv(index=False)))
-    assert csv["test accuracy (%)"].tolist() == summary["test accuracy (%)"].tolist()
-    # And the same as a fresh computation from the stored measurements.
-    again = exports.summary_table(result, curve, {k: summary[k].iloc[0] for k in
-                                                  ("data set", "model", "trained epochs",
-                                                   "training seed")},
-                                  summary["pruning settings"].iloc[-5].split(";")[0],
-                                  summary["fine-tuning budget"].iloc[-5])
-    pd.testing.assert_frame_equal(again.reset_index(drop=True), summary.reset_index(drop=True),
+    # The page shows these rows and columns; the CSV is the whole table, same numbers.
+    pd.testing.assert_frame_equal(shown.reset_index(drop=True),
+                                  summary[list(exports.SUMMARY_PAGE_COLUMNS)].reset_index(drop=True),
                                   check_dtype=False)
+    csv = pd.read_csv(io.StringIO(summary.to_csv(index=False)))
+    for col in ("test accuracy (%)", "stored size (KB)", "µs per example"):
+        assert csv[col].tolist() == shown[col].tolist()
     # The report shows the same table and opens with the curve's sentence.
     html = shrank_view.report_html(result, {"data set": "digits"}, lead_sections=[],
                                    lead=view.verdict_sentence(curve), summary=summary)
