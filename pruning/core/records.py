@@ -20,6 +20,7 @@ from pruning.core.data import DataBundle, load_dataset
 from pruning.core.masks import Masks, apply_masks
 from pruning.core.models import build_model
 from pruning.core.training import ProgressFn, evaluate_all, train
+from pruning.errors import PruningError
 
 
 def _copy_state(model: nn.Module) -> dict[str, torch.Tensor]:
@@ -64,29 +65,49 @@ def train_model(data_config: DataConfig, model_config: ModelConfig, train_config
 
 @dataclass
 class PrunedModel:
-    """The trained model after one pruning step (masks applied), before fine-tuning."""
+    """The trained model after one pruning step (masks applied), before fine-tuning.
+
+    ``started_from`` is ``"dense"`` (the trained weights) or ``"fine-tuned"`` (pruned again
+    from a fine-tuned model: ``masks`` then include every weight pruned before).
+    """
 
     prune_config: PruneConfig
     masks: Masks
     state: dict
     metrics: dict
+    started_from: str = "dense"
 
 
 @dataclass
 class FinetunedModel:
+    """A pruned model after masked retraining; ``train_config`` is how it was fine-tuned."""
+
     masks: Masks
     state: dict
     history: pd.DataFrame
     metrics: dict
+    train_config: TrainConfig | None = None
 
 
 def prune_trained(trained: TrainedModel, data: DataBundle, prune_config: PruneConfig,
-                  masks: Masks) -> PrunedModel:
-    """Apply ``masks`` to a copy of the trained weights and evaluate it."""
-    model = trained.build(data)
+                  masks: Masks, start: FinetunedModel | None = None) -> PrunedModel:
+    """Apply ``masks`` to a copy of the trained weights and evaluate it.
+
+    With ``start`` (a fine-tuned model) the masks are applied to *its* weights instead: pruning
+    again, the repeat step of the loop. ``masks`` must then keep every weight ``start`` had
+    pruned pruned (``select_by_*(…, previous=start.masks)`` does); a mask that would revive
+    one is refused, because a revived weight would come back as 0, not as a trained value.
+    """
+    if start is not None:
+        revived = [n for n, m in start.masks.items() if n in masks and bool((masks[n] & ~m).any())]
+        if revived or set(start.masks) - set(masks):
+            raise PruningError("pruning again must keep every weight pruned before pruned "
+                               f"(not so in {', '.join(revived) or 'a missing layer'})")
+    model = trained.build(data, None if start is None else start.state)
     apply_masks(model, masks)
     return PrunedModel(prune_config, {k: v.clone() for k, v in masks.items()},
-                       _copy_state(model), evaluate_all(model, data))
+                       _copy_state(model), evaluate_all(model, data),
+                       started_from="dense" if start is None else "fine-tuned")
 
 
 def finetune_pruned(trained: TrainedModel, pruned: PrunedModel, data: DataBundle,
@@ -95,4 +116,4 @@ def finetune_pruned(trained: TrainedModel, pruned: PrunedModel, data: DataBundle
     model = trained.build(data, pruned.state)
     history = train(model, data, train_config, masks=pruned.masks, progress=progress)
     return FinetunedModel({k: v.clone() for k, v in pruned.masks.items()}, _copy_state(model),
-                          history, evaluate_all(model, data))
+                          history, evaluate_all(model, data), train_config)
