@@ -27,6 +27,7 @@ PAGES = [
     st.Page("pages/lottery.py", title="Lottery tickets", icon="🎟️"),
     st.Page("pages/generalization.py", title="Generalization lab", icon="🔬"),
     st.Page("pages/shrank.py", title="What shrank?", icon="📦"),
+    st.Page("pages/runs.py", title="Runs", icon="📚"),
 ]
 
 nav = st.navigation(PAGES)

@@ -2,11 +2,12 @@
 import pandas as pd
 import streamlit as st
 
+from pruning.app.workspace import describe_pruned
 from pruning.config import TrainConfig
 from pruning.core.masks import count_kept, count_total, sparsity
 from pruning.core.records import finetune_pruned
 from pruning.errors import PruningError
-from pruning.labs.prune_step import describe_prune_config, nonzero_at_pruned
+from pruning.labs.prune_step import nonzero_at_pruned
 from pruning.present.format import pct
 from pruning.present.prune import (
     finetune_change_note,
@@ -17,6 +18,7 @@ from pruning.present.prune import (
 )
 from ui.persist import job
 from ui.scaffold import ensure_default_pruned, page_context
+from ui.timeline import timeline_panel
 from ui.widgets import NOTICE, delta_colour, show_error
 from ui.workspace import workspace
 
@@ -49,7 +51,7 @@ if ws.pruned is None or ws.trained is None:
 trained, data, _, ws = page_context()
 pruned = ws.pruned
 pruned_sparsity = sparsity(pruned.masks)
-st.markdown(f"**Pruned model:** {describe_prune_config(pruned.prune_config)} — "
+st.markdown(f"**Pruned model:** {describe_pruned(pruned)} — "
             f"{pct(pruned_sparsity)} of the prunable weights are zero; test accuracy "
             f"{pct(pruned.metrics['test_acc'])} (dense: {pct(trained.metrics['test_acc'])}).")
 
@@ -92,7 +94,7 @@ if run:
 
     try:
         with job("Fine-tune"):
-            ws.finetuned = finetune_pruned(trained, pruned, data, cfg, progress=progress)
+            ws.keep_finetuned(finetune_pruned(trained, pruned, data, cfg, progress=progress))
     except PruningError as exc:
         show_error(exc)
     bar.empty()
@@ -101,6 +103,7 @@ if run:
 ft = ws.finetuned
 if ft is None:
     st.caption("Press **Fine-tune** to start. With the defaults this takes a few seconds on digits.")
+    timeline_panel("ft")
     st.stop()
 
 # ----------------------------------------------------------------------------- results
@@ -145,3 +148,8 @@ h1.plotly_chart(layer_heatmap(w_before, mask, title=f"{short}: pruned, before fi
 h2.plotly_chart(layer_heatmap(w_after, mask, title=f"{short}: after fine-tuning", zmax=zmax),
                 key="ft_heatmap_after")
 st.markdown(NOTICE + finetune_change_note(w_before, w_after, mask))
+
+st.page_link("pages/prune.py", label="Repeat: prune this fine-tuned model again →",
+             help="The Prune page starts from this fine-tuned model: every weight pruned so far "
+                  "stays pruned, and a larger target cuts more.")
+timeline_panel("ft")

@@ -2,6 +2,7 @@
 import pandas as pd
 import streamlit as st
 
+from pruning.app.runs import iterate_points, iterate_settings, model_settings
 from pruning.config import PruneConfig, TrainConfig
 from pruning.core.schedules import SCHEDULES, schedule_targets
 from pruning.core.selection import SCOPES
@@ -104,6 +105,11 @@ if st.button("Run the rounds", type="primary", key="it_run",
                                                progress, total_epochs=int(ft_epochs),
                                                rewind_epochs=rewind_epochs,
                                                with_oneshot=oneshot_ctl and schedule != "oneshot")
+        done = ws.extras["iterate"]
+        ws.add_run("iterate", {**model_settings(trained),
+                               **iterate_settings(prune_cfg, ft_cfg, baseline)},
+                   iterate_points(done.rounds, done.dense, scorer, done.baseline_rounds,
+                                  getattr(done, "oneshot_rounds", None)))
         st.session_state["it_round"] = len(ws.extras["iterate"].snapshots) - 1  # show the end
     except PruningError as exc:
         show_error(exc)
@@ -131,6 +137,9 @@ st.plotly_chart(accuracy_vs_sparsity(result.rounds, dense=result.dense,
                 key="it_accuracy_chart")
 st.markdown(NOTICE + iterate_notice(result.rounds, result.dense, result.baseline_rounds,
                                     oneshot_rounds, getattr(result, "n_test", None) or None))
+st.page_link("pages/runs.py", label="Lay this run over earlier ones (Runs) →",
+             help="Every finished run is kept in this session: overlay two or more Iterate "
+                  "runs, prunes or fine-tunes on one accuracy-vs-sparsity chart.")
 
 st.subheader("Replay: the weights round by round")
 n = len(result.snapshots) - 1

@@ -7,12 +7,12 @@ import numpy as np
 import streamlit as st
 import torch
 
-from pruning.core.masks import count_total
+from pruning.core.masks import count_total, sparsity
+from pruning.app.workspace import describe_pruned
 from pruning.core.records import prune_trained
 from pruning.core.selection import SCOPES
 from pruning.errors import PruningError
 from pruning.labs.prune_step import (
-    describe_prune_config,
     first_layer_units,
     prune_config_for,
     select,
@@ -46,7 +46,8 @@ from pruning.present.scorer_compare import method_note
 from pruning.scoring import SCORERS
 from ui.scaffold import page_context
 from ui.widgets import NOTICE, delta_colour, show_error
-from ui.workspace import cached, cached_scores
+from ui.timeline import timeline_panel
+from ui.workspace import cached, cached_scores, cached_scores_from
 
 st.title("✂️ Prune")
 st.markdown("Give every weight an importance **score**, then set the least important ones to "
@@ -54,6 +55,26 @@ st.markdown("Give every weight an importance **score**, then set the least impor
             "so you see at once what pruning alone does.")
 
 trained, data, seed, ws = page_context()
+
+# Repeat by hand: prune again from the fine-tuned model (cumulative: what was pruned stays so).
+start = ws.latest_finetuned()
+if start is not None:
+    already = sparsity(start.masks)
+    again = st.radio(
+        "Start from", ["finetuned", "dense"], key="prune_start", horizontal=True,
+        format_func={"finetuned": f"the fine-tuned model ({pct(already)} pruned, test "
+                                  f"{pct(start.metrics['test_acc'])})",
+                     "dense": "the dense trained model"}.get,
+        help="Prune again: the fine-tuned weights are scored and cut further. Targets count "
+             "the original weights, and every weight pruned before stays pruned, so a target "
+             "below the sparsity reached already removes nothing more.")
+    if again == "dense":
+        start = None
+    else:
+        st.caption(f"Pruning again: {pct(already)} of the weights are pruned already and stay "
+                   f"pruned (the fine-tuned model's test accuracy: "
+                   f"{pct(start.metrics['test_acc'])}). Choose a larger target to cut more. "
+                   "The changes below are against the dense model.")
 
 # ----------------------------------------------------------------------------- controls
 c1, c2, c3, c4 = st.columns([1.2, 1, 1, 1])
@@ -76,7 +97,8 @@ include_output = c4.checkbox("Prune the output layer too", value=True, key="prun
                                   "dense is common because it is small and sensitive.")
 
 try:
-    scores = cached_scores(trained, data, scorer, include_output, seed)
+    scores = (cached_scores(trained, data, scorer, include_output, seed) if start is None else
+              cached_scores_from(trained, start, data, scorer, include_output, seed))
 except PruningError as exc:
     show_error(exc)
     st.stop()
@@ -107,9 +129,9 @@ else:
                                  help="Any number ≥ 0; weights with a smaller score are pruned.")
 
 try:
-    sel = select(scores, mode, value, scope)
+    sel = select(scores, mode, value, scope, previous=None if start is None else start.masks)
     cfg = prune_config_for(scorer, mode, value, scope, include_output, seed)
-    pruned = prune_trained(trained, data, cfg, sel.masks)
+    pruned = prune_trained(trained, data, cfg, sel.masks, start=start)
 except PruningError as exc:
     show_error(exc)
     st.stop()
@@ -156,12 +178,11 @@ st.caption("Masked weights are zeros inside the same dense matrices: this model 
 k1, k2 = st.columns([1, 3])
 if k1.button("Keep this pruned model", type="primary", key="prune_keep",
              help="Saves this pruned model in your session for the Fine-tune page."):
-    ws.pruned = pruned
-    ws.finetuned = None  # a fine-tuned model belongs to the pruned model it started from
+    ws.keep_pruned(pruned)  # a step of the timeline; clears the fine-tuned model
 if ws.pruned is not None:
-    same = ws.pruned.prune_config == cfg
+    same = ws.pruned.prune_config == cfg and ws.pruned.started_from == pruned.started_from
     k2.success(f"{'✅ Kept (this setting)' if same else 'Kept (an earlier setting)'}: "
-               f"{describe_prune_config(ws.pruned.prune_config)} — test accuracy "
+               f"{describe_pruned(ws.pruned)} — test accuracy "
                f"{pct(ws.pruned.metrics['test_acc'])}.")
     k2.page_link("pages/finetune.py", label="Fine-tune the kept model →")
 
@@ -169,7 +190,7 @@ if ws.pruned is not None:
 st.subheader("Weights (amber = pruned)")
 st.markdown("Rows are a layer's units, columns their inputs; blue is negative, red positive. "
             + unevenness_note(sel.per_layer, scope, mode) + " " + dead_units_note(table))
-params = dict(trained.build(data).named_parameters())
+params = dict(trained.build(data, None if start is None else start.state).named_parameters())
 names = list(sel.masks)
 for i in range(0, len(names), 2):
     cols = st.columns(2)
@@ -265,3 +286,5 @@ if trained.model_config.kind == "mlp":
     else:
         st.caption(f"A network diagram is drawn for MLPs with up to {MAX_DIAGRAM_WEIGHTS:,} weights; "
                    f"this one has {n_weights:,}. Try a 2-D data set with hidden sizes 32,32 (it learns the 2-D sets with the default epochs).")
+
+timeline_panel("prune")

@@ -1,6 +1,7 @@
 """Compare scorers: several importance scores on the same trained model, the same sparsity."""
 import streamlit as st
 
+from pruning.app.runs import model_settings, scorer_points
 from pruning.core.selection import SCOPES
 from pruning.labs.scorer_compare import DEFAULT_SCORERS, DEFAULT_SEEDS, compare_scorers
 from pruning.present.format import pct
@@ -27,7 +28,7 @@ st.markdown("Magnitude is one answer to *which weights matter least?* Here sever
             "noise. Do they keep the same weights? Does it matter for accuracy — right away, "
             "and after a short fine-tune? Random pruning is the floor.")
 
-trained, data, seed, _ = page_context()
+trained, data, seed, ws = page_context()
 
 with st.expander("The scorers: formulas and sources"):
     st.dataframe(scorer_reference(), hide_index=True, width="stretch")
@@ -86,6 +87,13 @@ if kept is None:
                "scorer and seed (each extra seed also trains the dense model once).")
     st.stop()
 shown, cmp = kept.settings, kept.value
+if clicked and ws.extras.get("scorers_recorded") is not cmp:  # a new comparison: a run
+    ws.extras["scorers_recorded"] = cmp
+    ws.add_run("scorers", {**model_settings(trained),
+                           "scorers": ", ".join(shown["scorers"]),
+                           "sparsity": f"{shown['sparsity']:g}", "scope": shown["scope"],
+                           "fine-tune epochs": str(shown["finetune_epochs"])},
+               scorer_points(cmp.table, cmp.dense))
 if kept.stale:
     st.info(f"Showing the last comparison ({', '.join(shown['scorers'])} at "
             f"{pct(shown['sparsity'], 0)}, {shown['scope']} scope); the controls have changed "

@@ -57,8 +57,10 @@ def _load_uploaded_checkpoint() -> None:
                                                  f"Your current model is unchanged.")
         return
     ws = workspace()
-    ws.set_trained(trained)
-    ws.pruned, ws.finetuned = pruned, finetuned
+    ws.set_trained(trained, record=False)  # loaded, not trained here: steps, but no runs
+    ws.keep_pruned(pruned, record=False)
+    if finetuned is not None:
+        ws.keep_finetuned(finetuned, record=False)
     settings_from_checkpoint(ckpt.data_config, ckpt.model_config, ckpt.train_config)
     st.session_state["shrank_upload_msg"] = (
         "success", f"Loaded {uploaded.name}: {describe_prune_config(ckpt.prune_config)}, "
@@ -144,7 +146,7 @@ if ws.pruned is None:
                     pc = pruned.prune_config
                     ft_cfg = replace(trained.train_config, epochs=pc.finetune_epochs,
                                      batch_size=pc.finetune_batch_size or trained.train_config.batch_size)
-                    ws.finetuned = finetune_pruned(ws.trained, pruned, data, ft_cfg)
+                    ws.keep_finetuned(finetune_pruned(ws.trained, pruned, data, ft_cfg))
         except PruningError as exc:
             show_error(exc)
             st.stop()

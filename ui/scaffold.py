@@ -132,8 +132,7 @@ def ensure_default_pruned(sparsity: float = 0.9) -> PrunedModel:
     scores = cached_scores(trained, data, "magnitude", True, seed)
     sel = select(scores, "sparsity", sparsity, "global")
     cfg = prune_config_for("magnitude", "sparsity", sparsity, "global", True, seed)
-    ws.pruned = prune_trained(trained, data, cfg, sel.masks)
-    ws.finetuned = None
+    ws.keep_pruned(prune_trained(trained, data, cfg, sel.masks))
     return ws.pruned
 
 

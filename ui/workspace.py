@@ -11,7 +11,7 @@ import torch
 
 from pruning.app.workspace import Workspace
 from pruning.core.data import DataBundle
-from pruning.core.records import TrainedModel
+from pruning.core.records import FinetunedModel, TrainedModel
 from pruning.labs.prune_step import compute_scores
 from ui.persist import open_workspace
 
@@ -47,3 +47,19 @@ def cached_scores(trained: TrainedModel, data: DataBundle, scorer: str, include_
     return cached("prune_scores", trained, (scorer, include_output, seed),
                   lambda: compute_scores(trained.build(data), data, scorer, include_output, seed,
                                          init_state=trained.init_state))
+
+
+def cached_scores_from(trained: TrainedModel, start: FinetunedModel, data: DataBundle,
+                       scorer: str, include_output: bool, seed: int) -> dict[str, torch.Tensor]:
+    """Scores of a fine-tuned model's weights (pruning again), kept like ``cached_scores``
+    for as long as ``start`` is the model pruned from."""
+    cache = _session_cache("prune_again_scores", trained)
+    if cache.get("_start") is not start:
+        cache.clear()
+        cache.update({"_trained": trained, "_start": start})
+    key = (scorer, include_output, seed)
+    if key not in cache:
+        cache[key] = compute_scores(trained.build(data, start.state), data, scorer,
+                                    include_output, seed, init_state=trained.init_state,
+                                    masks=start.masks)
+    return cache[key]

@@ -175,11 +175,15 @@ def runs_table(runs: list[RunRecord]) -> pd.DataFrame:
 
 
 def iterate_points(rounds: pd.DataFrame, dense: Mapping, scorer: str,
-                   baseline: pd.DataFrame | None = None) -> pd.DataFrame:
-    """An Iterate run: the scorer's rounds, and the random baseline's when it ran."""
+                   baseline: pd.DataFrame | None = None,
+                   oneshot: pd.DataFrame | None = None) -> pd.DataFrame:
+    """An Iterate run: the scorer's rounds, and the random baseline's and the one-shot arm's
+    (same budget) when they ran."""
     frames = [rounds_points(rounds, dense, series=scorer)]
     if baseline is not None and len(baseline):
         frames.append(rounds_points(baseline, dense, series="random baseline"))
+    if oneshot is not None and len(oneshot):
+        frames.append(rounds_points(oneshot, dense, series="one-shot, same budget"))
     return pd.concat(frames, ignore_index=True)
 
 

@@ -38,29 +38,32 @@ MODES = ("sparsity", "threshold")
 
 def compute_scores(model: nn.Module, data: DataBundle | None, scorer: str,
                    include_output: bool = True, seed: int = 0,
-                   init_state=None) -> dict[str, torch.Tensor]:
+                   init_state=None, masks=None) -> dict[str, torch.Tensor]:
     """``{param name: scores}`` for every prunable weight of ``model`` (not modified).
 
     Pass a freshly built model (``TrainedModel.build``): the Taylor scorer runs a backward
     pass, which fills ``.grad`` buffers. ``init_state`` (the untrained weights) is what the
-    ``snip`` and ``magnitude_increase`` scorers compare with.
+    ``snip`` and ``magnitude_increase`` scorers compare with. ``masks``: the weights pruned
+    already (pruning again), which scorers that look at live weights only skip.
     """
     names = prunable_names(model, include_output=include_output)
     if not names:
         raise PruningError("this model has no prunable weights; allow the output layer to be pruned")
-    return score(scorer, ScoreContext(model, names, data, seed=seed, init_state=init_state))
+    return score(scorer, ScoreContext(model, names, data, masks=masks, seed=seed,
+                                      init_state=init_state))
 
 
 def select(scores: Mapping[str, torch.Tensor], mode: str, value: float,
-           scope: str = "global") -> Selection:
+           scope: str = "global", previous: Mapping[str, torch.Tensor] | None = None) -> Selection:
     """Masks for one setting: ``mode`` is ``sparsity`` (value = fraction in [0, 1]) or
     ``threshold`` (value = score ≥ 0; the same number for every layer, so ``scope`` is
-    ignored)."""
+    ignored). ``previous``: masks of weights pruned already (pruning again); they stay
+    pruned and a target sparsity counts them (cumulative)."""
     check_choice("mode", mode, MODES)
     check_choice("scope", scope, SCOPES)
     if mode == "threshold":
-        return select_by_threshold(scores, value)
-    return select_by_sparsity(scores, value, scope)
+        return select_by_threshold(scores, value, previous)
+    return select_by_sparsity(scores, value, scope, previous)
 
 
 def prune_config_for(scorer: str, mode: str, value: float, scope: str,
