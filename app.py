@@ -2,6 +2,7 @@
 import streamlit as st
 
 from ui.classroom import apply_classroom_style
+from ui.next_step import next_step_link, set_current_page
 from ui.persist import (
     render_saved_work_box,
     save_if_changed,
@@ -17,6 +18,7 @@ st.set_page_config(page_title="Pruning Playground", page_icon="✂️", layout="
 
 PAGES = [
     st.Page("pages/home.py", title="Home", icon="🏠", default=True),
+    st.Page("pages/lesson.py", title="Guided lesson", icon="🎓"),
     st.Page("pages/threshold.py", title="Threshold basics", icon="🎚️"),
     st.Page("pages/train.py", title="Train", icon="🏋️"),
     st.Page("pages/prune.py", title="Prune", icon="✂️"),
@@ -40,8 +42,10 @@ workspace()                # loaded before the page runs, so its notices show no
 show_notices()
 watch_running_job()         # a job still running after the connection came back
 render_saved_work_box()
+set_current_page(nav.url_path)
 try:
     nav.run()
+    next_step_link()       # every page ends with the way on (pages that stop draw it first)
 finally:                   # also after st.stop() / st.rerun() inside a page
     remember_url_widgets()
     save_if_changed()      # the finished step, if the workspace changed

@@ -16,6 +16,7 @@ from pruning.present.prune import (
     recovery_curves,
     zero_check_note,
 )
+from ui.next_step import next_step_link
 from ui.persist import job
 from ui.scaffold import ensure_default_pruned, page_context
 from ui.timeline import timeline_panel
@@ -46,6 +47,7 @@ if ws.pruned is None or ws.trained is None:
             st.stop()
         st.rerun()
     c2.page_link("pages/prune.py", label="Choose the pruning yourself on the Prune page →")
+    next_step_link()
     st.stop()
 
 trained, data, _, ws = page_context()
@@ -104,6 +106,7 @@ ft = ws.finetuned
 if ft is None:
     st.caption("Press **Fine-tune** to start. With the defaults this takes a few seconds on digits.")
     timeline_panel("ft")
+    next_step_link()
     st.stop()
 
 # ----------------------------------------------------------------------------- results

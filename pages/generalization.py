@@ -23,6 +23,7 @@ from pruning.present.generalization_text import (
     overfit_heading,
 )
 from ui.cache import sweep_with_progress
+from ui.next_step import next_step_link
 from ui.widgets import NOTICE, remembered, show_error
 
 RESULT_KEY = "gl_ran"   # session_state: keys of the sweeps this session has run
@@ -103,6 +104,7 @@ if not clicked and key not in ran:
     st.info("Press **Run the sweep**. The default noisy-digits sweep takes about 15 seconds "
             "on a quiet server, longer when many visitors share it; "
             "results are cached, so the same settings come back instantly.")
+    next_step_link()
     st.stop()
 
 try:

@@ -13,6 +13,7 @@ from pruning.present.format import pct
 from pruning.present.prune import iterate_notice, layer_heatmap, replay_notice
 from pruning.present.scorer_compare import method_note
 from pruning.scoring import SCORERS
+from ui.next_step import next_step_link
 from ui.persist import job
 from ui.scaffold import page_context
 from ui.widgets import NOTICE, show_error
@@ -118,6 +119,7 @@ if st.button("Run the rounds", type="primary", key="it_run",
 result = ws.extras.get("iterate")
 if result is None:
     st.caption("Press **Run the rounds**. With the defaults this takes a few seconds on digits.")
+    next_step_link()
     st.stop()
 
 shown_cfg = result.prune_config

@@ -11,6 +11,7 @@ from pruning.present.lottery import (
     published_numbers_note,
 )
 from ui.cache import get_data
+from ui.next_step import next_step_link
 from ui.scaffold import run_and_keep, sidebar_configs
 from ui.widgets import NOTICE, remembered
 
@@ -60,6 +61,7 @@ kept = run_and_keep(RESULT_KEY, (data_cfg, model_cfg, train_cfg.seed, cfg), find
                     run=clicked, progress=True)
 if kept is None:
     st.caption("Press **Find tickets**. With the defaults on digits this takes well under a minute.")
+    next_step_link()
     st.stop()
 if kept.stale:
     st.info("Showing the last run; the settings have changed since. Press **Find tickets** to update.")

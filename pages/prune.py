@@ -7,8 +7,8 @@ import numpy as np
 import streamlit as st
 import torch
 
-from pruning.core.masks import count_total, sparsity
 from pruning.app.workspace import describe_pruned
+from pruning.core.masks import count_total, sparsity
 from pruning.core.records import prune_trained
 from pruning.core.selection import SCOPES
 from pruning.errors import PruningError
@@ -45,8 +45,8 @@ from pruning.present.prune import (
 from pruning.present.scorer_compare import method_note
 from pruning.scoring import SCORERS
 from ui.scaffold import page_context
-from ui.widgets import NOTICE, delta_colour, show_error
 from ui.timeline import timeline_panel
+from ui.widgets import NOTICE, delta_colour, show_error
 from ui.workspace import cached, cached_scores, cached_scores_from
 
 st.title("✂️ Prune")

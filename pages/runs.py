@@ -4,6 +4,7 @@ import streamlit as st
 
 from pruning.app.runs import overlay_points, runs_table
 from pruning.present.timeline import runs_overlay
+from ui.next_step import next_step_link
 from ui.workspace import workspace
 
 CHART = {"config": {"displayModeBar": False}, "theme": None}
@@ -21,6 +22,7 @@ if not ws.runs:
     st.info("No runs yet. Train a model, keep a pruned model, fine-tune, or press **Run the "
             "rounds** on Iterate: each finished run appears here.")
     st.page_link("pages/iterate.py", label="Run the rounds on Iterate →")
+    next_step_link()
     st.stop()
 
 by_id = {r.id: r for r in ws.runs}

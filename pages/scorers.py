@@ -16,6 +16,7 @@ from pruning.present.scorer_compare import (
 )
 from pruning.scoring import SCORERS
 from ui.classroom import classroom_mode
+from ui.next_step import next_step_link
 from ui.scaffold import page_context, run_and_keep
 from ui.widgets import NOTICE, remembered
 
@@ -85,6 +86,7 @@ kept = run_and_keep(RESULT_KEY, settings, compare, run=clicked, progress=True)
 if kept is None:
     st.caption("Press **Compare**. On digits with the default model it takes a few seconds per "
                "scorer and seed (each extra seed also trains the dense model once).")
+    next_step_link()
     st.stop()
 shown, cmp = kept.settings, kept.value
 if clicked and ws.extras.get("scorers_recorded") is not cmp:  # a new comparison: a run

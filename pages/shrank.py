@@ -26,6 +26,7 @@ from pruning.present.torch_code import snippet_for_masks
 from pruning.structured.compact import compact_model
 from ui.cache import get_data
 from ui.classroom import classroom_mode
+from ui.next_step import next_step_link
 from ui.scaffold import ensure_default_pruned, page_context
 from ui.settings import settings_from_checkpoint
 from ui.tradeoff import (
@@ -152,6 +153,7 @@ if ws.pruned is None:
             st.stop()
         st.rerun()
     checkpoint_uploader()
+    next_step_link()
     st.stop()
 
 final = ws.finetuned if ws.finetuned is not None else ws.pruned

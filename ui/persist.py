@@ -32,7 +32,13 @@ from contextlib import contextmanager
 
 import streamlit as st
 
-from pruning.app.store import StoreError, WorkspaceStore, new_key, settings_from_env, valid_key
+from pruning.app.store import (
+    StoreError,
+    WorkspaceStore,
+    new_key,
+    settings_from_env,
+    valid_key,
+)
 from pruning.app.workspace import Workspace
 from pruning.errors import PruningError
 from ui import log
@@ -351,7 +357,7 @@ def _at_exit() -> None:
     visit says it was stopped."""
     _exiting.set()
     try:
-        from ui import jobs as job_runner      # the job runner, once there is one
+        from ui import jobs as job_runner  # the job runner, once there is one
         job_runner.stop_all()
     except Exception:
         pass

@@ -20,16 +20,18 @@ import streamlit as st
 from pruning.app.workspace import Workspace
 from pruning.config import DataConfig, ModelConfig, TrainConfig
 from pruning.core.data import DataBundle
+from pruning.core.models import prunable_names
 from pruning.core.records import PrunedModel, TrainedModel, prune_trained
 from pruning.errors import PruningError
 from pruning.labs.prune_step import prune_config_for, select
 from pruning.present.format import pct
 from pruning.present.training import unfinished_note
 from ui.cache import default_trained_model, trained_data
+from ui.next_step import next_step_link
 from ui.persist import job
 from ui.settings import current_configs
 from ui.widgets import show_error
-from ui.workspace import cached_scores, workspace
+from ui.workspace import cached_scores, cached_scores_from, workspace
 
 T = TypeVar("T")
 
@@ -101,6 +103,7 @@ def page_context(*, caption: bool = True,
     if trained is None:
         if if_missing is not None:
             if_missing()
+        next_step_link()
         st.stop()
     if caption:
         model_caption(trained)
@@ -133,6 +136,26 @@ def ensure_default_pruned(sparsity: float = 0.9) -> PrunedModel:
     sel = select(scores, "sparsity", sparsity, "global")
     cfg = prune_config_for("magnitude", "sparsity", sparsity, "global", True, seed)
     ws.keep_pruned(prune_trained(trained, data, cfg, sel.masks))
+    return ws.pruned
+
+
+def prune_again(sparsity: float, scorer: str = "magnitude", scope: str = "global") -> PrunedModel:
+    """The repeat step: prune the session's latest fine-tuned model further, to ``sparsity`` of
+    the original weights (cumulative: every weight pruned before stays pruned), and keep it as
+    ``workspace().pruned``. Raises ``PruningError`` when there is no fine-tuned model."""
+    ws = workspace()
+    start = ws.latest_finetuned()
+    if ws.trained is None or start is None:
+        raise PruningError("there is no fine-tuned model to prune again; fine-tune first")
+    trained = ws.trained
+    data = trained_data(trained)
+    seed = trained.train_config.seed
+    # Score the same layers the first cut did (with or without the output layer).
+    include_output = set(start.masks) == set(prunable_names(trained.build(data), True))
+    scores = cached_scores_from(trained, start, data, scorer, include_output, seed)
+    sel = select(scores, "sparsity", sparsity, scope, previous=start.masks)
+    cfg = prune_config_for(scorer, "sparsity", sparsity, scope, include_output, seed)
+    ws.keep_pruned(prune_trained(trained, data, cfg, sel.masks, start=start))
     return ws.pruned
 
 

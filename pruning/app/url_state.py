@@ -32,6 +32,7 @@ from pruning.core.data import DATASETS
 from pruning.core.schedules import SCHEDULES
 from pruning.core.selection import SCOPES
 from pruning.errors import PruningError
+from pruning.present.lesson import N_STEPS as LESSON_STEPS
 from pruning.scoring import SCORERS
 
 MODELS = ("mlp", "cnn")
@@ -62,6 +63,7 @@ class AppSettings:
     schedule: str = _PRUNE_DEFAULTS.schedule
     rounds: int = _PRUNE_DEFAULTS.rounds
     classroom: bool = False
+    step: int | None = None      # the guided lesson's step (pages/lesson.py), when one is open
 
 
 PARAM_NAMES = tuple(f.name for f in fields(AppSettings))
@@ -270,6 +272,8 @@ PROPS: tuple[Prop, ...] = (
     Prop("rounds", _whole(1, MAX_ROUNDS), _int_text, widgets=(Binding("it_rounds", to_widget=int),)),
     Prop("classroom", _flag, lambda on: "1", in_link=lambda s: s.classroom,
          widgets=(Binding("set_classroom", to_widget=bool, to_text=lambda v: "1" if v else "0"),)),
+    Prop("step", _whole(1, LESSON_STEPS), _int_text,
+         widgets=(Binding("lesson_step", to_widget=int),)),
 )
 assert tuple(p.name for p in PROPS) == PARAM_NAMES, "one row per AppSettings field, in order"
 

@@ -17,9 +17,9 @@ from pruning.app.workspace import UNDO_DEPTH, Workspace
 from pruning.config import DataConfig, ModelConfig, TrainConfig
 from pruning.core.masks import sparsity
 from pruning.core.records import finetune_pruned, prune_trained, train_model
+from pruning.core.selection import select_by_sparsity
 from pruning.errors import PruningError
 from pruning.labs.iterate import run_iterate
-from pruning.core.selection import select_by_sparsity
 from pruning.labs.prune_step import compute_scores, prune_config_for
 from pruning.present.timeline import runs_overlay, sawtooth_figure, sawtooth_note
 

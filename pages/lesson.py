@@ -1,0 +1,276 @@
+"""The guided lesson: the 20-minute story in eight screens, each with its live controls,
+presenter notes, Back / Next and a progress marker. The step is in the link (``?step=3``), so a
+shared link opens the same screen. Texts: ``pruning.present.lesson``; the work is done by the
+same functions the other pages call."""
+import streamlit as st
+
+from pruning.config import TrainConfig
+from pruning.core.masks import count_total, sparsity
+from pruning.core.records import finetune_pruned
+from pruning.errors import PruningError
+from pruning.labs import shrink as shrank
+from pruning.present import shrink as shrank_view
+from pruning.present.charts import training_curves
+from pruning.present.format import pct
+from pruning.present.lesson import (
+    N_STEPS,
+    STEPS,
+    drop_sentence,
+    progress_label,
+    recovery_sentence,
+    repeat_target,
+    step_number,
+    trained_sentence,
+)
+from pruning.present.prune import layer_heatmap, recovery_curves
+from pruning.present.timeline import sawtooth_figure, sawtooth_note
+from pruning.structured.compact import compact_model
+from ui.cache import trained_data
+from ui.scaffold import ensure_default_pruned, prune_again, require_trained_model
+from ui.timeline import undo_reset_buttons
+from ui.widgets import NOTICE, delta_colour, show_error
+from ui.worked_example import worked_example
+from ui.workspace import workspace
+
+CHART = {"config": {"displayModeBar": False}, "theme": None}
+STEP_KEY = "lesson_step"          # bound to the link's ``step`` (pruning.app.url_state)
+FT_EPOCHS = 10
+FT_BATCH = 32                     # the Fine-tune page's defaults (Adam, lr 0.001)
+
+
+# ----------------------------------------------------------------------------- navigation
+def _go(n: int) -> None:
+    st.session_state[STEP_KEY] = step_number(n)
+
+
+def nav_row(n: int, where: str) -> None:
+    """Back, the progress marker, Next."""
+    c1, c2, c3 = st.columns([1, 4, 1], vertical_alignment="center")
+    c1.button("← Back", key=f"lesson_back_{where}", on_click=_go, args=(n - 1,),
+              disabled=n <= 1, width="stretch")
+    c2.progress(n / N_STEPS, text=progress_label(n))
+    c3.button("Next →", key=f"lesson_next_{where}", on_click=_go, args=(n + 1,),
+              disabled=n >= N_STEPS, type="primary", width="stretch")
+
+
+def presenter_notes(step) -> None:
+    with st.expander("🎓 Presenter notes (what to say, what to point at, what to ask)"):
+        st.markdown(f"**Say:** {step.say}\n\n**Point at:** {step.point_at}\n\n"
+                    f"**Ask the room:** {step.ask}")
+        st.page_link(step.more, label="The full page for this step →")
+
+
+def sawtooth(height: int = 320) -> None:
+    frame = workspace().timeline_frame()
+    if len(frame) > 1:
+        st.plotly_chart(sawtooth_figure(frame, height=height), key="lesson_sawtooth", **CHART)
+
+
+def fine_tune_now(epochs: int) -> None:
+    """Fine-tune the kept pruned model (pruned weights held at zero) with a progress bar."""
+    ws = workspace()
+    trained, pruned = ws.trained, ws.pruned
+    cfg = TrainConfig(epochs=int(epochs), batch_size=FT_BATCH, seed=trained.train_config.seed)
+    bar = st.progress(0.0, text="Fine-tuning…")
+    try:
+        ws.keep_finetuned(finetune_pruned(
+            trained, pruned, trained_data(trained), cfg,
+            progress=lambda ep, total, row: bar.progress(ep / max(total, 1),
+                                                         text=f"Fine-tuning: epoch {ep}/{total}")))
+    except PruningError as exc:
+        show_error(exc)
+    bar.empty()
+
+
+def catch_up(need: str) -> bool:
+    """A step that needs earlier steps (a link opened mid-lesson): say so and offer to do them
+    with the lesson's defaults. True when the session has what ``need`` asks for."""
+    ws = workspace()
+    have = {"trained": ws.trained is not None,
+            "pruned": ws.trained is not None and ws.pruned is not None,
+            "finetuned": ws.trained is not None and ws.latest_finetuned() is not None}[need]
+    if have:
+        return True
+    what = {"trained": "a trained model", "pruned": "a pruned model",
+            "finetuned": "a fine-tuned model"}[need]
+    st.info(f"This step needs {what}. Go back to the earlier steps, or catch up in one click "
+            f"with the lesson's defaults (default model, 90 % pruned, {FT_EPOCHS} epochs of "
+            "fine-tuning).")
+    if st.button("Catch up", key="lesson_catch_up", type="primary"):
+        try:
+            with st.spinner("Catching up…"):
+                if ws.pruned is None or need == "trained":
+                    ensure_default_pruned(0.9)
+                if need == "finetuned":
+                    fine_tune_now(FT_EPOCHS)
+        except PruningError as exc:
+            show_error(exc)
+            return False
+        st.rerun()
+    return False
+
+
+# ----------------------------------------------------------------------------- the steps
+def step_weights() -> None:
+    worked_example(header=None, editable=False, table=False, height=320)
+
+
+def step_train() -> None:
+    trained = require_trained_model()
+    if trained is None:
+        return
+    n_weights = count_total({k: v for k, v in trained.state.items() if k.endswith("weight")})
+    st.markdown(trained_sentence(trained.metrics, n_weights))
+    c1, c2 = st.columns([1, 2])
+    c1.metric("Test accuracy", pct(trained.metrics["test_acc"]),
+              help="Examples the network never saw while training.")
+    c1.metric("Train accuracy", pct(trained.metrics["train_acc"]))
+    if len(trained.history):
+        c2.plotly_chart(training_curves(trained.history, "acc", height=320), key="lesson_train",
+                        **CHART)
+
+
+def step_prune() -> None:
+    if not catch_up("trained"):
+        return
+    ws = workspace()
+    target = st.slider("Share of the weights to remove (%)", 50.0, 99.0, 90.0, 0.5,
+                       key="lesson_sparsity", format="%.1f %%",
+                       help="The smallest weights (by |w|, ranked over all layers) become 0.")
+    if st.button(f"✂️ Prune {target:.1f} % of the weights", key="lesson_prune", type="primary"):
+        try:
+            ensure_default_pruned(target / 100)
+        except PruningError as exc:
+            show_error(exc)
+    pruned = ws.pruned
+    if pruned is None:
+        st.caption("Press the button: nothing is retrained, the weights are only set to 0.")
+        return
+    name = max(pruned.masks, key=lambda n: pruned.masks[n].numel())
+    m = pruned.masks[name]
+    dense_w = ws.trained.state[name]
+    st.plotly_chart(layer_heatmap(dense_w, m, height=330, zmax=float(dense_w.abs().max()) or 1.0,
+                                  title=f"{name.removesuffix('.weight')}: "
+                                        f"{pct(1 - float(m.float().mean()))} pruned (amber)"),
+                    key="lesson_heatmap")
+
+
+def step_drop() -> None:
+    if not catch_up("pruned"):
+        return
+    ws = workspace()
+    d, p = ws.trained.metrics, ws.pruned.metrics
+    c1, c2, c3 = st.columns(3)
+    c1.metric("Dense: test accuracy", pct(d["test_acc"]))
+    c2.metric("Pruned: test accuracy", pct(p["test_acc"]),
+              delta=f"{100 * (p['test_acc'] - d['test_acc']):+.1f} points",
+              delta_color=delta_colour(p["test_acc"] - d["test_acc"]))
+    c3.metric("Weights removed", pct(sparsity(ws.pruned.masks)))
+    st.markdown(drop_sentence(d, p, sparsity(ws.pruned.masks)))
+    sawtooth(300)
+
+
+def step_finetune() -> None:
+    if not catch_up("pruned"):
+        return
+    ws = workspace()
+    c1, c2 = st.columns([1, 2], vertical_alignment="bottom")
+    epochs = c1.number_input("Epochs", 1, 50, FT_EPOCHS, key="lesson_ft_epochs",
+                             help="Passes over the training data; pruned weights stay 0.")
+    if c2.button(f"🔧 Fine-tune {int(epochs)} epochs", key="lesson_finetune", type="primary"):
+        fine_tune_now(int(epochs))
+    ft = ws.finetuned
+    if ft is None:
+        st.caption("Press the button: only the surviving weights are trained.")
+        return
+    st.plotly_chart(recovery_curves(ft.history, ws.trained.metrics, height=330),
+                    key="lesson_recovery", **CHART)
+
+
+def step_recovery() -> None:
+    if not catch_up("finetuned"):
+        return
+    ws = workspace()
+    ft = ws.finetuned or ws.latest_finetuned()
+    pruned = ws.pruned
+    d = ws.trained.metrics
+    c1, c2, c3 = st.columns(3)
+    c1.metric("Dense", pct(d["test_acc"]), help="Test accuracy before pruning.")
+    c2.metric("Right after pruning", pct(pruned.metrics["test_acc"]),
+              delta=f"{100 * (pruned.metrics['test_acc'] - d['test_acc']):+.1f} points",
+              delta_color=delta_colour(pruned.metrics["test_acc"] - d["test_acc"]))
+    c3.metric("After fine-tuning", pct(ft.metrics["test_acc"]),
+              delta=f"{100 * (ft.metrics['test_acc'] - pruned.metrics['test_acc']):+.1f} points",
+              delta_color=delta_colour(ft.metrics["test_acc"] - pruned.metrics["test_acc"]))
+    epochs = int(ft.history["epoch"].max()) if len(ft.history) else 0
+    st.markdown(recovery_sentence(d, pruned.metrics, ft.metrics, epochs))
+    sawtooth(300)
+
+
+def step_repeat() -> None:
+    if not catch_up("finetuned"):
+        return
+    ws = workspace()
+    start = ws.latest_finetuned()
+    now = sparsity(start.masks)
+    default = round(100 * repeat_target(now), 1)
+    c1, c2 = st.columns([2, 1], vertical_alignment="bottom")
+    lo = min(100 * now + 0.5, 99.5)
+    target = c1.slider("Prune again to (% of the original weights)", lo, 99.5,
+                       min(max(default, lo), 99.5), 0.5, key="lesson_again", format="%.1f %%",
+                       help=f"{pct(now)} are pruned already and stay pruned.")
+    if c2.button(f"✂️ + 🔧 to {target:.1f} %", key="lesson_repeat", type="primary",
+                 help=f"Prune the fine-tuned model to {target:.1f} %, then fine-tune "
+                      f"{FT_EPOCHS} epochs."):
+        try:
+            prune_again(target / 100)
+            fine_tune_now(FT_EPOCHS)
+        except PruningError as exc:
+            show_error(exc)
+    sawtooth(300)
+    st.markdown(NOTICE + sawtooth_note(ws.timeline_frame()))
+    undo_reset_buttons("lesson")
+
+
+def step_shrank() -> None:
+    if not catch_up("pruned"):
+        return
+    ws = workspace()
+    final = ws.finetuned if ws.finetuned is not None else ws.pruned
+    kept = ws.extras.get("lesson_shrank")
+    if kept is None or kept[0] is not final:
+        data = trained_data(ws.trained)
+        try:
+            with st.spinner("Measuring the files…"):
+                model = ws.trained.build(data, final.state)
+                result = shrank.measure_shrinkage(ws.trained.build(data), model,
+                                                  compact_model(model), final.masks, data,
+                                                  repeats=3, min_run_s=0.005)
+        except PruningError as exc:
+            show_error(exc)
+            return
+        kept = ws.extras["lesson_shrank"] = (final, result)
+    result = kept[1]
+    st.markdown(f"**{shrank_view.headline(result)}**")
+    st.plotly_chart(shrank_view.bytes_figure(result, height=340), key="lesson_bytes", **CHART)
+
+
+BODIES = {"weights": step_weights, "train": step_train, "prune": step_prune, "drop": step_drop,
+          "finetune": step_finetune, "recovery": step_recovery, "repeat": step_repeat,
+          "shrank": step_shrank}
+
+# ----------------------------------------------------------------------------- page
+st.session_state.setdefault(STEP_KEY, 1)  # before any Next: the link follows from then on
+n = step_number(st.session_state[STEP_KEY])
+step = STEPS[n - 1]
+st.title(f"🎓 {n} · {step.title}")
+nav_row(n, "top")
+st.markdown(f"#### {step.lead}")
+BODIES[step.key]()
+presenter_notes(step)
+if n == N_STEPS:
+    st.success("That is the whole loop. Explore any step further on its own page, or compare "
+               "the runs you made.")
+    c1, c2 = st.columns(2)
+    c1.page_link("pages/shrank.py", label="Measure it fully: What shrank? →")
+    c2.page_link("pages/runs.py", label="Your runs →")
