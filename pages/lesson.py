@@ -43,14 +43,15 @@ def _go(n: int) -> None:
     st.session_state[STEP_KEY] = step_number(n)
 
 
-def nav_row(n: int, where: str) -> None:
-    """Back, the progress marker, Next."""
-    c1, c2, c3 = st.columns([1, 4, 1], vertical_alignment="center")
-    c1.button("← Back", key=f"lesson_back_{where}", on_click=_go, args=(n - 1,),
+def header(n: int, step) -> None:
+    """The step's title with Back / Next beside it, and the progress marker under it."""
+    c1, c2, c3 = st.columns([5, 1, 1], vertical_alignment="center")
+    c1.header(f"{n} · {step.title}", anchor=False)
+    c2.button("← Back", key="lesson_back", on_click=_go, args=(n - 1,),
               disabled=n <= 1, width="stretch")
-    c2.progress(n / N_STEPS, text=progress_label(n))
-    c3.button("Next →", key=f"lesson_next_{where}", on_click=_go, args=(n + 1,),
+    c3.button("Next →", key="lesson_next", on_click=_go, args=(n + 1,),
               disabled=n >= N_STEPS, type="primary", width="stretch")
+    st.progress(n / N_STEPS, text=progress_label(n))
 
 
 def presenter_notes(step) -> None:
@@ -112,7 +113,7 @@ def catch_up(need: str) -> bool:
 
 # ----------------------------------------------------------------------------- the steps
 def step_weights() -> None:
-    worked_example(header=None, editable=False, table=False, height=320)
+    worked_example(header=None, editable=False, table=False, height=300)
 
 
 def step_train() -> None:
@@ -126,7 +127,7 @@ def step_train() -> None:
               help="Examples the network never saw while training.")
     c1.metric("Train accuracy", pct(trained.metrics["train_acc"]))
     if len(trained.history):
-        c2.plotly_chart(training_curves(trained.history, "acc", height=320), key="lesson_train",
+        c2.plotly_chart(training_curves(trained.history, "acc", height=300), key="lesson_train",
                         **CHART)
 
 
@@ -134,10 +135,12 @@ def step_prune() -> None:
     if not catch_up("trained"):
         return
     ws = workspace()
-    target = st.slider("Share of the weights to remove (%)", 50.0, 99.0, 90.0, 0.5,
+    c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
+    target = c1.slider("Share of the weights to remove (%)", 50.0, 99.0, 90.0, 0.5,
                        key="lesson_sparsity", format="%.1f %%",
                        help="The smallest weights (by |w|, ranked over all layers) become 0.")
-    if st.button(f"✂️ Prune {target:.1f} % of the weights", key="lesson_prune", type="primary"):
+    if c2.button(f"Prune {target:.1f} %", key="lesson_prune", type="primary", width="stretch",
+                 icon="✂️", help="Sets the smallest weights to exactly 0; nothing is retrained."):
         try:
             ensure_default_pruned(target / 100)
         except PruningError as exc:
@@ -149,10 +152,11 @@ def step_prune() -> None:
     name = max(pruned.masks, key=lambda n: pruned.masks[n].numel())
     m = pruned.masks[name]
     dense_w = ws.trained.state[name]
-    st.plotly_chart(layer_heatmap(dense_w, m, height=330, zmax=float(dense_w.abs().max()) or 1.0,
-                                  title=f"{name.removesuffix('.weight')}: "
-                                        f"{pct(1 - float(m.float().mean()))} pruned (amber)"),
-                    key="lesson_heatmap")
+    rows, cols = dense_w.shape[0], dense_w.shape[-1]
+    st.plotly_chart(layer_heatmap(dense_w, m, height=300, zmax=float(dense_w.abs().max()) or 1.0,
+                                  title=f"the largest layer ({rows} units × {cols} inputs): "
+                                        f"{pct(1 - float(m.float().mean()))} pruned"),
+                    key="lesson_heatmap", **CHART)
 
 
 def step_drop() -> None:
@@ -160,14 +164,15 @@ def step_drop() -> None:
         return
     ws = workspace()
     d, p = ws.trained.metrics, ws.pruned.metrics
-    c1, c2, c3 = st.columns(3)
-    c1.metric("Dense: test accuracy", pct(d["test_acc"]))
-    c2.metric("Pruned: test accuracy", pct(p["test_acc"]),
-              delta=f"{100 * (p['test_acc'] - d['test_acc']):+.1f} points",
-              delta_color=delta_colour(p["test_acc"] - d["test_acc"]))
-    c3.metric("Weights removed", pct(sparsity(ws.pruned.masks)))
+    left, right = st.columns([1, 2])
+    left.metric("Test accuracy, dense", pct(d["test_acc"]))
+    left.metric("Test accuracy, pruned", pct(p["test_acc"]),
+                delta=f"{100 * (p['test_acc'] - d['test_acc']):+.1f} points",
+                delta_color=delta_colour(p["test_acc"] - d["test_acc"]),
+                help=f"{pct(sparsity(ws.pruned.masks))} of the weights removed, nothing retrained.")
+    with right:
+        sawtooth(300)
     st.markdown(drop_sentence(d, p, sparsity(ws.pruned.masks)))
-    sawtooth(300)
 
 
 def step_finetune() -> None:
@@ -177,13 +182,14 @@ def step_finetune() -> None:
     c1, c2 = st.columns([1, 2], vertical_alignment="bottom")
     epochs = c1.number_input("Epochs", 1, 50, FT_EPOCHS, key="lesson_ft_epochs",
                              help="Passes over the training data; pruned weights stay 0.")
-    if c2.button(f"🔧 Fine-tune {int(epochs)} epochs", key="lesson_finetune", type="primary"):
+    if c2.button(f"Fine-tune {int(epochs)} epochs", key="lesson_finetune", type="primary",
+                 icon="🔧"):
         fine_tune_now(int(epochs))
     ft = ws.finetuned
     if ft is None:
         st.caption("Press the button: only the surviving weights are trained.")
         return
-    st.plotly_chart(recovery_curves(ft.history, ws.trained.metrics, height=330),
+    st.plotly_chart(recovery_curves(ft.history, ws.trained.metrics, height=300),
                     key="lesson_recovery", **CHART)
 
 
@@ -194,17 +200,17 @@ def step_recovery() -> None:
     ft = ws.finetuned or ws.latest_finetuned()
     pruned = ws.pruned
     d = ws.trained.metrics
-    c1, c2, c3 = st.columns(3)
-    c1.metric("Dense", pct(d["test_acc"]), help="Test accuracy before pruning.")
-    c2.metric("Right after pruning", pct(pruned.metrics["test_acc"]),
-              delta=f"{100 * (pruned.metrics['test_acc'] - d['test_acc']):+.1f} points",
-              delta_color=delta_colour(pruned.metrics["test_acc"] - d["test_acc"]))
-    c3.metric("After fine-tuning", pct(ft.metrics["test_acc"]),
-              delta=f"{100 * (ft.metrics['test_acc'] - pruned.metrics['test_acc']):+.1f} points",
-              delta_color=delta_colour(ft.metrics["test_acc"] - pruned.metrics["test_acc"]))
+    left, right = st.columns([1, 2])
+    left.metric("Test accuracy, pruned", pct(pruned.metrics["test_acc"]),
+                help=f"Right after pruning; the dense model had {pct(d['test_acc'])}.")
+    left.metric("Test accuracy, fine-tuned", pct(ft.metrics["test_acc"]),
+                delta=f"{100 * (ft.metrics['test_acc'] - pruned.metrics['test_acc']):+.1f} points",
+                delta_color=delta_colour(ft.metrics["test_acc"] - pruned.metrics["test_acc"]),
+                help="The change is against the pruned model it started from.")
+    with right:
+        sawtooth(300)
     epochs = int(ft.history["epoch"].max()) if len(ft.history) else 0
     st.markdown(recovery_sentence(d, pruned.metrics, ft.metrics, epochs))
-    sawtooth(300)
 
 
 def step_repeat() -> None:
@@ -219,7 +225,8 @@ def step_repeat() -> None:
     target = c1.slider("Prune again to (% of the original weights)", lo, 99.5,
                        min(max(default, lo), 99.5), 0.5, key="lesson_again", format="%.1f %%",
                        help=f"{pct(now)} are pruned already and stay pruned.")
-    if c2.button(f"✂️ + 🔧 to {target:.1f} %", key="lesson_repeat", type="primary",
+    if c2.button(f"Prune to {target:.1f} % and fine-tune", key="lesson_repeat", type="primary",
+                 width="stretch",
                  help=f"Prune the fine-tuned model to {target:.1f} %, then fine-tune "
                       f"{FT_EPOCHS} epochs."):
         try:
@@ -227,7 +234,7 @@ def step_repeat() -> None:
             fine_tune_now(FT_EPOCHS)
         except PruningError as exc:
             show_error(exc)
-    sawtooth(300)
+    sawtooth(280)
     st.markdown(NOTICE + sawtooth_note(ws.timeline_frame()))
     undo_reset_buttons("lesson")
 
@@ -251,8 +258,8 @@ def step_shrank() -> None:
             return
         kept = ws.extras["lesson_shrank"] = (final, result)
     result = kept[1]
-    st.markdown(f"**{shrank_view.headline(result)}**")
-    st.plotly_chart(shrank_view.bytes_figure(result, height=340), key="lesson_bytes", **CHART)
+    st.markdown(shrank_view.headline(result))
+    st.plotly_chart(shrank_view.bytes_figure(result, height=320), key="lesson_bytes", **CHART)
 
 
 BODIES = {"weights": step_weights, "train": step_train, "prune": step_prune, "drop": step_drop,
@@ -263,9 +270,10 @@ BODIES = {"weights": step_weights, "train": step_train, "prune": step_prune, "dr
 st.session_state.setdefault(STEP_KEY, 1)  # before any Next: the link follows from then on
 n = step_number(st.session_state[STEP_KEY])
 step = STEPS[n - 1]
-st.title(f"🎓 {n} · {step.title}")
-nav_row(n, "top")
-st.markdown(f"#### {step.lead}")
+# One screen per step on a 1280×720 projector: less empty space above the step's title.
+st.html("<style>[data-testid='stMainBlockContainer'] {padding-top: 2.5rem;}</style>")
+header(n, step)
+st.markdown(step.lead)
 BODIES[step.key]()
 presenter_notes(step)
 if n == N_STEPS:

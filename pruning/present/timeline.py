@@ -16,17 +16,14 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from pruning.present.format import pct
-from pruning.present.style import CLASS_COLOURS, FONT_SIZE, SPLIT_COLOURS, figure
+from pruning.present.style import CLASS_COLOURS, FONT_SIZE, SPLIT_COLOURS, figure, fixed_margin
 
 KIND_SYMBOLS = {"train": "circle", "prune": "triangle-down", "fine-tune": "triangle-up"}
 
 
 def _tick(row: dict) -> str:
-    if row["kind"] == "train":
-        return f"{row['step']}. train"
-    if row["kind"] == "prune":
-        return f"{row['step']}. prune {100 * row['sparsity']:.0f} %"
-    return f"{row['step']}. fine-tune"
+    """Short, so that a projector shows them level (the sparsity is printed above)."""
+    return {"train": "train", "prune": "cut", "fine-tune": "fine-tune"}.get(row["kind"], "")
 
 
 def sawtooth_figure(frame: pd.DataFrame, title: str = "accuracy along your steps",
@@ -59,8 +56,9 @@ def sawtooth_figure(frame: pd.DataFrame, title: str = "accuracy along your steps
                            ticktext=ticks, range=[0.5, max(x, default=1) + 0.5]),
                 yaxis=dict(title=dict(text="accuracy (%)"), rangemode="tozero"),
                 shapes=shapes, annotations=annotations,
-                legend=dict(orientation="h", yanchor="top", y=-0.28, x=0),
-                margin=dict(l=70, r=20, t=80, b=110))
+                legend=dict(orientation="h", yanchor="bottom", y=0, x=1, xanchor="right",
+                            bgcolor="rgba(255,255,255,0.8)"),
+                margin=fixed_margin(l=75, r=20, t=85, b=45))
     return figure(data, spec, title, height)
 
 

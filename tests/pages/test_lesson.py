@@ -23,21 +23,21 @@ def test_the_lesson_runs_start_to_finish_and_the_link_follows_the_step():
     pressed = []
     for n in range(1, N_STEPS + 1):
         assert at.session_state["lesson_step"] == n
-        assert at.title[0].value.endswith(f"{n} · {STEPS[n - 1].title}")
+        assert at.header[0].value == f"{n} · {STEPS[n - 1].title}"
         assert at.query_params.get("step") in (None, [str(n)], str(n)) or n == 1
         assert any("Presenter notes" in e.label for e in at.main.expander)
         assert STEPS[n - 1].ask in texts(at, "markdown")
         pressed += [k for k in ACTIONS if press_if_there(at, k)]
         if n < N_STEPS:
-            click(at, "lesson_next_top")
+            click(at, "lesson_next")
             assert at.query_params["step"] in ([str(n + 1)], str(n + 1))
     assert pressed == list(ACTIONS)
     ws = at.session_state["workspace"]
     assert [s.kind for s in ws.timeline] == ["train", "prune", "fine-tune", "prune", "fine-tune"]
     assert ws.pruned.started_from == "fine-tuned"
     assert "Bytes on disk" in chart(at, "lesson_bytes")["layout"]["title"]["text"]
-    assert at.button(key="lesson_next_top").disabled
-    click(at, "lesson_back_top")
+    assert at.button(key="lesson_next").disabled
+    click(at, "lesson_back")
     assert at.session_state["lesson_step"] == N_STEPS - 1
     # the repeat step drew the saw-tooth: down at each cut, up after each fine-tune
     test = chart(at, "lesson_sawtooth")["data"][0]["y"]
@@ -48,7 +48,7 @@ def test_the_lesson_runs_start_to_finish_and_the_link_follows_the_step():
 def test_a_link_to_a_later_step_opens_it_and_offers_to_catch_up(step):
     at = new_app({"step": str(step)}, page=LESSON)
     assert at.session_state["lesson_step"] == step
-    assert f"{step} · " in at.title[0].value
+    assert at.header[0].value.startswith(f"{step} · ")
     assert "Catch up" in [b.label for b in at.button]
     click(at, "lesson_catch_up")
     assert "Catch up" not in [b.label for b in at.button]

@@ -92,7 +92,8 @@ def test_timeline_records_every_step_and_the_sawtooth(trained, digits_200):
     test, train = fig.data[0], fig.data[1]
     assert list(test.y) == pytest.approx(list(100 * frame["test_acc"]))
     assert list(train.y) == pytest.approx(list(100 * frame["train_acc"]))
-    assert list(fig.layout.xaxis.ticktext)[1] == "2. prune 50 %"
+    assert list(fig.layout.xaxis.ticktext) == ["train", "cut", "fine-tune", "cut", "fine-tune"]
+    assert [a.text for a in fig.layout.annotations] == ["dense", "50 %", "50 %", "80 %", "80 %"]
     note = sawtooth_note(frame)
     assert "step 2 cut to 50.0 %" in note and "step 5 fine-tuned" in note
 
