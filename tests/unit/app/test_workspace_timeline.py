@@ -212,3 +212,21 @@ def test_scorer_comparison_points_one_series_per_scorer():
     assert sorted(set(pts["series"])) == ["magnitude", "random"]
     assert len(pts) == 6
 
+
+
+def test_timeline_and_runs_survive_the_store_round_trip(trained, digits_200):
+    from pruning.app.store import decode_workspace, workspace_bytes
+    ws, (p1, f1, p2, f2) = walk(trained, digits_200)
+    ws.rename_run(2, "the first cut")
+    raw, dropped = workspace_bytes(ws)
+    assert not dropped
+    back = decode_workspace(raw)
+    assert list(back.timeline_frame()["test_acc"]) == list(ws.timeline_frame()["test_acc"])
+    assert [r.name for r in back.runs] == [r.name for r in ws.runs] and back.run_counter == 5
+    pd.testing.assert_frame_equal(back.runs[2].points, ws.runs[2].points)
+    # shared records stay shared: undo after a restart still finds the models before
+    assert back.timeline[2].finetuned is back.timeline[3].finetuned or \
+        back.timeline[3].finetuned is None
+    assert back.undo().kind == "fine-tune" and back.undo().kind == "prune"
+    assert back.finetuned is back.timeline[-1].finetuned is not None
+    assert torch.equal(back.finetuned.state[next(iter(f1.state))], f1.state[next(iter(f1.state))])
