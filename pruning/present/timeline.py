@@ -16,7 +16,13 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from pruning.present.format import pct
-from pruning.present.style import CLASS_COLOURS, FONT_SIZE, SPLIT_COLOURS, figure, fixed_margin
+from pruning.present.style import (
+    CLASS_COLOURS,
+    FONT_SIZE,
+    SPLIT_COLOURS,
+    figure,
+    fixed_margin,
+)
 
 KIND_SYMBOLS = {"train": "circle", "prune": "triangle-down", "fine-tune": "triangle-up"}
 
