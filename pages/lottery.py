@@ -71,7 +71,8 @@ st.plotly_chart(lottery_figure(table), key="lt_chart")
 for note in lottery_notes(table):
     st.markdown(NOTICE + note)
 st.caption(epochs_note(table))
-st.caption(published_numbers_note(shown_data.name))
+st.caption(published_numbers_note(shown_data.name, table,
+                                  len(get_data(shown_data).y_train)))
 shown = table.assign(variant=table["variant"].map(VARIANT_LABELS))
 st.dataframe(shown, hide_index=True, width="stretch",
              column_config={c: st.column_config.NumberColumn(c, format="percent")

@@ -116,3 +116,15 @@ def test_an_unfinished_dense_network_is_said_first():
                   n_test=1000) for v in ("ticket", "reinit", "random")]
     notes = lottery_notes(pd.DataFrame(rows))
     assert notes[0].startswith("⚠️ **The dense network has not finished learning**")
+
+
+def test_mnist1d_note_says_why_the_dense_run_is_below_the_paper():
+    import pandas as pd
+
+    from pruning.present.lottery import published_numbers_note
+    t = pd.DataFrame([dict(round=0, variant="dense", test_acc=0.33, train_acc=0.52, epochs=8,
+                           still_learning=True)])
+    note = published_numbers_note("mnist1d", t, 600)
+    assert "This run's dense network reached 33.0 %" in note
+    assert "600 training examples" in note and "4,000" in note and "8 epochs" in note
+    assert "reached" not in published_numbers_note("mnist1d", t.assign(test_acc=0.6), 4000)
