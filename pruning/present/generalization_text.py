@@ -155,7 +155,7 @@ def explain_sweep(runs: pd.DataFrame, summary: pd.DataFrame | None = None,
         r = _row(summary, "random", lv)
         if r is not None:
             pr = _verdict(per_seed(runs, "pruned", lv), per_seed(runs, "random", lv),
-                          ARM_LABELS["pruned"].capitalize(), "random pruning", n_test)
+                          ARM_LABELS["pruned"], "random pruning", n_test)
             out.append(f"Random pruning at {level_text(lv)} reached {pct(r['test_acc_mean'])} "
                        f"test. {pr.sentence}")
     if best == 0:
@@ -214,6 +214,6 @@ def explain_sweep(runs: pd.DataFrame, summary: pd.DataFrame | None = None,
     others = {k: v for k, v in means.items() if k in remedies}
     if prune_key is not None and others:
         rival = max(others, key=others.get)
-        out.append(_verdict(contenders[prune_key], contenders[rival], prune_key.capitalize(),
+        out.append(_verdict(contenders[prune_key], contenders[rival], prune_key,
                             f"the best dense remedy ({rival})", n_test).sentence)
     return out

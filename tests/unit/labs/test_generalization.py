@@ -252,7 +252,7 @@ def test_explanation_never_claims_a_win_that_seeds_do_not_show():
     runs = _synthetic(pruned_test=(0.82, 0.70, 0.74), es_test=(0.74, 0.75, 0.73))
     text = " ".join(explain_sweep(runs))
     assert ("Pruning at 50 % and the best dense remedy (early stopping) are within noise (mean "
-            "difference +1.3 points over 3 seeds; Pruning at 50 % was higher in 2 and lower in 1 "
+            "difference +1.3 points over 3 seeds; pruning at 50 % was higher in 2 and lower in 1 "
             "of 3 seeds)") in text
     assert "every seed" not in text.split("best dense remedy")[-1]
 
