@@ -34,8 +34,10 @@ trained, data, seed, ws = page_context()
 with st.expander("The scorers: formulas and sources"):
     st.dataframe(scorer_reference(), hide_index=True, width="stretch")
     st.caption("Higher score = more important; each mask prunes the lowest scores. "
-               "*ablation* and *movement* can be negative (removing the weight lowers the "
-               "validation loss / the weight shrank while fine-tuning): those go first.")
+               "*ablation*, *movement* and *magnitude_increase* can be negative (removing "
+               "the weight lowers the validation loss / fine-tuning pushes it towards zero / "
+               "it shrank since initialisation): those go first. The last column says where "
+               "the app's version differs from the paper.")
 
 # ----------------------------------------------------------------------------- controls
 c1, c2 = st.columns([3, 2])
