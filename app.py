@@ -2,6 +2,7 @@
 import streamlit as st
 
 from ui.classroom import apply_classroom_style
+from ui.jobs import show_stopped_jobs
 from ui.next_step import next_step_link, set_current_page
 from ui.persist import (
     render_saved_work_box,
@@ -43,6 +44,7 @@ show_notices()
 watch_running_job()         # a job still running after the connection came back
 render_saved_work_box()
 set_current_page(nav.url_path)
+show_stopped_jobs()        # a job that Stop, a page change or a closed tab ended: where it got
 try:
     nav.run()
     next_step_link()       # every page ends with the way on (pages that stop draw it first)

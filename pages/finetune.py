@@ -2,6 +2,7 @@
 import pandas as pd
 import streamlit as st
 
+from pruning.app.job_costs import training_estimate
 from pruning.app.workspace import describe_pruned
 from pruning.config import TrainConfig
 from pruning.core.masks import count_kept, count_total, sparsity
@@ -18,6 +19,7 @@ from pruning.present.prune import (
 )
 from ui.next_step import next_step_link
 from ui.persist import job
+from ui.jobs import run_job
 from ui.scaffold import ensure_default_pruned, page_context
 from ui.timeline import timeline_panel
 from ui.widgets import NOTICE, delta_colour, show_error
@@ -84,22 +86,25 @@ live = st.empty()
 if run:
     cfg = TrainConfig(epochs=int(epochs), batch_size=int(batch), lr=float(lr), optimizer=optimizer,
                       momentum=float(momentum), seed=trained.train_config.seed)
-    bar = st.progress(0.0, text="Fine-tuning…")
     rows = []
 
-    def progress(epoch, total, row):
-        rows.append(row)
-        bar.progress(epoch / max(total, 1), text=f"Fine-tuning: epoch {epoch}/{total}")
-        live.plotly_chart(recovery_curves(pd.DataFrame(rows), trained.metrics,
-                                          title="recovery while fine-tuning (live)"),
-                          key=f"ft_live_{epoch}")
+    def work(handle):
+        def progress(epoch, total, row):
+            rows.append(row)
+            handle.progress(epoch / max(total, 1), f"Fine-tuning: epoch {epoch} of {total}")
+            live.plotly_chart(recovery_curves(pd.DataFrame(rows), trained.metrics,
+                                              title="recovery while fine-tuning (live)"),
+                              key=f"ft_live_{epoch}")
 
-    try:
+        return finetune_pruned(trained, pruned, data, cfg, progress=progress)
+
+    try:   # a job: estimate, server limits, queue, Stop (ui.jobs)
         with job("Fine-tune"):
-            ws.keep_finetuned(finetune_pruned(trained, pruned, data, cfg, progress=progress))
+            ws.keep_finetuned(run_job("finetune", "Fine-tuning",
+                                      training_estimate(trained.model_config, data, cfg,
+                                                        copies=4), work))
     except PruningError as exc:
         show_error(exc)
-    bar.empty()
     live.empty()
 
 ft = ws.finetuned

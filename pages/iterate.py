@@ -1,7 +1,10 @@
 """Iterate: prune + fine-tune in rounds on a schedule, and replay the weights round by round."""
+from dataclasses import replace
+
 import pandas as pd
 import streamlit as st
 
+from pruning.app.job_costs import iterate_estimate
 from pruning.app.runs import iterate_points, iterate_settings, model_settings
 from pruning.config import PruneConfig, TrainConfig
 from pruning.core.schedules import SCHEDULES, schedule_targets
@@ -15,6 +18,7 @@ from pruning.present.scorer_compare import method_note
 from pruning.scoring import SCORERS
 from ui.next_step import next_step_link
 from ui.persist import job
+from ui.jobs import run_job
 from ui.scaffold import page_context
 from ui.widgets import NOTICE, show_error
 
@@ -81,6 +85,7 @@ prune_cfg = PruneConfig(scorer=scorer, scope=scope, sparsity=final, threshold=No
                         schedule=schedule, rounds=n_rounds, finetune_epochs=int(ft_epochs),
                         rewind=rewind, include_output=True, seed=seed)
 ft_cfg = TrainConfig(seed=seed)
+per_round: list[int] = []   # fine-tuning epochs of each round (also priced by the job)
 try:
     targets = schedule_targets(schedule, final, n_rounds)
     per_round, budget_warnings = round_budget(prune_cfg, int(ft_epochs), dense_epochs,
@@ -95,17 +100,22 @@ except PruningError as exc:
 
 if st.button("Run the rounds", type="primary", key="it_run",
              help="Works on a fresh copy of your trained model; the model itself is not changed."):
-    bar = st.progress(0.0, text="Starting…")
+    def work(handle):
+        return run_iterate(trained, data, prune_cfg, ft_cfg, baseline,
+                           lambda stage, frac, msg: handle.progress(frac, msg),
+                           total_epochs=int(ft_epochs), rewind_epochs=rewind_epochs,
+                           with_oneshot=oneshot_ctl and schedule != "oneshot")
 
-    def progress(stage, frac, msg):
-        bar.progress(min(max(frac, 0.0), 1.0), text=msg)
-
-    try:
+    arms = (2 if baseline else 1) + (1 if oneshot_ctl and schedule != "oneshot" else 0)
+    epochs_per_arm = sum(per_round) or int(ft_epochs)
+    try:   # a job: estimate, server limits, queue, Stop (ui.jobs)
         with job("Iterate"):
-            ws.extras["iterate"] = run_iterate(trained, data, prune_cfg, ft_cfg, baseline,
-                                               progress, total_epochs=int(ft_epochs),
-                                               rewind_epochs=rewind_epochs,
-                                               with_oneshot=oneshot_ctl and schedule != "oneshot")
+            ws.extras["iterate"] = run_job(
+                "iterate", "The rounds",
+                iterate_estimate(trained.model_config, data, epochs_per_arm * arms,
+                                 n_rounds * arms,
+                                 replace(ft_cfg, batch_size=prune_cfg.finetune_batch_size
+                                         or ft_cfg.batch_size)), work)
         done = ws.extras["iterate"]
         ws.add_run("iterate", {**model_settings(trained),
                                **iterate_settings(prune_cfg, ft_cfg, baseline)},
@@ -114,7 +124,6 @@ if st.button("Run the rounds", type="primary", key="it_run",
         st.session_state["it_round"] = len(ws.extras["iterate"].snapshots) - 1  # show the end
     except PruningError as exc:
         show_error(exc)
-    bar.empty()
 
 result = ws.extras.get("iterate")
 if result is None:

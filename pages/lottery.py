@@ -1,6 +1,8 @@
 """Lottery tickets: iterative magnitude pruning with rewinding, against two controls."""
 import streamlit as st
 
+from pruning.app.job_costs import lottery_estimate
+from pruning.app.jobs import UNKNOWN
 from pruning.labs.lottery import LotteryConfig, run_lottery
 from pruning.present.lottery import (
     VARIANT_LABELS,
@@ -57,8 +59,12 @@ def find_tickets(progress):
 
 clicked = st.button("Find tickets", type="primary", key="lt_run",
                     help="Trains the dense network, then the ticket and both controls each round.")
+estimate = UNKNOWN
+if clicked:
+    estimate = lottery_estimate(model_cfg, get_data(data_cfg), train_cfg, int(rounds), int(epochs))
 kept = run_and_keep(RESULT_KEY, (data_cfg, model_cfg, train_cfg.seed, cfg), find_tickets,
-                    run=clicked, progress=True)
+                    run=clicked, progress=True, estimate=estimate,
+                    name="Finding lottery tickets")
 if kept is None:
     st.caption("Press **Find tickets**. With the defaults on digits this takes well under a minute.")
     next_step_link()

@@ -1,6 +1,8 @@
 """Compare scorers: several importance scores on the same trained model, the same sparsity."""
 import streamlit as st
 
+from pruning.app.job_costs import scorers_estimate, scoring_seconds
+from pruning.app.jobs import UNKNOWN
 from pruning.app.runs import model_settings, scorer_points
 from pruning.core.selection import SCOPES
 from pruning.labs.scorer_compare import DEFAULT_SCORERS, DEFAULT_SEEDS, compare_scorers
@@ -84,7 +86,13 @@ def compare(progress):
 clicked = st.button("Compare", type="primary", key="sc_run",
                     help="Scores, prunes and fine-tunes fresh copies of your trained model; the "
                          "model itself is not changed.")
-kept = run_and_keep(RESULT_KEY, settings, compare, run=clicked, progress=True)
+estimate = None
+if clicked:   # priced only when it will run (the scorers' own estimates build a model copy)
+    estimate = scorers_estimate(trained.model_config, data, trained.train_config, len(chosen),
+                                int(ft_epochs), int(mv_epochs), "movement" in chosen,
+                                scoring_seconds(trained, data, chosen, seed), int(n_seeds))
+kept = run_and_keep(RESULT_KEY, settings, compare, run=clicked, progress=True,
+                    estimate=estimate or UNKNOWN, name="Comparing scorers")
 if kept is None:
     st.caption("Press **Compare**. On digits with the default model it takes a few seconds per "
                "scorer and seed (each extra seed also trains the dense model once).")

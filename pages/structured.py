@@ -4,6 +4,7 @@ from dataclasses import replace
 
 import streamlit as st
 
+from pruning.app.job_costs import sensitivity_estimate, structured_estimate
 from pruning.labs.granularity import compare_granularity
 from pruning.labs.sensitivity import (
     SENSITIVITY_LEVELS,
@@ -63,7 +64,9 @@ with tab_struct:
                         help="Works on a copy of your trained model.")
     kept = run_and_keep("structured", (method, fraction),
                         lambda: run_structured(trained, data, method, fraction, int(ft), seed),
-                        run=clicked, spinner="Scoring units, pruning, compacting…")
+                        run=clicked, spinner="Scoring units, pruning, compacting…",
+                        estimate=structured_estimate(trained.model_config, data,
+                                                     trained.train_config, int(ft)))
     if kept is None:
         st.caption("Press the button to remove units. It takes a second or two.")
     else:
@@ -120,7 +123,10 @@ with tab_budget:
     clicked = st.button("Compare granularities", type="primary", key="st_budget_run")
     kept = run_and_keep("granularity", (tuple(sorted(fracs)), b_method, int(b_ft)),
                         compare_both_ways, run=clicked,
-                        spinner="Pruning both ways and fine-tuning…")
+                        spinner="Pruning both ways and fine-tuning…",
+                        estimate=structured_estimate(trained.model_config, data,
+                                                     trained.train_config, int(b_ft),
+                                                     runs=2 * max(len(fracs), 1)))
     if kept is None:
         st.caption("Press **Compare granularities**: two fine-tunes per share.")
     else:
@@ -158,8 +164,11 @@ with tab_sens:
         return scan, {}  # {} = the combined model's accuracy per tolerance, filled below
 
     clicked = st.button("Run sensitivity analysis", type="primary", key="st_sens_run")
+    n_layers = sum(1 for k in trained.state if k.endswith(".weight"))
     kept = run_and_keep("sensitivity", s_scorer, scan_layers, run=clicked,
-                        spinner="Pruning each layer at each sparsity…")
+                        spinner="Pruning each layer at each sparsity…",
+                        estimate=sensitivity_estimate(trained.model_config, data, n_layers,
+                                                      len(SENSITIVITY_LEVELS)))
     if kept is None:
         st.caption("Press **Run sensitivity analysis** (a few seconds).")
     else:

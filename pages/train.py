@@ -8,6 +8,7 @@ from dataclasses import replace
 import pandas as pd
 import streamlit as st
 
+from pruning.app.job_costs import training_estimate
 from pruning.core.records import train_model
 from pruning.core.training import validate_train_config
 from pruning.errors import PruningError
@@ -20,6 +21,7 @@ from pruning.present.training import (
     predict_test_split,
 )
 from ui.cache import get_data
+from ui.jobs import run_job
 from ui.persist import job, running_job
 from ui.settings import DATASET_LABELS, current_configs
 from ui.widgets import NOTICE, remembered, show_error
@@ -72,30 +74,33 @@ def run_training(data_cfg, model_cfg, train_cfg, data) -> None:
     """Train with a live progress bar and curves; store the model only when it is done."""
     ws = workspace()
     run = st.session_state[RUN_KEY] = {"epochs": train_cfg.epochs, "done": 0}
-    bar = st.progress(0.0, text="Starting…")
     chart = st.empty()
     rows = []
 
-    def progress(epoch: int, total: int, row: dict) -> None:
-        rows.append(row)
-        run["done"] = epoch
-        bar.progress(epoch / total if total else 1.0,
-                     text=f"Epoch {epoch} of {total} · train {pct(row['train_acc'])} · "
-                          f"validation {pct(row['val_acc'])} · test "
-                          f"{pct(row['test_acc'])}")
-        chart.plotly_chart(training_curves(pd.DataFrame(rows), title="accuracy while training"),
-                           **CHART)
+    def work(handle):
+        def progress(epoch: int, total: int, row: dict) -> None:
+            rows.append(row)
+            run["done"] = epoch
+            handle.progress(epoch / total if total else 1.0,
+                            f"Epoch {epoch} of {total} · train {pct(row['train_acc'])} · "
+                            f"validation {pct(row['val_acc'])} · test {pct(row['test_acc'])}")
+            chart.plotly_chart(training_curves(pd.DataFrame(rows),
+                                               title="accuracy while training"), **CHART)
 
-    try:
+        return train_model(data_cfg, model_cfg, train_cfg, data=data, progress=progress)
+
+    try:   # a job: cost estimate, server limits, queue, Stop (ui.jobs); the page's own
+        # notice (RUN_KEY) says where an interrupted run stopped
         with job("Train"):
-            trained = train_model(data_cfg, model_cfg, train_cfg, data=data, progress=progress)
+            trained = run_job("train", "Training", training_estimate(model_cfg, data, train_cfg),
+                              work, notice=False)
     except PruningError as exc:
         st.session_state.pop(RUN_KEY, None)
+        chart.empty()
         show_error(exc)
         return
     ws.set_trained(trained)
     st.session_state.pop(RUN_KEY, None)
-    bar.empty()
     chart.empty()
     st.toast("Training finished; the new model is now this session's model.", icon=":material/check_circle:")
 
@@ -158,7 +163,7 @@ if stale is not None:
     kept = ("Your previous model is unchanged." if workspace().trained is not None
             else "No model was stored.")
     st.warning(f"The last training run stopped after epoch {stale['done']} of "
-               f"{stale['epochs']} (the page was left or a setting changed). {kept} "
+               f"{stale['epochs']} (Stop was pressed, the page was left or a setting changed). {kept} "
                f"Press **Train** to start again.")
 
 configs = None

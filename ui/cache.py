@@ -7,13 +7,19 @@ module on every ``build``.
 """
 from __future__ import annotations
 
+import threading
+from dataclasses import replace
+
 import streamlit as st
 
+from pruning.app.job_costs import sweep_estimate, training_estimate
+from pruning.app.jobs import TICK_SECONDS
 from pruning.config import DataConfig, ModelConfig, TrainConfig
 from pruning.core.data import DataBundle, load_dataset
 from pruning.core.records import TrainedModel, train_model
 from pruning.labs import generalization as gen
 from ui import log
+from ui.jobs import run_job
 
 
 @st.cache_resource(show_spinner="Loading data…", max_entries=16)
@@ -31,19 +37,63 @@ def trained_data(trained: TrainedModel) -> DataBundle:
     return get_data(trained.data_config)
 
 
+class _NotCached(Exception):
+    """Nothing is stored under this key yet (exceptions are never cached)."""
+
+
 @st.cache_resource(show_spinner=False, max_entries=8)
-def _cached_default_model(_d: DataConfig, _m: ModelConfig, _t: TrainConfig, key: str) -> TrainedModel:
-    log.info("training shared default model %s", key)
-    return train_model(_d, _m, _t, data=get_data(_d))
+def _default_models(key: str, _fresh: TrainedModel | None = None) -> TrainedModel:
+    """The default model stored under ``key`` (``_fresh`` is not hashed): like
+    ``sweep_tables``, the training itself runs outside the cached function, as a job with a
+    progress bar, Stop and the server's limits (``ui.jobs``), and is stored here afterwards."""
+    if _fresh is None:
+        raise _NotCached(key)
+    return _fresh
+
+
+_training_now: dict[str, threading.Lock] = {}   # one lock per default model being trained
+_training_guard = threading.Lock()
+
+
+def _lock_for(key: str) -> threading.Lock:
+    with _training_guard:
+        if len(_training_now) > 256:   # forget idle locks (a lock only matters while held)
+            for k in [k for k, v in _training_now.items() if not v.locked()]:
+                del _training_now[k]
+        return _training_now.setdefault(key, threading.Lock())
 
 
 def default_trained_model(d: DataConfig, m: ModelConfig, t: TrainConfig) -> TrainedModel:
-    """Trained once per server for these settings and shared read-only between sessions."""
-    return _cached_default_model(d, m, t, repr((d, m, t)))
+    """Trained once per server for these settings and shared read-only between sessions.
 
-
-class _NotCached(Exception):
-    """Nothing is stored under this key yet (exceptions are never cached)."""
+    Sessions that ask for the same model while it trains wait for that one training (the
+    page says so) instead of starting their own; if it is stopped, the next one trains.
+    """
+    key = repr((d, m, t))
+    try:
+        return _default_models(key)
+    except _NotCached:
+        pass
+    data = get_data(d)
+    lock = _lock_for(key)
+    if not lock.acquire(blocking=False):
+        note = st.empty()
+        while not lock.acquire(timeout=TICK_SECONDS):   # each wait is a point where Stop acts
+            note.info("Another visitor is training this default model right now; it will be "
+                      "shared with you when it is ready.")
+        note.empty()
+    try:
+        try:
+            return _default_models(key)
+        except _NotCached:
+            pass
+        log.info("training shared default model %s", key)
+        model = run_job("default_model", "Training the default model",
+                        training_estimate(m, data, t),
+                        lambda h: train_model(d, m, t, data=data))
+        return _default_models(key, model)
+    finally:
+        lock.release()
 
 
 @st.cache_data(show_spinner=False, max_entries=24)
@@ -60,18 +110,18 @@ def sweep_tables(key: str, _fresh: dict | None = None) -> dict:
 
 
 def sweep_with_progress(cfg: gen.SweepConfig) -> dict:
-    """Tables of the sweep for ``cfg``: from the cache, or computed with a progress bar."""
+    """Tables of the sweep for ``cfg``: from the cache, or computed as a job (estimate,
+    limits, progress bar, Stop; ``ui.jobs``)."""
     key = cfg.key()
     try:
         return sweep_tables(key)
     except _NotCached:
         pass
-    bar = st.progress(0.0, text="Starting…")
-    try:
-        log.info("generalization sweep computed: %s", cfg.name)
-        result = gen.run_sweep(cfg, progress=lambda f, msg: bar.progress(min(max(f, 0.0), 1.0),
-                                                                           text=msg))
-    finally:
-        bar.empty()
+    first = get_data(replace(cfg.data, seed=int(cfg.seeds[0])))
+    estimate = sweep_estimate(cfg.model, first, gen.planned_work(cfg, first), len(cfg.seeds),
+                              cfg.train.batch_size, gen.largest_ensemble(cfg))
+    log.info("generalization sweep computed: %s", cfg.name)
+    result = run_job("sweep", "The sweep", estimate,
+                     lambda h: gen.run_sweep(cfg, progress=h.progress))
     return sweep_tables(key, {"runs": result.runs, "history": result.history,
                               "seconds": result.seconds, "threads": result.threads})

@@ -11,12 +11,12 @@ Everything here only reads widgets and draws; the computations are calls into ``
 """
 from __future__ import annotations
 
-from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Callable, Generic, TypeVar
 
 import streamlit as st
 
+from pruning.app.jobs import UNKNOWN, Estimate
 from pruning.app.workspace import Workspace
 from pruning.config import DataConfig, ModelConfig, TrainConfig
 from pruning.core.data import DataBundle
@@ -29,6 +29,7 @@ from pruning.present.training import unfinished_note
 from ui.cache import default_trained_model, trained_data
 from ui.next_step import next_step_link
 from ui.persist import job
+from ui.jobs import progress_callback, run_job
 from ui.settings import current_configs
 from ui.widgets import show_error
 from ui.workspace import cached_scores, cached_scores_from, workspace
@@ -49,7 +50,7 @@ def require_trained_model() -> TrainedModel | None:
                       "(a few seconds) and gives you your own copy."):
         try:
             d, m, t = current_configs()
-            with st.spinner("Training the default model…"), job("Default model"):
+            with job("Default model"):   # a job: estimate, Stop, limits (ui.jobs)
                 ws.set_trained(default_trained_model(d, m, t))
         except PruningError as exc:
             st.error(str(exc))
@@ -127,8 +128,7 @@ def ensure_default_pruned(sparsity: float = 0.9) -> PrunedModel:
     one) pruned to ``sparsity`` with global magnitude scores, stored as ``workspace().pruned``."""
     ws = workspace()
     if ws.trained is None:
-        with st.spinner("Training the default model…"):
-            ws.set_trained(default_trained_model(*current_configs()))
+        ws.set_trained(default_trained_model(*current_configs()))  # a job (ui.jobs)
     trained = ws.trained
     data = trained_data(trained)
     seed = trained.train_config.seed
@@ -170,30 +170,32 @@ class Kept(Generic[T]):
 
 
 def run_and_keep(key: str, settings, compute: Callable[..., T], *, run: bool,
-                 progress: bool = False, spinner: str | None = None) -> Kept[T] | None:
+                 progress: bool = False, spinner: str | None = None,
+                 estimate: Estimate = UNKNOWN, name: str | None = None) -> Kept[T] | None:
     """Compute when the page's button was pressed (``run``), keep the result in this session
     under ``key`` with the ``settings`` it was computed for, and return what to show: the
     kept result (this run's or an earlier one's), or None when there is none yet.
 
-    ``compute(progress)`` gets a ``progress(fraction, message)`` callback that moves a
-    progress bar when ``progress=True``; otherwise ``compute()`` runs under a spinner saying
-    ``spinner`` (if given). A ``PruningError`` is shown as a message and keeps the earlier
-    result. Stored as ``workspace().extras[key] = (settings, result)``.
+    The computation runs as a job (``ui.jobs.run_job``): ``estimate`` is shown first and
+    checked against the server's limits, a Stop button ends it, and it waits its turn when
+    the server is busy. ``compute(progress)`` gets a ``progress(fraction, message)``
+    callback that moves the job's bar when ``progress=True``; otherwise ``compute()`` is
+    called and the bar says ``spinner`` (if given) and the epoch reached. A ``PruningError``
+    (also a refused or stopped job) is shown as a message and keeps the earlier result.
+    ``name`` names the job in its messages ("Finding lottery tickets stopped at …").
+    Stored as ``workspace().extras[key] = (settings, result)``.
     """
     extras = workspace().extras
     if run:
-        bar = st.progress(0.0, text="Starting…") if progress else None
+        def work(handle):
+            return compute(progress_callback(handle)) if progress else compute()
+
+        label = name or (spinner or "The computation").rstrip("….")
         try:
-            with st.spinner(spinner) if spinner else nullcontext(), job(key):
-                if bar is not None:
-                    value = compute(lambda f, msg: bar.progress(min(max(f, 0.0), 1.0), text=msg))
-                else:
-                    value = compute()
-            extras[key] = (settings, value)
+            with job(key):
+                extras[key] = (settings, run_job(key, label, estimate, work))
         except PruningError as exc:
             show_error(exc)
-        if bar is not None:
-            bar.empty()
     stored = extras.get(key)
     if stored is None:
         return None

@@ -57,6 +57,7 @@ from pruning.core.masks import (
     mask_bound_gradients,
 )
 from pruning.core.models import MLP, build_model
+from pruning.core.stop import epoch_done, stop_point
 from pruning.core.training import make_optimizer, validate_train_config
 from pruning.errors import PruningError
 
@@ -322,7 +323,9 @@ def train_ensemble(model: MLPEnsemble, train_split: EnsembleSplit, cfg: TrainCon
                     p.grad.addcmul_(p, lam_m)  # g ← g + λ_m·w
             opt.step()
             enforce_bound_masks(bound, opt)
+            stop_point()  # a job's Stop acts here (pruning.core.stop)
         if on_epoch:
             on_epoch(epoch, model)
+        epoch_done(epoch, cfg.epochs)
     model.eval()
     return model

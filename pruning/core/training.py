@@ -28,6 +28,7 @@ from pruning.core.masks import (
     mask_bound_gradients,
     mask_optimizer_state,
 )
+from pruning.core.stop import epoch_done, stop_point
 from pruning.errors import PruningError, check_choice, check_seed
 
 ProgressFn = Callable[[int, int, dict], None]  # (epoch done, epochs total, metrics row)
@@ -133,7 +134,8 @@ def train(model: nn.Module, data: DataBundle, cfg: TrainConfig | None = None,
 
     ``progress(epoch, epochs, row)`` is called after the evaluation of epoch 0 (before any
     update) and of every epoch; ``should_stop()`` is asked after every epoch and ends training
-    early when it returns True (the history then ends at that epoch).
+    early when it returns True (the history then ends at that epoch). A job's stop hook
+(``pruning.core.stop``) is asked after every mini-batch; it ends training by raising.
 
     Determinism: the batch order comes from a generator seeded with ``cfg.seed``; with the
     same initial weights and config the history is identical run to run.
@@ -165,10 +167,12 @@ def train(model: nn.Module, data: DataBundle, cfg: TrainConfig | None = None,
             mask_bound_gradients(bound)          # 1. no gradient reaches a pruned weight
             opt.step()
             enforce_bound_masks(bound, opt)      # 2. + 3. zero its optimizer state and weight
+            stop_point()                         # a job's Stop acts here (pruning.core.stop)
         rows.append({"epoch": epoch, **evaluate_all(model, data)})  # (switches to eval and back)
         if progress:
             progress(epoch, cfg.epochs, rows[-1])
         if should_stop is not None and should_stop():
             break
+        epoch_done(epoch, cfg.epochs)
     model.eval()
     return pd.DataFrame(rows)

@@ -328,6 +328,19 @@ def _plan(cfg: SweepConfig, n_train: int, n_features: int, n_classes: int) -> fl
     return work * n_train
 
 
+def planned_work(cfg: SweepConfig, data: DataBundle) -> float:
+    """The sweep's work in weight · epoch · example units (what its progress bar counts),
+    for ``data`` = the first seed's bundle: the job runner prices it before the sweep starts."""
+    return _plan(cfg, len(data.y_train), data.n_features, data.n_classes)
+
+
+def largest_ensemble(cfg: SweepConfig) -> int:
+    """Most networks trained side by side at once (one ``MLPEnsemble``): every seed's dense
+    net and weight-decay nets, or every seed's pruned arms."""
+    n_wd = len(cfg.weight_decays) if "weight_decay" in cfg.controls else 0
+    return len(cfg.seeds) * max(1 + n_wd, len(_pruning_arms(cfg)))
+
+
 def _bundles(cfg: SweepConfig) -> dict[int, DataBundle]:
     return {int(s): load_dataset(replace(cfg.data, seed=int(s))) for s in cfg.seeds}
 

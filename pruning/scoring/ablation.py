@@ -42,6 +42,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from pruning.core.data import validation_split
+from pruning.core.stop import stop_point
 from pruning.errors import PruningError
 from pruning.scoring.base import ScoreContext, Scorer
 
@@ -212,6 +213,7 @@ def weight_ablation_scores(model: nn.Module, names, X: torch.Tensor, y: torch.Te
                 return zk
 
             delta[o * w2.shape[1] + q] = _perturbed_losses(model, mod, X, y, perturb) - base
+            stop_point()
         out[n] = delta.view_as(params[n])
     model.train(was_training)
     return out
@@ -239,6 +241,7 @@ def unit_ablation_scores(model: nn.Module, module_name: str, X: torch.Tensor,
             return zk
 
         out[units] = _perturbed_losses(model, mod, X, y, perturb) - base
+        stop_point()
     model.train(was_training)
     return out
 

@@ -24,6 +24,7 @@ import torch
 import torch.nn.functional as F
 
 from pruning.core.data import validation_split
+from pruning.core.stop import stop_point
 from pruning.scoring.base import ScoreContext, Scorer, pass_seconds
 
 
@@ -42,6 +43,7 @@ def taylor(ctx: ScoreContext) -> dict[str, torch.Tensor]:
         for n in ctx.names:
             acc[n] += (params[n].detach() * params[n].grad).abs()
         n_batches += 1
+        stop_point()
     model.zero_grad(set_to_none=True)
     model.train(was_training)
     return {n: a / max(n_batches, 1) for n, a in acc.items()}

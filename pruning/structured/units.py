@@ -32,6 +32,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from pruning.core.data import validation_split
+from pruning.core.stop import stop_point
 from pruning.errors import PruningError
 from pruning.scoring import SCORERS, ScoreContext, score
 from pruning.scoring.ablation import unit_ablation_scores
@@ -114,6 +115,7 @@ def _taylor_units(model: nn.Module, layers: list[UnitLayer], X, y, batch_size: i
                 zg = (z.detach() * z.grad)  # (B, O) or (B, O, H, W)
                 acc[n] += zg.transpose(0, 1).reshape(zg.shape[1], -1).sum(1).abs()
             n_batches += 1
+            stop_point()
     finally:
         for h in handles:
             h.remove()
