@@ -11,13 +11,16 @@ so its progress bar can be drawn (Streamlit refuses to replay elements created i
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 
 import streamlit as st
 
+from pruning.app.job_costs import training_estimate
 from pruning.core.data import DataBundle
 from pruning.core.records import TrainedModel
 from pruning.labs.tradeoff import Tradeoff, TradeoffConfig, measure_tradeoff, model_key
 from ui import log
+from ui.jobs import run_job
 
 
 class _NotCached(Exception):
@@ -43,13 +46,15 @@ def measure_with_progress(trained: TrainedModel, data: DataBundle,
                           cfg: TradeoffConfig | None = None) -> Tradeoff:
     """Measure the curve with a progress bar, store it for the server, return it."""
     cfg = cfg or TradeoffConfig()
-    bar = st.progress(0.0, text="Starting…")
-    try:
-        log.info("trade-off curve measured")
-        result = measure_tradeoff(trained, data, cfg, progress=lambda f, msg: bar.progress(
-            min(max(f, 0.0), 1.0), text=f"Trade-off curve: {msg}"))
-    finally:
-        bar.empty()
+    log.info("trade-off curve measured")
+    # a job (ui.jobs): estimate, server limits, queue, Stop; one fine-tune per level and seed
+    runs = (2 * len(cfg.sparsities) + len(cfg.unit_fractions)) * cfg.seeds
+    estimate = training_estimate(trained.model_config, data,
+                                 replace(trained.train_config, epochs=cfg.finetune_epochs),
+                                 runs=runs, copies=4,
+                                 label=f"{runs} fine-tunes of {cfg.finetune_epochs} epochs")
+    result = run_job("tradeoff", "The trade-off curve", estimate,
+                     lambda h: measure_tradeoff(trained, data, cfg, progress=h.progress))
     return _stored(model_key(trained, cfg), result)
 
 

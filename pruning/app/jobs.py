@@ -42,6 +42,7 @@ holds (parameters, gradients, optimizer moments, masks, kept copies, activations
 from __future__ import annotations
 
 import itertools
+import logging
 import math
 import os
 import threading
@@ -65,6 +66,9 @@ T = TypeVar("T")
 TICK_SECONDS = 0.2
 #: Evaluation in ``pruning.core.training.evaluate`` runs in chunks of this many examples.
 EVAL_BATCH = 4096
+
+#: The app's server log ("pruning_playground", set up by ``ui``) gets one line per finished job.
+log = logging.getLogger("pruning_playground.jobs")
 
 STATES = ("queued", "running", "done", "stopped", "failed", "refused")
 
@@ -497,6 +501,7 @@ class JobRunner:
             if message:
                 job.message = message
             self._cond.notify_all()
+        log.info("job %d %s", job.id, job.summary())
 
     # -- stopping
     def stop(self, job: Job, reason: str = "Stop was pressed") -> None:
