@@ -41,9 +41,17 @@ from typing import Callable, Mapping
 import pandas as pd
 import torch
 
-from pruning.config import DataConfig, ModelConfig, PruneConfig, TrainConfig
+from pruning.app.archive import TensorSpec, inspect_archive
+from pruning.config import (
+    MAX_HIDDEN_LAYERS,
+    MAX_HIDDEN_WIDTH,
+    DataConfig,
+    ModelConfig,
+    PruneConfig,
+    TrainConfig,
+)
 from pruning.core.data import DataBundle, validate_data_config
-from pruning.core.models import build_model, prunable_names
+from pruning.core.models import MLP, SmallCNN, build_model, prunable_names
 from pruning.core.records import FinetunedModel, PrunedModel, TrainedModel
 from pruning.core.training import evaluate_all, validate_train_config
 from pruning.errors import PruningError
@@ -121,17 +129,28 @@ def checkpoint_bytes(trained: TrainedModel, pruned: PrunedModel,
 
 
 # ----------------------------------------------------------------------------- reading
-def load_untrusted(raw: bytes, max_bytes: int = MAX_CHECKPOINT_BYTES):
-    """``torch.load`` of bytes from a stranger: size-checked, ``weights_only=True``, on the CPU.
-
-    Every failure becomes a ``PruningError``; nothing in the file is executed.
-    """
+def check_upload_size(raw: bytes, max_bytes: int) -> None:
     size = len(raw)
     if size == 0:
         raise PruningError("the file is empty")
     if size > max_bytes:
         raise PruningError(f"the file is {size / 2**20:.1f} MB; checkpoints up to "
                            f"{max_bytes / 2**20:.0f} MB are accepted")
+
+
+def max_unpacked(max_bytes: int) -> int:
+    """What an accepted file may unpack to: ``torch.save`` stores its parts uncompressed, so
+    a real checkpoint unpacks to about its own size (plus the zip's few headers)."""
+    return max_bytes + 2**20
+
+
+def load_untrusted(raw: bytes, max_bytes: int = MAX_CHECKPOINT_BYTES):
+    """``torch.load`` of bytes from a stranger: size-checked, ``weights_only=True``, on the CPU.
+
+    Every failure becomes a ``PruningError``; nothing in the file is executed.
+    """
+    check_upload_size(raw, max_bytes)
+    inspect_archive(raw, max_unpacked(max_bytes))   # before torch.load allocates anything
     try:
         with warnings.catch_warnings():  # torch's notes about sparse checks are not for users
             warnings.simplefilter("ignore")
@@ -223,6 +242,27 @@ def _state(raw, where: str, expected: Mapping[str, torch.Tensor], dtype_kind: st
     return out
 
 
+def _metrics(raw) -> dict:
+    """``{"dense": {name: number}, "pruned": {…}}``, small and finite (the app measures the
+    numbers again; these are only what the exporter saw)."""
+    if raw is None or raw == {}:
+        return {}
+    if not isinstance(raw, dict) or len(raw) > 4 or \
+            not all(isinstance(k, str) and isinstance(v, dict) and len(v) <= 32
+                    for k, v in raw.items()):
+        raise PruningError("the checkpoint's metrics must map 'dense' and 'pruned' to a few "
+                           "named numbers")
+    out = {}
+    for k, d in raw.items():
+        for name, v in d.items():
+            if not isinstance(name, str) or len(name) > 40 or isinstance(v, bool) or \
+                    not isinstance(v, (int, float)) or not math.isfinite(v):
+                raise PruningError(f"the checkpoint's metrics for {k[:20]!r} must be finite "
+                                   "numbers")
+        out[k[:20]] = {n: float(v) for n, v in d.items()}
+    return out
+
+
 def _history(raw) -> pd.DataFrame | None:
     if not raw:
         return None
@@ -237,11 +277,108 @@ def _history(raw) -> pd.DataFrame | None:
     return pd.DataFrame({str(k): v for k, v in raw.items()})
 
 
+#: What an uploaded checkpoint's data settings may ask for (the app itself makes 1,000
+#: samples of a generated set, holds out 20 % + 20 %, and its sidebar keeps at most 100,000
+#: training examples): checked before any data is built, so a file cannot make the server
+#: generate a huge data set only to refuse it afterwards.
+UPLOAD_MAX_SAMPLES = 20_000
+UPLOAD_MAX_TRAIN_SIZE = 100_000
+UPLOAD_MIN_HELD_OUT = 0.05
+
+#: Inputs, classes and image shape of every data set, so a checkpoint's model can be checked
+#: before its data is loaded (tests/unit/app/test_checkpoint.py compares with the real data).
+DATASET_SHAPES = {
+    "digits": (64, 10, (1, 8, 8)), "mnist": (784, 10, (1, 28, 28)),
+    "fashion_mnist": (784, 10, (1, 28, 28)), "mnist1d": (40, 10, None),
+    "moons": (2, 2, None), "circles": (2, 2, None), "spirals": (2, 2, None), "xor": (2, 2, None),
+}
+
+
 def checkpoint_data_config(obj) -> DataConfig:
     """The (validated) data config of a loaded checkpoint: which data set to load before the
-    tensors can be checked against the model."""
+    tensors can be checked against the model. Also bounded to what an upload may ask for
+    (``UPLOAD_MAX_SAMPLES`` …, non-empty held-out splits), before anything is built."""
     _check_header(obj)
-    return validate_data_config(_config(DataConfig, obj.get("data_config"), "data_config"))
+    dc = validate_data_config(_config(DataConfig, obj.get("data_config"), "data_config"))
+    if dc.n_samples > UPLOAD_MAX_SAMPLES:
+        raise PruningError(f"the checkpoint asks for a data set of {dc.n_samples:,} samples; "
+                           f"uploads may use at most {UPLOAD_MAX_SAMPLES:,} (this app makes "
+                           f"{DataConfig().n_samples:,})")
+    if dc.train_size is not None and dc.train_size > UPLOAD_MAX_TRAIN_SIZE:
+        raise PruningError(f"the checkpoint's training-set size must be at most "
+                           f"{UPLOAD_MAX_TRAIN_SIZE:,}")
+    for what, frac in (("validation", dc.val_fraction), ("test", dc.test_fraction)):
+        if frac < UPLOAD_MIN_HELD_OUT:
+            raise PruningError(f"the checkpoint's {what} split would be empty or nearly "
+                               f"(fraction {float(frac):.3g}; at least {UPLOAD_MIN_HELD_OUT:g} "
+                               "is needed to measure anything)")
+    return dc
+
+
+def _expected_shapes(mc: ModelConfig, dc: DataConfig) -> dict[str, tuple[int, ...]]:
+    """Parameter shapes of the model ``mc`` describes for ``dc``'s data, built on the meta
+    device (shapes only: nothing is allocated, whatever sizes the file claims)."""
+    n_features, n_classes, image = DATASET_SHAPES[dc.name]
+    if mc.kind == "mlp":
+        if not 1 <= len(mc.hidden) <= MAX_HIDDEN_LAYERS or \
+                any(not 1 <= h <= MAX_HIDDEN_WIDTH for h in mc.hidden):
+            raise PruningError(f"model_config: hidden sizes must be 1 to {MAX_HIDDEN_LAYERS} "
+                               f"numbers from 1 to {MAX_HIDDEN_WIDTH}")
+        with torch.device("meta"):
+            model = MLP(n_features, n_classes, tuple(mc.hidden))
+    elif mc.kind == "cnn":
+        if image is None:
+            raise PruningError("the checkpoint's CNN needs image data")
+        if not 1 <= len(mc.channels) <= 4 or any(not 1 <= c <= 256 for c in mc.channels):
+            raise PruningError("model_config: CNN channels must be 1 to 4 numbers from 1 to 256")
+        with torch.device("meta"):
+            model = SmallCNN(image, n_classes, tuple(mc.channels))
+    else:
+        raise PruningError("model_config: kind must be 'mlp' or 'cnn'")
+    return {k: tuple(v.shape) for k, v in model.state_dict().items()}
+
+
+def _check_spec_dict(raw, where: str, expected: Mapping[str, tuple], kind: str,
+                     subset: bool = False) -> None:
+    if not isinstance(raw, dict):
+        raise PruningError(f"the checkpoint's {where} is missing or not a dictionary")
+    if len(raw) > 64:
+        raise PruningError(f"the checkpoint's {where} has {len(raw)} entries; the model has "
+                           f"{len(expected)}")
+    missing = [] if subset else [k for k in expected if k not in raw]
+    extra = [str(k)[:40] for k in raw if k not in expected]
+    if missing or extra:
+        parts = (["missing " + ", ".join(missing[:5])] if missing else []) + \
+                (["unexpected " + ", ".join(extra[:5])] if extra else [])
+        if kind == "bool" and extra and not missing:
+            raise PruningError(f"masks name parameters the model cannot prune: "
+                               f"{', '.join(extra[:5])}")
+        raise PruningError(f"{where} does not fit the configured model ({'; '.join(parts)})")
+    for k, spec in raw.items():
+        if not isinstance(spec, TensorSpec):
+            raise PruningError(f"{where}: {str(k)[:40]} is not an ordinary (dense) tensor")
+        if spec.shape != expected[k]:
+            raise PruningError(f"{where}: {k} has shape {spec.shape}, the configured model "
+                               f"needs {expected[k]}")
+        if kind == "bool" and spec.dtype != torch.bool:
+            raise PruningError(f"{where}: the mask of {k} must be boolean, got {spec.dtype}")
+        if kind == "float" and not spec.dtype.is_floating_point:
+            raise PruningError(f"{where}: {k} must hold floating-point numbers, got {spec.dtype}")
+
+
+def check_tensor_specs(specs, dc: DataConfig) -> None:
+    """Before ``torch.load``: the archive's tensors (``TensorSpec``, from
+    ``pruning.app.archive``) have exactly the names, shapes and dtypes of the model the
+    checkpoint's settings describe, so loading allocates only what that model needs."""
+    mc = _config(ModelConfig, specs.get("model_config"), "model_config")
+    expected = _expected_shapes(mc, dc)
+    _check_spec_dict(specs.get("state_dict"), "state_dict", expected, "float")
+    if specs.get("dense_state_dict") is not None:
+        _check_spec_dict(specs["dense_state_dict"], "dense_state_dict", expected, "float")
+    masks = specs.get("masks")
+    if not isinstance(masks, dict) or not masks:
+        raise PruningError("the checkpoint has no masks")
+    _check_spec_dict(masks, "masks", expected, "bool", subset=True)
 
 
 def _short_repr(value) -> str:
@@ -293,9 +430,7 @@ def parse_checkpoint(obj, data: DataBundle) -> Checkpoint:
             raise PruningError(f"state_dict and masks disagree: {k} has non-zero pruned weights")
     dense = obj.get("dense_state_dict")
     dense_state = None if dense is None else _state(dense, "dense_state_dict", expected, "float")
-    metrics = obj.get("metrics") or {}
-    if not isinstance(metrics, dict):
-        raise PruningError("the checkpoint's metrics must be a dictionary")
+    metrics = _metrics(obj.get("metrics"))
     return Checkpoint(dc, mc, tc, pc, stage, state, masks, dense_state,
                       _history(obj.get("dense_history")), metrics)
 
@@ -305,8 +440,16 @@ def read_checkpoint(raw: bytes, load_data: Callable[[DataConfig], DataBundle],
     """Bytes of an uploaded file -> (validated ``Checkpoint``, its data bundle), or one
     ``PruningError``. ``load_data`` maps the checkpoint's DataConfig to data (the app passes
     its cached loader; it may raise ``DatasetUnavailable``)."""
+    check_upload_size(raw, max_bytes)
+    specs = inspect_archive(raw, max_unpacked(max_bytes)).obj   # no tensor data read yet
+    dc = checkpoint_data_config(specs)          # header and data settings, nothing built
+    check_tensor_specs(specs, dc)               # names, shapes, dtypes against the model
     obj = load_untrusted(raw, max_bytes)
-    data = load_data(checkpoint_data_config(obj))
+    data = load_data(dc)
+    empty = [s for s, n in data.sizes().items() if n == 0]
+    if empty:
+        raise PruningError(f"the checkpoint's data settings leave the {' and '.join(empty)} "
+                           "split(s) empty")
     return parse_checkpoint(obj, data), data
 
 

@@ -5,6 +5,7 @@ import io
 import os
 import pickle
 import re
+import zipfile
 from dataclasses import replace
 
 import pandas as pd
@@ -307,3 +308,90 @@ def test_a_seed_out_of_range_is_a_message_not_a_traceback(seed):
         validate_train_config(TrainConfig(seed=seed))
     with pytest.raises(PruningError, match="seed must be a whole number from 0 to"):
         validate_data_config(DataConfig(seed=seed))
+
+
+# ----------------------------------------------------------------------------- hostile archives
+def _never_called(cfg):
+    raise AssertionError("data was built for a checkpoint that should have been refused")
+
+
+def _rezip(raw: bytes, replace_entries: dict | None = None, extra: int = 0,
+           compression=zipfile.ZIP_STORED) -> bytes:
+    """The archive ``raw`` rewritten: entries replaced (name suffix -> bytes or a callable
+    writing into the open entry), ``extra`` empty entries added."""
+    src = zipfile.ZipFile(io.BytesIO(raw))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", compression=compression) as dst:
+        for info in src.infolist():
+            new = next((v for k, v in (replace_entries or {}).items()
+                        if info.filename.endswith(k)), None)
+            if callable(new):
+                with dst.open(info.filename, "w") as f:
+                    new(f)
+            else:
+                dst.writestr(info.filename, src.read(info) if new is None else new)
+        for i in range(extra):
+            dst.writestr(f"archive/extra/{i}", b"")
+    return out.getvalue()
+
+
+def test_an_inflating_archive_is_refused_before_torch_load(raw, data, monkeypatch):
+    """A storage entry that DEFLATEs 300 MB of zeros into a few hundred KB: refused from
+    the archive's directory, before torch.load or any data is built."""
+    def zeros(f, n=300 * 2**20):
+        chunk = bytes(2**20)
+        for _ in range(n // len(chunk)):
+            f.write(chunk)
+
+    bomb = _rezip(raw, {"data/0": zeros}, compression=zipfile.ZIP_DEFLATED)
+    assert len(bomb) < 2 * 2**20
+    monkeypatch.setattr(torch, "load", lambda *a, **k: pytest.fail("torch.load was reached"))
+    with pytest.raises(PruningError, match="unpacks to 30\\d MB"):
+        read_checkpoint(bomb, _never_called)
+    with pytest.raises(PruningError, match="unpacks to"):
+        load_untrusted(bomb)
+
+
+def test_an_archive_of_many_parts_is_refused(raw):
+    with pytest.raises(PruningError, match="parts"):
+        read_checkpoint(_rezip(raw, extra=300), _never_called)
+
+
+def test_a_storage_of_the_wrong_size_is_refused(raw):
+    with pytest.raises(PruningError, match="does not have the size"):
+        read_checkpoint(_rezip(raw, {"data/0": b"\x00" * 8}), _never_called)
+
+
+@pytest.mark.parametrize("edit,message", [
+    (lambda o: o["data_config"].update(name="mnist1d", n_samples=200_000), "200,000 samples"),
+    (lambda o: o["data_config"].update(val_fraction=0.0), "validation split would be empty"),
+    (lambda o: o["data_config"].update(test_fraction=0.0), "test split would be empty"),
+    (lambda o: o["data_config"].update(train_size=10**9), "training-set size"),
+    (lambda o: o["model_config"].update(hidden=[4096] * 16), "hidden sizes"),
+    (lambda o: o["data_config"].update(seed=2**70), "seed must be a whole number"),
+    (lambda o: o["metrics"].update(dense={"test_acc": [[1] * 10] * 10}), "finite numbers"),
+])
+def test_bad_settings_are_refused_before_any_data_or_tensor_is_built(models, edit, message,
+                                                                    monkeypatch):
+    blob = _tampered(models, edit)
+    if "metrics" not in message and "finite" not in message:
+        monkeypatch.setattr(torch, "load", lambda *a, **k: pytest.fail("torch.load was reached"))
+    loader = _never_called if "finite" not in message else _loader(load_dataset(DC))
+    with pytest.raises(PruningError, match=message) as err:
+        read_checkpoint(blob, loader)
+    assert len(str(err.value)) < 300
+
+
+def test_tensor_shapes_are_checked_before_torch_load(models, monkeypatch):
+    blob = _tampered(models, lambda o: o["state_dict"].update(
+        {"layers.0.weight": torch.zeros(64, 5)}))
+    monkeypatch.setattr(torch, "load", lambda *a, **k: pytest.fail("torch.load was reached"))
+    with pytest.raises(PruningError, match="shape"):
+        read_checkpoint(blob, _never_called)
+
+
+@pytest.mark.parametrize("name", ["digits", "moons", "mnist1d"])
+def test_dataset_shapes_match_the_data(name):
+    from pruning.app.checkpoint import DATASET_SHAPES
+    d = load_dataset(DataConfig(name=name, n_samples=200))
+    assert DATASET_SHAPES[name] == (d.n_features, d.n_classes, d.image_shape)
