@@ -13,6 +13,7 @@ from .harness import Result, load_average, machine_info, markdown_report
 #: name -> (module, function). Order = the issue's table.
 ITEMS: dict[str, tuple[str, str]] = {
     "to97": ("training_items", "time_to_97"),
+    "stop": ("job_items", "stop_and_estimate"),
     "masks": ("pruning_items", "global_masks"),
     "update": ("interactive_items", "interactive_update"),
     "iterate10": ("pruning_items", "iterative_10"),

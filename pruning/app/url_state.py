@@ -38,7 +38,7 @@ from pruning.scoring import SCORERS
 MODELS = ("mlp", "cnn")
 MAX_VALUE_CHARS = 64       # longer values are ignored (nothing valid is that long)
 MAX_SHOWN = 32             # characters of a bad value quoted back in a notice
-MAX_PARAMS = 40            # more parameters than this: the rest are ignored
+MAX_PARAMS = 40            # more unknown parameters than this: the notice also counts them
 MAX_SEED = 10_000          # as the sidebar's seed input
 MAX_ROUNDS = 10            # the Iterate page's slider range; a link must not start an hour of training
 MAX_THRESHOLD = 1e6
@@ -296,16 +296,11 @@ def parse_query_params(params: Mapping[str, object],
     notices: list[str] = []
     values: dict[str, object] = {}
     items = list(params.items()) if isinstance(params, Mapping) else []
-    if len(items) > MAX_PARAMS:
-        notices.append(f"The link has {len(items)} parameters; only the first {MAX_PARAMS} "
-                       f"were read.")
-        items = items[:MAX_PARAMS]
-    unknown = []
-    for raw_name, raw in items:
-        name = str(raw_name)
-        if name not in _PARSERS:
-            unknown.append(name)
-            continue
+    # However many parameters a link has, the app's own settings are read by name and kept;
+    # only the others are dropped, and counted (never listed in full).
+    unknown = [str(n) for n, _ in items if str(n) not in _PARSERS]
+    items = [(str(n), v) for n, v in items if str(n) in _PARSERS]
+    for name, raw in items:
         if isinstance(raw, (list, tuple)):
             if not raw:
                 continue
@@ -316,6 +311,8 @@ def parse_query_params(params: Mapping[str, object],
             problem = "the value is empty"
         elif len(value) > MAX_VALUE_CHARS:
             problem = f"the value is {len(value)} characters long (at most {MAX_VALUE_CHARS})"
+        elif "<" in value or ">" in value:
+            problem = "it contains HTML markup (< or >), which no setting takes"
         elif _looks_like_path(value):
             problem = "it looks like a file path, which no setting takes"
         elif not value.isprintable():
@@ -329,9 +326,12 @@ def parse_query_params(params: Mapping[str, object],
             notices.append(f"Ignored {shown(name)}={shown(value)}: {problem}.")
     if unknown:
         listed = ", ".join(shown(n) for n in unknown[:5])
-        more = f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
+        more = f" and {len(unknown) - 5:,} more" if len(unknown) > 5 else ""
+        kept = (f" The link has {len(unknown) + len(items):,} parameters: its "
+                f"{len(items)} setting(s) of this app were read." if len(unknown) > MAX_PARAMS
+                else "")
         notices.append(f"Ignored unknown setting(s) {listed}{more}; this app reads "
-                       f"{', '.join(PARAM_NAMES)}.")
+                       f"{', '.join(PARAM_NAMES)}.{kept}")
     if "sparsity" in values and "threshold" in values:
         notices.append("The link gives both a sparsity and a threshold; the sparsity is used.")
         del values["threshold"]

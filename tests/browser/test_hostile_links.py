@@ -43,7 +43,7 @@ def test_bad_query_parameters_are_ignored_with_a_notice(page, base_url):
     kit.open_app(page, base_url, "prune", urlencode(params))
     kit.assert_no_exception(page, "Prune opened with a hostile link")
     text = notice_text(page)
-    for needle in ("dataset", "looks like a file path", "model", "hidden",
+    for needle in ("dataset", "looks like a file path", "model", "HTML markup", "hidden",
                    "5000 characters long", "sparsity", "rounds", "whole number", "hacker",
                    "__proto__"):
         assert needle in text, f"{needle!r} not explained in the notice:\n{text}"
