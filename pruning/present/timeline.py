@@ -97,8 +97,9 @@ def sawtooth_note(frame: pd.DataFrame) -> str:
 def runs_overlay(points: pd.DataFrame, title: str = "accuracy vs weights pruned",
                  show_train: bool = True, height: int = 460) -> go.Figure:
     """One line per (run, series) through its points in order (dense → after pruning → after
-    fine-tuning …): test accuracy solid, train dotted, one colour per line. Trace names are
-    ``"<run> — <series>: test"`` so the legend says which run is which."""
+    fine-tuning …): test accuracy solid, train dotted, one colour per line. Each trace's
+    ``meta`` is ``"<run> — <series>: test"``; its legend name is the run, the series on a
+    second line, and "(test)" / "(train)" when both are drawn."""
     data = []
     lines = list(dict.fromkeys(zip(points["run"], points["series"])))
     for i, (run, series) in enumerate(lines):
@@ -107,10 +108,13 @@ def runs_overlay(points: pd.DataFrame, title: str = "accuracy vs weights pruned"
         label = run + (f" — {series}" if series else "")
         hover = [f"{label}<br>{s}" for s in part["stage"]]
         for split in ("test", "train") if show_train else ("test",):
+            # The legend does not wrap: a long run name goes on its own line.
+            shown = run + (f"<br>   {series}" if series else "")
+            shown += f" ({split})" if show_train else ""
             data.append(dict(
                 type="scatter", x=(100 * part["sparsity"]).tolist(),
                 y=(100 * part[f"{split}_acc"]).tolist(), mode="lines+markers",
-                name=f"{label}: {split}", legendgroup=label, customdata=hover,
+                name=shown, meta=f"{label}: {split}", legendgroup=label, customdata=hover,
                 line=dict(color=colour, width=3 if split == "test" else 2,
                           dash="solid" if split == "test" else "dot"),
                 marker=dict(size=9, symbol="circle" if split == "test" else "circle-open"),
@@ -120,5 +124,5 @@ def runs_overlay(points: pd.DataFrame, title: str = "accuracy vs weights pruned"
                 yaxis=dict(title=dict(text="accuracy (%)"), rangemode="tozero"),
                 legend=dict(orientation="h", yanchor="top", y=-0.2, x=0),
                 margin=dict(l=70, r=20, t=60, b=60))
-    n_legend_rows = len(data) // 2 + 1
-    return figure(data, spec, title, height + 22 * n_legend_rows)
+    n_legend_lines = sum(1 + t["name"].count("<br>") for t in data)
+    return figure(data, spec, title, height + 24 * n_legend_lines)

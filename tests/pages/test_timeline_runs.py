@@ -84,7 +84,7 @@ def test_two_iterate_runs_overlay_rename_remove_and_download():
     assert len(iterate_runs) == 2
     goto(at, RUNS)
     fig = chart(at, "runs_overlay")  # the two newest runs are chosen at first
-    names = [t["name"] for t in fig["data"]]
+    names = [t["meta"] for t in fig["data"]]
     assert any(iterate_runs[0].name in n for n in names)
     assert any(iterate_runs[1].name in n for n in names)
     longest = max((t for t in fig["data"]), key=lambda t: len(t["x"]))
@@ -94,7 +94,7 @@ def test_two_iterate_runs_overlay_rename_remove_and_download():
     ok(at.text_input(key=f"runs_name_{rid}").set_value("five rounds").run())
     ok(at.button(key=f"runs_rename_{rid}").click().run())
     assert at.session_state["workspace"].run(rid).name == "five rounds"
-    assert any("five rounds" in t["name"] for t in chart(at, "runs_overlay")["data"])
+    assert any("five rounds" in t["meta"] for t in chart(at, "runs_overlay")["data"])
     # download: one tidy CSV, accuracy first
     assert at.get("download_button")
     table = pd.read_csv(io.StringIO(runs_csv(at)))

@@ -186,10 +186,10 @@ def test_two_iterate_runs_overlay_on_one_chart(trained, digits_200):
                    iterate_points(res.rounds, res.dense, "magnitude", res.baseline_rounds))
     a, b = ws.runs[1:]
     fig = runs_overlay(overlay_points([a, b]))
-    names = [t.name for t in fig.data]
+    names = [t.meta for t in fig.data]
     assert f"{a.name} — magnitude: test" in names and f"{b.name} — magnitude: test" in names
     assert f"{b.name} — random baseline: test" in names
-    b_test = next(t for t in fig.data if t.name == f"{b.name} — magnitude: test")
+    b_test = next(t for t in fig.data if t.meta == f"{b.name} — magnitude: test")
     assert len(b_test.x) == 1 + 2 * 3  # dense, then each round after pruning and fine-tuning
     assert b_test.x[-1] == pytest.approx(80.0, abs=0.1)
 
@@ -200,7 +200,7 @@ def test_same_named_runs_stay_separate_lines(trained, digits_200):
     ws.set_trained(trained)
     ws.rename_run(2, ws.runs[0].name)
     fig = runs_overlay(overlay_points(ws.runs), show_train=False)
-    assert len({t.name for t in fig.data}) == 2
+    assert len({t.meta for t in fig.data}) == 2
 
 
 def test_scorer_comparison_points_one_series_per_scorer():
