@@ -197,8 +197,7 @@ def step_recovery() -> None:
     if not catch_up("finetuned"):
         return
     ws = workspace()
-    ft = ws.finetuned or ws.latest_finetuned()
-    pruned = ws.pruned
+    pruned, ft = ws.last_finetune()  # the pair, even after a later cut on step 7
     d = ws.trained.metrics
     left, right = st.columns([1, 2])
     left.metric("Test accuracy, pruned", pct(pruned.metrics["test_acc"]),

@@ -144,6 +144,18 @@ class Workspace:
                 return step.finetuned
         return None
 
+    def last_finetune(self) -> tuple[PrunedModel, FinetunedModel] | None:
+        """The newest fine-tuned model of the current dense model with the pruned model it
+        was fine-tuned from (also after a later prune step replaced ``pruned``)."""
+        ft = self.latest_finetuned()
+        if ft is None:
+            return None
+        if ft is self.finetuned and self.pruned is not None:
+            return self.pruned, ft
+        step = next((s for s in reversed(self.timeline)
+                     if s.kind == "fine-tune" and s.finetuned is ft and s.pruned is not None), None)
+        return None if step is None else (step.pruned, ft)
+
     def timeline_frame(self) -> pd.DataFrame:
         """The timeline as a tidy table: step (1, 2, …), kind, label, sparsity, train_acc,
         test_acc, model (1 for the first dense model, 2 after training again, …)."""

@@ -72,6 +72,14 @@ def test_prune_again_keeps_every_earlier_pruned_weight_pruned(trained, digits_20
     assert torch.equal(p2.state[name][keep], f1.state[name][keep])
 
 
+def test_last_finetune_pairs_the_fine_tuned_model_with_its_own_pruned_model(trained, digits_200):
+    ws, (p1, f1, p2, f2) = walk(trained, digits_200)
+    assert ws.last_finetune() == (p2, f2)
+    ws.undo()                                    # back to: pruned again, not fine-tuned yet
+    assert ws.pruned is p2 and ws.last_finetune() == (p1, f1)
+    assert Workspace().last_finetune() is None
+
+
 def test_prune_again_refuses_masks_that_revive_a_weight(trained, digits_200):
     ws, (p1, f1, *_ ) = walk(trained, digits_200)
     fresh = prune(trained, digits_200, 0.3)  # does not contain f1's pruned set
