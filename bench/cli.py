@@ -21,6 +21,9 @@ ITEMS: dict[str, tuple[str, str]] = {
     "start": ("browser_items", "app_start"),
     "slider": ("browser_items", "slider_redraw"),
     "memory": ("browser_items", "session_memory"),
+    "move": ("protocol_items", "slider_move"),
+    "move_bytes": ("protocol_items", "move_bytes"),
+    "first_page": ("protocol_items", "first_page"),
 }
 
 

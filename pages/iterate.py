@@ -17,6 +17,7 @@ from pruning.present.prune import iterate_notice, layer_heatmap, replay_notice
 from pruning.present.scorer_compare import method_note
 from pruning.scoring import SCORERS
 from ui.next_step import next_step_link
+from ui.fragments import live_region
 from ui.persist import job
 from ui.jobs import run_job
 from ui.scaffold import page_context
@@ -152,25 +153,31 @@ st.page_link("pages/runs.py", label="Lay this run over earlier ones (Runs) →",
              help="Every finished run is kept in this session: overlay two or more Iterate "
                   "runs, prunes or fine-tunes on one accuracy-vs-sparsity chart.")
 
-st.subheader("Replay: the weights round by round")
-n = len(result.snapshots) - 1
-if st.session_state.get("it_round", n) > n:
-    st.session_state["it_round"] = n  # a shorter new run: keep the slider valid
-st.session_state.setdefault("it_round", n)
-r1, r2 = st.columns([2, 1])
-rnd = r1.slider("Round", 0, n, key="it_round",
-                help="0 is the dense model; move right to prune round by round.")
-names = result.layer_names
-layer = r2.selectbox("Layer", names, key="it_layer", format_func=lambda s: s.removesuffix(".weight"),
-                     help="Which layer's weight matrix to show.")
-snap = result.snapshots[rnd]
-zmax = max(float(s.weights[layer].abs().max()) for s in result.snapshots) or 1.0
-w = snap.weights[layer]
-st.plotly_chart(layer_heatmap(w, snap.masks[layer], zmax=zmax,
-                              title=f"{layer.removesuffix('.weight')} after round {rnd}"),
-                key="it_replay_heatmap")
-layer_sparsity = 1 - float(snap.masks[layer].float().mean())
-st.markdown(NOTICE + replay_notice(result.rounds, rnd, layer, layer_sparsity))
+@live_region
+def replay(result) -> None:
+    """The round slider and the layer it shows: a move reruns this region alone."""
+    st.subheader("Replay: the weights round by round")
+    n = len(result.snapshots) - 1
+    if st.session_state.get("it_round", n) > n:
+        st.session_state["it_round"] = n  # a shorter new run: keep the slider valid
+    st.session_state.setdefault("it_round", n)
+    r1, r2 = st.columns([2, 1])
+    rnd = r1.slider("Round", 0, n, key="it_round",
+                    help="0 is the dense model; move right to prune round by round.")
+    names = result.layer_names
+    layer = r2.selectbox("Layer", names, key="it_layer", format_func=lambda s: s.removesuffix(".weight"),
+                         help="Which layer's weight matrix to show.")
+    snap = result.snapshots[rnd]
+    zmax = max(float(s.weights[layer].abs().max()) for s in result.snapshots) or 1.0
+    w = snap.weights[layer]
+    st.plotly_chart(layer_heatmap(w, snap.masks[layer], zmax=zmax, compact=True,
+                                  title=f"{layer.removesuffix('.weight')} after round {rnd}"),
+                    key="it_replay_heatmap")
+    layer_sparsity = 1 - float(snap.masks[layer].float().mean())
+    st.markdown(NOTICE + replay_notice(result.rounds, rnd, layer, layer_sparsity))
+
+
+replay(result)
 
 st.subheader("Rounds")
 fractions = [c for c in result.rounds.columns

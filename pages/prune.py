@@ -44,6 +44,7 @@ from pruning.present.prune import (
 )
 from pruning.present.scorer_compare import method_note
 from pruning.scoring import SCORERS
+from ui.fragments import live_region
 from ui.scaffold import page_context
 from ui.timeline import timeline_panel
 from ui.widgets import NOTICE, delta_colour, show_error
@@ -76,215 +77,221 @@ if start is not None:
                    f"{pct(start.metrics['test_acc'])}). Choose a larger target to cut more. "
                    "The changes below are against the dense model.")
 
-# ----------------------------------------------------------------------------- controls
-c1, c2, c3, c4 = st.columns([1.2, 1, 1, 1])
-scorer = c1.selectbox(
-    "Scorer", list(SCORERS), key="prune_scorer",
-    help="How important is each weight? " + " ".join(f"**{k}**: {s.description}." for k, s in SCORERS.items()))
-c1.caption(method_note(scorer))
-mode = c2.radio("Prune by", ["sparsity", "threshold"], key="prune_mode", horizontal=True,
-                format_func={"sparsity": "Target sparsity", "threshold": "Threshold"}.get,
-                help="Target sparsity: say which share of the weights to remove. "
-                     "Threshold: remove every weight whose score is below a number you pick.")
-scope = c3.radio("Scope", list(SCOPES), key="prune_scope", horizontal=True,
-                 format_func={"layer": "Per layer", "global": "Global"}.get,
-                 index=list(SCOPES).index("global"), disabled=mode == "threshold",
-                 help="Global: one ranking over all layers, so some layers lose more than others. "
-                      "Per layer: every layer loses the same share. (A threshold is one number "
-                      "for every layer, so the scope does not apply to it.)")
-include_output = c4.checkbox("Prune the output layer too", value=True, key="prune_include_output",
-                             help="The last layer turns features into class scores. Leaving it "
-                                  "dense is common because it is small and sensitive.")
+@live_region
+def prune_region() -> None:
+    """Every control of the pruning and what it changes: a move reruns this region alone."""
+    # ----------------------------------------------------------------------------- controls
+    c1, c2, c3, c4 = st.columns([1.2, 1, 1, 1])
+    scorer = c1.selectbox(
+        "Scorer", list(SCORERS), key="prune_scorer",
+        help="How important is each weight? " + " ".join(f"**{k}**: {s.description}." for k, s in SCORERS.items()))
+    c1.caption(method_note(scorer))
+    mode = c2.radio("Prune by", ["sparsity", "threshold"], key="prune_mode", horizontal=True,
+                    format_func={"sparsity": "Target sparsity", "threshold": "Threshold"}.get,
+                    help="Target sparsity: say which share of the weights to remove. "
+                         "Threshold: remove every weight whose score is below a number you pick.")
+    scope = c3.radio("Scope", list(SCOPES), key="prune_scope", horizontal=True,
+                     format_func={"layer": "Per layer", "global": "Global"}.get,
+                     index=list(SCOPES).index("global"), disabled=mode == "threshold",
+                     help="Global: one ranking over all layers, so some layers lose more than others. "
+                          "Per layer: every layer loses the same share. (A threshold is one number "
+                          "for every layer, so the scope does not apply to it.)")
+    include_output = c4.checkbox("Prune the output layer too", value=True, key="prune_include_output",
+                                 help="The last layer turns features into class scores. Leaving it "
+                                      "dense is common because it is small and sensitive.")
 
-try:
-    scores = (cached_scores(trained, data, scorer, include_output, seed) if start is None else
-              cached_scores_from(trained, start, data, scorer, include_output, seed))
-except PruningError as exc:
-    show_error(exc)
-    st.stop()
-
-if mode == "sparsity":
-    value = st.slider("Target sparsity (% of prunable weights removed)", 0.0, 100.0, 90.0, 0.5,
-                      key="prune_sparsity", format="%.1f %%",
-                      help="90 % removes nine weights out of ten. 100 % removes all of them "
-                           "(the network can no longer use its input).") / 100
-else:
-    top, step = threshold_slider_range(scores)
-    key = f"prune_threshold_{scorer}_{include_output}"
-    if key in st.session_state and st.session_state[key] > top:
-        st.session_state[key] = top  # another model's range: keep the slider valid
-    # Start at the median score (about half pruned), rounded to a readable number.
-    median = float(torch.cat([s.flatten() for s in scores.values()]).median())
-    st.session_state.setdefault(key, min(float(f"{median:.2g}"), top))
-    tc1, tc2 = st.columns([3, 1])
-    value = tc1.slider("Threshold (prune every weight whose score is below it)", 0.0, top,
-                       step=step, key=key, format="%.3g",
-                       help="A weight is pruned when its score is strictly below the threshold; "
-                            "a weight exactly at the threshold stays. The right end is above every "
-                            "score.")
-    if tc2.checkbox("Type an exact threshold", key="prune_threshold_exact_on",
-                    help="Enter any value, also one above every score."):
-        value = tc2.number_input("Exact threshold", min_value=0.0, value=float(value),
-                                 format="%.6g", key="prune_threshold_exact",
-                                 help="Any number ≥ 0; weights with a smaller score are pruned.")
-
-try:
-    sel = select(scores, mode, value, scope, previous=None if start is None else start.masks)
-    cfg = prune_config_for(scorer, mode, value, scope, include_output, seed)
-    pruned = prune_trained(trained, data, cfg, sel.masks, start=start)
-except PruningError as exc:
-    show_error(exc)
-    st.stop()
-
-pruned_model = trained.build(data, pruned.state)
-table = sparsity_table(pruned_model, sel, scope, mode)
-dense_m, pruned_m = trained.metrics, pruned.metrics
-empty_layers = [n.removesuffix(".weight") for n, s in sel.per_layer.items() if s >= 1.0]
-
-# ----------------------------------------------------------------------------- numbers
-m = st.columns(4)
-m[0].metric("Weights pruned", pct(sel.reached),
-            help="Share of the prunable weights set to zero (measured from the masks).")
-m[1].metric("Pruned", f"{sel.n_pruned:,}", help=f"Out of {count_total(sel.masks):,} prunable weights.")
-m[2].metric("Kept", f"{sel.n_kept:,}", help="Weights that keep their trained value.")
-m[3].metric("Ties at the cut-off", f"{sel.n_tied:,}",
-            help="How many not-yet-pruned scores are exactly equal to the cut-off (the threshold, "
-                 "or the largest pruned score). With a target sparsity, 1 is the cut-off weight "
-                 "itself; more than 1 means a tie that was broken by position (earlier weights "
-                 "pruned first). With a threshold, these weights stay.")
-a = st.columns(4)
-a[0].metric("Dense test accuracy", pct(dense_m["test_acc"]), help="Before any pruning.")
-a[1].metric("Test accuracy after pruning", pct(pruned_m["test_acc"]),
-            delta=f"{100 * (pruned_m['test_acc'] - dense_m['test_acc']):+.1f} points",
-            delta_color=delta_colour(pruned_m["test_acc"] - dense_m["test_acc"]),
-            help="Test examples were never used for training or scoring. The change is against "
-                 "the dense model.")
-a[2].metric("Dense train accuracy", pct(dense_m["train_acc"]), help="Before any pruning.")
-a[3].metric("Train accuracy after pruning", pct(pruned_m["train_acc"]),
-            delta=f"{100 * (pruned_m['train_acc'] - dense_m['train_acc']):+.1f} points",
-            delta_color=delta_colour(pruned_m["train_acc"] - dense_m["train_acc"]),
-            help="The change is against the dense model.")
-
-effect = pruning_effect_note(dense_m, pruned_m, sel.reached, data.n_classes, empty_layers)
-if sel.reached >= 1.0 or empty_layers:
-    st.warning(effect)
-elif sel.reached <= 0:
-    st.info(effect)
-else:
-    st.markdown(NOTICE + effect)
-st.caption("Masked weights are zeros inside the same dense matrices: this model is not faster "
-           "and its file is not smaller until it is stored or run in a sparse format.")
-
-k1, k2 = st.columns([1, 3])
-if k1.button("Keep this pruned model", type="primary", key="prune_keep",
-             help="Saves this pruned model in your session for the Fine-tune page."):
-    ws.keep_pruned(pruned)  # a step of the timeline; clears the fine-tuned model
-if ws.pruned is not None:
-    same = ws.pruned.prune_config == cfg and ws.pruned.started_from == pruned.started_from
-    k2.success(f"{'✅ Kept (this setting)' if same else 'Kept (an earlier setting)'}: "
-               f"{describe_pruned(ws.pruned)} — test accuracy "
-               f"{pct(ws.pruned.metrics['test_acc'])}.")
-    k2.page_link("pages/finetune.py", label="Fine-tune the kept model →")
-
-# ----------------------------------------------------------------------------- heatmaps
-st.subheader("Weights (amber = pruned)")
-st.markdown("Rows are a layer's units, columns their inputs; blue is negative, red positive. "
-            + unevenness_note(sel.per_layer, scope, mode) + " " + dead_units_note(table))
-params = dict(trained.build(data, None if start is None else start.state).named_parameters())
-names = list(sel.masks)
-for i in range(0, len(names), 2):
-    cols = st.columns(2)
-    for col, name in zip(cols, names[i:i + 2]):
-        w = params[name].detach()
-        title = f"{name.removesuffix('.weight')} ({' × '.join(map(str, w.shape))})"
-        col.plotly_chart(layer_heatmap(w, sel.masks[name], title=title,
-                                       zmax=float(w.abs().max()) or 1.0),
-                         key=f"prune_heatmap_{name}")
-
-# ----------------------------------------------------------------------------- histogram + table
-st.subheader("Scores and the line")
-h1, h2 = st.columns([3, 1])
-per_layer_cutoffs = mode == "sparsity" and scope == "layer"
-hist_layer = h2.selectbox("Histogram of", ["all"] + names, key="prune_hist_layer",
-                          format_func=lambda n: "all prunable layers" if n == "all"
-                          else n.removesuffix(".weight"),
-                          help="All prunable weights together, or one layer's.")
-log_x = h2.checkbox("Log scale (x)", key="prune_log_x",
-                    help="Scores often span several powers of ten; a log axis spreads the small ones.")
-hist_scores = scores if hist_layer == "all" else {hist_layer: scores[hist_layer]}
-if per_layer_cutoffs:
-    line = None if hist_layer == "all" else sel.cutoffs.get(hist_layer)
-else:
-    line = sel.cutoff
-hist_masks = {n: sel.masks[n] for n in hist_scores}
-h1.plotly_chart(cutoff_histogram(hist_scores, hist_masks, line, mode, log_x=log_x,
-                                 title="scores of " + ("all prunable weights" if hist_layer == "all"
-                                                       else hist_layer.removesuffix(".weight"))),
-                key="prune_histogram")
-n_pruned_here = int(sum(int((~m_).sum()) for m_ in hist_masks.values()))
-flat = torch.cat([s.flatten() for s in hist_scores.values()]).numpy()
-if per_layer_cutoffs and hist_layer == "all":
-    h2.info("Per-layer scope: every layer has its own cut-off. Pick a layer to see its line.")
-else:
-    h2.markdown(NOTICE + histogram_note(flat, line, mode, n_pruned_here))
-
-st.markdown("**Per layer**")
-st.dataframe(table.dropna(axis=1, how="all"), hide_index=True, width="stretch",  # CSV keeps all
-             column_config={"sparsity_pct": st.column_config.NumberColumn("sparsity %", format="%.1f"),
-                            "target_sparsity_pct": st.column_config.NumberColumn("target %", format="%.1f"),
-                            "cutoff_score": st.column_config.NumberColumn("cut-off", format="%.4g"),
-                            "mean_abs_w": st.column_config.NumberColumn("mean |w| kept", format="%.4f")})
-st.download_button("Download the table (CSV)", table.to_csv(index=False), "pruned_layers.csv",
-                   "text/csv", key="prune_table_csv",
-                   help="One row per layer: shape, weights, non-zeros, target and reached sparsity.")
-
-# ----------------------------------------------------------------------------- pictures
-first_name, first_w = next((n, p.detach()) for n, p in params.items() if p.ndim in (2, 4))
-if data.is_image:
-    st.subheader("What the first layer looks at")
-    imgs, kept, titles = first_layer_units(first_w, sel.masks.get(first_name), data.image_shape)
-    # One row each (full width): bigger pictures, and titles never overlap a row above.
-    st.plotly_chart(images_grid(imgs, titles, cols=len(imgs), symmetric=True,
-                                title="before pruning", height=260), key="prune_units_before")
-    st.plotly_chart(images_grid(imgs, titles, cols=len(imgs), symmetric=True,
-                                title="after pruning (amber = pruned)", masks=kept, height=260),
-                    key="prune_units_after")
-    share = 0.0 if kept is None else 1 - float(np.mean(kept))
-    st.markdown(NOTICE + unit_images_note(first_w.ndim == 4, len(titles), share))
-
-if data.n_features == 2:
-    st.subheader("Decision boundary")
     try:
-        before = cached("prune_dense_grid", trained, "grid",
-                        lambda: boundary_grid(trained.build(data), data))
-        after = boundary_grid(pruned_model, data)
-        b1, b2 = st.columns(2)
-        b1.plotly_chart(boundary_figure(before, data, title=f"dense — test {pct(dense_m['test_acc'])}"),
-                        key="prune_boundary_before")
-        b2.plotly_chart(boundary_figure(after, data,
-                                        title=f"pruned {pct(sel.reached)} — test {pct(pruned_m['test_acc'])}"),
-                        key="prune_boundary_after")
-        st.markdown(NOTICE + boundary_note(changed_fraction(before, after), dense_m["test_acc"],
-                                         pruned_m["test_acc"]))
+        scores = (cached_scores(trained, data, scorer, include_output, seed) if start is None else
+                  cached_scores_from(trained, start, data, scorer, include_output, seed))
     except PruningError as exc:
         show_error(exc)
+        return
 
-if trained.model_config.kind == "mlp":
-    lin = linear_weights(pruned_model)
-    n_weights = count_weights([w for _, w in lin])
-    if n_weights <= MAX_DIAGRAM_WEIGHTS:
-        st.subheader("The network")
-        dense_lin = [params[n].detach() for n, _ in lin]
-        masks = [sel.masks.get(n) for n, _ in lin]
-        edges = diagram_edges(dense_lin, masks)
-        cut = cut_off_units(edges, layer_sizes(dense_lin))
-        st.plotly_chart(network_diagram(dense_lin, masks, title="connections that remain"),
-                        key="prune_network")
-        st.markdown(NOTICE + diagram_note(int(edges["kept"].sum()), len(edges),
-                                        int(sum(c.sum() for c in cut)),
-                                        int(sum(len(c) for c in cut))))
+    if mode == "sparsity":
+        value = st.slider("Target sparsity (% of prunable weights removed)", 0.0, 100.0, 90.0, 0.5,
+                          key="prune_sparsity", format="%.1f %%",
+                          help="90 % removes nine weights out of ten. 100 % removes all of them "
+                               "(the network can no longer use its input).") / 100
     else:
-        st.caption(f"A network diagram is drawn for MLPs with up to {MAX_DIAGRAM_WEIGHTS:,} weights; "
-                   f"this one has {n_weights:,}. Try a 2-D data set with hidden sizes 32,32 (it learns the 2-D sets with the default epochs).")
+        top, step = threshold_slider_range(scores)
+        key = f"prune_threshold_{scorer}_{include_output}"
+        if key in st.session_state and st.session_state[key] > top:
+            st.session_state[key] = top  # another model's range: keep the slider valid
+        # Start at the median score (about half pruned), rounded to a readable number.
+        median = float(torch.cat([s.flatten() for s in scores.values()]).median())
+        st.session_state.setdefault(key, min(float(f"{median:.2g}"), top))
+        tc1, tc2 = st.columns([3, 1])
+        value = tc1.slider("Threshold (prune every weight whose score is below it)", 0.0, top,
+                           step=step, key=key, format="%.3g",
+                           help="A weight is pruned when its score is strictly below the threshold; "
+                                "a weight exactly at the threshold stays. The right end is above every "
+                                "score.")
+        if tc2.checkbox("Type an exact threshold", key="prune_threshold_exact_on",
+                        help="Enter any value, also one above every score."):
+            value = tc2.number_input("Exact threshold", min_value=0.0, value=float(value),
+                                     format="%.6g", key="prune_threshold_exact",
+                                     help="Any number ≥ 0; weights with a smaller score are pruned.")
 
+    try:
+        sel = select(scores, mode, value, scope, previous=None if start is None else start.masks)
+        cfg = prune_config_for(scorer, mode, value, scope, include_output, seed)
+        pruned = prune_trained(trained, data, cfg, sel.masks, start=start)
+    except PruningError as exc:
+        show_error(exc)
+        return
+
+    pruned_model = trained.build(data, pruned.state)
+    table = sparsity_table(pruned_model, sel, scope, mode)
+    dense_m, pruned_m = trained.metrics, pruned.metrics
+    empty_layers = [n.removesuffix(".weight") for n, s in sel.per_layer.items() if s >= 1.0]
+
+    # ----------------------------------------------------------------------------- numbers
+    m = st.columns(4)
+    m[0].metric("Weights pruned", pct(sel.reached),
+                help="Share of the prunable weights set to zero (measured from the masks).")
+    m[1].metric("Pruned", f"{sel.n_pruned:,}", help=f"Out of {count_total(sel.masks):,} prunable weights.")
+    m[2].metric("Kept", f"{sel.n_kept:,}", help="Weights that keep their trained value.")
+    m[3].metric("Ties at the cut-off", f"{sel.n_tied:,}",
+                help="How many not-yet-pruned scores are exactly equal to the cut-off (the threshold, "
+                     "or the largest pruned score). With a target sparsity, 1 is the cut-off weight "
+                     "itself; more than 1 means a tie that was broken by position (earlier weights "
+                     "pruned first). With a threshold, these weights stay.")
+    a = st.columns(4)
+    a[0].metric("Dense test accuracy", pct(dense_m["test_acc"]), help="Before any pruning.")
+    a[1].metric("Test accuracy after pruning", pct(pruned_m["test_acc"]),
+                delta=f"{100 * (pruned_m['test_acc'] - dense_m['test_acc']):+.1f} points",
+                delta_color=delta_colour(pruned_m["test_acc"] - dense_m["test_acc"]),
+                help="Test examples were never used for training or scoring. The change is against "
+                     "the dense model.")
+    a[2].metric("Dense train accuracy", pct(dense_m["train_acc"]), help="Before any pruning.")
+    a[3].metric("Train accuracy after pruning", pct(pruned_m["train_acc"]),
+                delta=f"{100 * (pruned_m['train_acc'] - dense_m['train_acc']):+.1f} points",
+                delta_color=delta_colour(pruned_m["train_acc"] - dense_m["train_acc"]),
+                help="The change is against the dense model.")
+
+    effect = pruning_effect_note(dense_m, pruned_m, sel.reached, data.n_classes, empty_layers)
+    if sel.reached >= 1.0 or empty_layers:
+        st.warning(effect)
+    elif sel.reached <= 0:
+        st.info(effect)
+    else:
+        st.markdown(NOTICE + effect)
+    st.caption("Masked weights are zeros inside the same dense matrices: this model is not faster "
+               "and its file is not smaller until it is stored or run in a sparse format.")
+
+    k1, k2 = st.columns([1, 3])
+    if k1.button("Keep this pruned model", type="primary", key="prune_keep",
+                 help="Saves this pruned model in your session for the Fine-tune page."):
+        ws.keep_pruned(pruned)  # a step of the timeline; clears the fine-tuned model
+        st.rerun()              # the whole page: the timeline below this region shows the step
+    if ws.pruned is not None:
+        same = ws.pruned.prune_config == cfg and ws.pruned.started_from == pruned.started_from
+        k2.success(f"{'✅ Kept (this setting)' if same else 'Kept (an earlier setting)'}: "
+                   f"{describe_pruned(ws.pruned)} — test accuracy "
+                   f"{pct(ws.pruned.metrics['test_acc'])}.")
+        k2.page_link("pages/finetune.py", label="Fine-tune the kept model →")
+
+    # ----------------------------------------------------------------------------- heatmaps
+    st.subheader("Weights (amber = pruned)")
+    st.markdown("Rows are a layer's units, columns their inputs; blue is negative, red positive. "
+                + unevenness_note(sel.per_layer, scope, mode) + " " + dead_units_note(table))
+    params = dict(trained.build(data, None if start is None else start.state).named_parameters())
+    names = list(sel.masks)
+    for i in range(0, len(names), 2):
+        cols = st.columns(2)
+        for col, name in zip(cols, names[i:i + 2]):
+            w = params[name].detach()
+            title = f"{name.removesuffix('.weight')} ({' × '.join(map(str, w.shape))})"
+            col.plotly_chart(layer_heatmap(w, sel.masks[name], title=title,
+                                           zmax=float(w.abs().max()) or 1.0, compact=True),
+                             key=f"prune_heatmap_{name}")
+
+    # ----------------------------------------------------------------------------- histogram + table
+    st.subheader("Scores and the line")
+    h1, h2 = st.columns([3, 1])
+    per_layer_cutoffs = mode == "sparsity" and scope == "layer"
+    hist_layer = h2.selectbox("Histogram of", ["all"] + names, key="prune_hist_layer",
+                              format_func=lambda n: "all prunable layers" if n == "all"
+                              else n.removesuffix(".weight"),
+                              help="All prunable weights together, or one layer's.")
+    log_x = h2.checkbox("Log scale (x)", key="prune_log_x",
+                        help="Scores often span several powers of ten; a log axis spreads the small ones.")
+    hist_scores = scores if hist_layer == "all" else {hist_layer: scores[hist_layer]}
+    if per_layer_cutoffs:
+        line = None if hist_layer == "all" else sel.cutoffs.get(hist_layer)
+    else:
+        line = sel.cutoff
+    hist_masks = {n: sel.masks[n] for n in hist_scores}
+    h1.plotly_chart(cutoff_histogram(hist_scores, hist_masks, line, mode, log_x=log_x,
+                                     title="scores of " + ("all prunable weights" if hist_layer == "all"
+                                                           else hist_layer.removesuffix(".weight"))),
+                    key="prune_histogram")
+    n_pruned_here = int(sum(int((~m_).sum()) for m_ in hist_masks.values()))
+    flat = torch.cat([s.flatten() for s in hist_scores.values()]).numpy()
+    if per_layer_cutoffs and hist_layer == "all":
+        h2.info("Per-layer scope: every layer has its own cut-off. Pick a layer to see its line.")
+    else:
+        h2.markdown(NOTICE + histogram_note(flat, line, mode, n_pruned_here))
+
+    st.markdown("**Per layer**")
+    st.dataframe(table.dropna(axis=1, how="all"), hide_index=True, width="stretch",  # CSV keeps all
+                 column_config={"sparsity_pct": st.column_config.NumberColumn("sparsity %", format="%.1f"),
+                                "target_sparsity_pct": st.column_config.NumberColumn("target %", format="%.1f"),
+                                "cutoff_score": st.column_config.NumberColumn("cut-off", format="%.4g"),
+                                "mean_abs_w": st.column_config.NumberColumn("mean |w| kept", format="%.4f")})
+    st.download_button("Download the table (CSV)", table.to_csv(index=False), "pruned_layers.csv",
+                       "text/csv", key="prune_table_csv",
+                       help="One row per layer: shape, weights, non-zeros, target and reached sparsity.")
+
+    # ----------------------------------------------------------------------------- pictures
+    first_name, first_w = next((n, p.detach()) for n, p in params.items() if p.ndim in (2, 4))
+    if data.is_image:
+        st.subheader("What the first layer looks at")
+        imgs, kept, titles = first_layer_units(first_w, sel.masks.get(first_name), data.image_shape)
+        # One row each (full width): bigger pictures, and titles never overlap a row above.
+        st.plotly_chart(images_grid(imgs, titles, cols=len(imgs), symmetric=True,
+                                    title="before pruning", height=260), key="prune_units_before")
+        st.plotly_chart(images_grid(imgs, titles, cols=len(imgs), symmetric=True,
+                                    title="after pruning (amber = pruned)", masks=kept, height=260),
+                        key="prune_units_after")
+        share = 0.0 if kept is None else 1 - float(np.mean(kept))
+        st.markdown(NOTICE + unit_images_note(first_w.ndim == 4, len(titles), share))
+
+    if data.n_features == 2:
+        st.subheader("Decision boundary")
+        try:
+            before = cached("prune_dense_grid", trained, "grid",
+                            lambda: boundary_grid(trained.build(data), data))
+            after = boundary_grid(pruned_model, data)
+            b1, b2 = st.columns(2)
+            b1.plotly_chart(boundary_figure(before, data, title=f"dense — test {pct(dense_m['test_acc'])}"),
+                            key="prune_boundary_before")
+            b2.plotly_chart(boundary_figure(after, data,
+                                            title=f"pruned {pct(sel.reached)} — test {pct(pruned_m['test_acc'])}"),
+                            key="prune_boundary_after")
+            st.markdown(NOTICE + boundary_note(changed_fraction(before, after), dense_m["test_acc"],
+                                             pruned_m["test_acc"]))
+        except PruningError as exc:
+            show_error(exc)
+
+    if trained.model_config.kind == "mlp":
+        lin = linear_weights(pruned_model)
+        n_weights = count_weights([w for _, w in lin])
+        if n_weights <= MAX_DIAGRAM_WEIGHTS:
+            st.subheader("The network")
+            dense_lin = [params[n].detach() for n, _ in lin]
+            masks = [sel.masks.get(n) for n, _ in lin]
+            edges = diagram_edges(dense_lin, masks)
+            cut = cut_off_units(edges, layer_sizes(dense_lin))
+            st.plotly_chart(network_diagram(dense_lin, masks, title="connections that remain"),
+                            key="prune_network")
+            st.markdown(NOTICE + diagram_note(int(edges["kept"].sum()), len(edges),
+                                            int(sum(c.sum() for c in cut)),
+                                            int(sum(len(c) for c in cut))))
+        else:
+            st.caption(f"A network diagram is drawn for MLPs with up to {MAX_DIAGRAM_WEIGHTS:,} weights; "
+                       f"this one has {n_weights:,}. Try a 2-D data set with hidden sizes 32,32 (it learns the 2-D sets with the default epochs).")
+
+
+prune_region()
 timeline_panel("prune")

@@ -17,6 +17,7 @@ from ui.cache import trained_data
 from ui.scaffold import require_trained_model
 from ui.settings import DATASET_LABELS
 from ui.widgets import NOTICE, remembered, set_remembered, show_error
+from ui.fragments import live_region
 from ui.worked_example import worked_example
 
 CHART_CONFIG = {"displayModeBar": False}
@@ -24,6 +25,7 @@ CHART_CONFIG = {"displayModeBar": False}
 CHART = {"config": CHART_CONFIG, "theme": None}
 
 
+@live_region
 def real_layer(scores: dict, labels: dict) -> None:
     st.header("2 · The same rule on one real layer")
     names = list(scores)
@@ -63,6 +65,7 @@ def real_layer(scores: dict, labels: dict) -> None:
     st.markdown(NOTICE + one_layer_note(s, t, reached, need, target))
 
 
+@live_region
 def global_threshold(scores: dict) -> None:
     st.header("3 · One threshold for every layer")
     st.markdown("Layers have weights of different sizes, so one global threshold cuts deep into "

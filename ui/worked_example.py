@@ -14,6 +14,7 @@ from pruning.labs.threshold_example import (
     decide_by_threshold,
 )
 from pruning.present.thresholds import decision_sentence, threshold_bars
+from ui.fragments import live_region
 from ui.widgets import remembered, set_remembered, show_error
 
 # theme=None: keep the figures' own large fonts (the Streamlit theme shrinks tick labels).
@@ -27,6 +28,7 @@ def _reset_example() -> None:
     set_remembered("thr_t", WORKED_EXAMPLE_THRESHOLD)
 
 
+@live_region
 def worked_example(*, header: str | None = "1 · Four weights, one threshold",
                    editable: bool = True, table: bool = True, height: int = 380) -> None:
     """The weights (editable, or the article's 0.2, 0.5, 0.1, 0.3), the threshold slider, the

@@ -52,14 +52,19 @@ def weight_heatmap(weight, mask=None, title: str = "weights", zmax: float | None
     if zmax is None:
         zmax = float(np.abs(kept).max()) if kept.size else 1.0
         zmax = zmax or 1.0
-    n_pruned, n = int(pruned.sum()), pruned.size
-    # No grid or zero line: they would show through the transparent (pruned) cells.
-    axis = dict(showgrid=False, zeroline=False, automargin=False)
     return figure([
         dict(type="heatmap", z=z, colorscale=WEIGHT_SCALE, zmid=0, zmin=-zmax, zmax=zmax,
              colorbar=dict(title=dict(text="w")), name="weights",
              hovertemplate="out %{y}, in %{x}<br>w = %{z:.4f}<extra></extra>"),
-    ], dict(
+    ], heatmap_layout(int(pruned.sum()), pruned.size), title, height)
+
+
+def heatmap_layout(n_pruned: int, n: int) -> dict:
+    """The layout of a weight heatmap: amber plot background (where pruned cells show),
+    rows top-down, no grid, and the pruned count above the plot."""
+    # No grid or zero line: they would show through the transparent (pruned) cells.
+    axis = dict(showgrid=False, zeroline=False, automargin=False)
+    return dict(
         plot_bgcolor=PRUNED_COLOUR,
         margin=fixed_margin(l=75, r=100, t=60, b=60),
         yaxis=dict(autorange="reversed", title=dict(text="output unit"), **axis),
@@ -68,7 +73,7 @@ def weight_heatmap(weight, mask=None, title: str = "weights", zmax: float | None
                                f" — pruned cells in amber", xref="paper", yref="paper", x=0,
                           y=1.0, yanchor="bottom", showarrow=False,
                           font=dict(size=FONT_SIZE - 2))],
-    ), title, height)
+    )
 
 
 def histogram_bins(x: np.ndarray, nbins: int = 60) -> tuple[np.ndarray, np.ndarray]:

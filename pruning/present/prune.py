@@ -18,6 +18,7 @@ import torch
 
 from pruning.core.models import layer_label
 from pruning.present.charts import score_histogram, training_curves, weight_heatmap
+from pruning.present.compact_heatmap import compact_weight_heatmap
 from pruning.present.format import pct
 from pruning.present.style import FONT_SIZE, SPLIT_COLOURS
 from pruning.present.verdict import compare, infer_n_test
@@ -308,12 +309,14 @@ def recovery_curves(history: pd.DataFrame, dense: Mapping[str, float] | None = N
 
 
 def layer_heatmap(weight, mask=None, title: str = "weights", zmax: float | None = None,
-                  height: int | None = None) -> go.Figure:
+                  height: int | None = None, compact: bool = False) -> go.Figure:
     """``charts.weight_heatmap`` with whole-number unit/input ticks (a 2 × 8 layer otherwise
-    gets ticks at 0.5) and a height that suits the matrix: short for a few output units."""
+    gets ticks at 0.5) and a height that suits the matrix: short for a few output units.
+    ``compact``: one byte per cell (``compact_heatmap``), for figures re-sent on every move."""
     rows = weight.shape[0]
-    fig = weight_heatmap(weight, mask, title=title, zmax=zmax,
-                         height=height or (300 if rows <= 20 else 420))
+    build = compact_weight_heatmap if compact else weight_heatmap
+    fig = build(weight, mask, title=title, zmax=zmax,
+                height=height or (300 if rows <= 20 else 420))
     cols = np.asarray(fig.data[0].z).shape[1]
     # One update for both axes (each plotly update re-validates the figure; this runs on
     # every slider move of the Prune page).

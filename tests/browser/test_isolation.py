@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import re
 
-import numpy as np
 import pytest
 
+from pruning.present.compact_heatmap import pruned_cells
 from tests.browser import kit
 
 SPARSITY_SLIDER = "Target sparsity (% of prunable weights removed)"
@@ -27,11 +27,11 @@ def start_from_default_model(page, base_url) -> None:
 
 def pruned_cells_per_heatmap(page) -> list[int]:
     """Pruned cells of each layer heatmap of the Prune page (keys ``prune_heatmap_*``): the
-    NaN cells of its one weight trace (pruning.present.charts.weight_heatmap)."""
+    cells of its one weight trace at the pruned level (pruning.present.compact_heatmap)."""
     out = []
     for data in kit.keyed_chart_data(page, "prune_heatmap_"):
         assert len(data) == 1 and data[0]["type"] == "heatmap", data
-        out.append(int(np.isnan(kit.decode_array(data[0]["z"])).sum()))
+        out.append(pruned_cells(kit.decode_array(data[0]["z"])))
     return out
 
 

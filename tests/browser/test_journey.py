@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import re
 
-import numpy as np
 import pytest
 
+from pruning.present.compact_heatmap import pruned_cells as cells_at_pruned_level
 from tests.browser import kit
 
 SPARSITY_SLIDER = "Target sparsity (% of prunable weights removed)"
@@ -24,11 +24,11 @@ NONZERO_AT_PRUNED = re.compile(r"Non-zero weights at pruned positions|Pruned wei
 
 
 def pruned_cells(page, chart_index: int = 0) -> int:
-    """Pruned cells drawn in a weight heatmap: its one trace holds the weights with NaN where
-    pruned (pruning.present.charts.weight_heatmap), read from the data the browser holds."""
+    """Pruned cells drawn in a weight heatmap: its one trace holds the weights, pruned ones at
+    the pruned level (pruning.present.compact_heatmap), read from the data the browser holds."""
     data = kit.chart_data(page, chart_index)
     assert data and len(data) == 1 and data[0]["type"] == "heatmap", data
-    return int(np.isnan(kit.decode_array(data[0]["z"])).sum())
+    return cells_at_pruned_level(kit.decode_array(data[0]["z"]))
 
 
 @pytest.mark.timeout(300)

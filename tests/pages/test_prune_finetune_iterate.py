@@ -6,6 +6,7 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
+from pruning.present.compact_heatmap import PRUNED_LEVEL
 from pruning.present.style import PRUNED_COLOUR
 from tests.pages.kit import (
     FINETUNE,
@@ -31,7 +32,11 @@ def z_of(trace: dict) -> np.ndarray:
 
 
 def pruned_cells(fig: dict) -> int:
-    """``weight_heatmap``: NaN cells of the weight trace are the pruned weights."""
+    """Pruned weights of a heatmap: cells at the pruned level of the one-byte heatmap the Prune
+    page and the Iterate replay send (``compact_heatmap``), NaN cells of a float one."""
+    z = fig["data"][0]["z"]
+    if isinstance(z, dict) and z.get("dtype") == "i1":
+        return int((z_of(fig["data"][0]) == PRUNED_LEVEL).sum())
     return int(np.isnan(z_of(fig["data"][0])).sum())
 
 
@@ -131,7 +136,7 @@ def test_sparsity_100_and_0_show_a_note_and_no_exception():
     assert metric(at, "Weights pruned") == "100.0 %"
     assert any("Every prunable weight is zero" in w.value for w in at.warning)
     for f in charts(at, "prune_heatmap_"):
-        assert np.isnan(z_of(f["data"][0])).all()
+        assert pruned_cells(f) == z_of(f["data"][0]).size
     ok(at.slider(key="prune_sparsity").set_value(0.0).run())
     assert metric(at, "Weights pruned") == "0.0 %"
     assert any("Nothing is pruned" in i.value for i in at.info)
