@@ -6,7 +6,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test bench load clean
+.PHONY: run test bench load capacity capacity-compare class clean
 
 $(STAMP): requirements.txt requirements-test.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,23 @@ bench: $(STAMP)
 load: $(STAMP)
 	bash scripts/ensure_chromium.sh
 	$(PY) -m tests.load.load_test --sessions 20
+
+# Capacity without browsers (Locust, Streamlit's websocket protocol): starts and stops its own
+# server(s), writes test-artifacts/capacity.json. REPLICAS>1 runs them behind HAProxy.
+STUDENTS ?= 40
+DURATION ?= 60
+REPLICAS ?=
+capacity: $(STAMP)
+	$(PY) -m tests.load.capacity --students $(STUDENTS) --duration $(DURATION) --replicas $(or $(REPLICAS),1)
+
+# 1 vs 2 app processes under the same saturating load: test-artifacts/capacity-compare.json
+capacity-compare: $(STAMP)
+	$(PY) -m tests.load.compare --students $(or $(COMPARE_STUDENTS),24) --duration $(DURATION)
+
+# A class: one app process per core (or REPLICAS) behind HAProxy with cookie affinity.
+PORT ?= 8501
+class: $(STAMP)
+	$(PY) -m deploy.class_server --replicas $(or $(REPLICAS),$(shell nproc)) --port $(PORT)
 
 clean:
 	rm -rf $(VENV)

@@ -2,8 +2,8 @@
 import streamlit as st
 
 from ui.classroom import apply_classroom_style
-from ui.jobs import show_stopped_jobs
 from ui.fragments import FULL_RUN
+from ui.jobs import show_stopped_jobs
 from ui.next_step import next_step_link, set_current_page
 from ui.persist import (
     render_saved_work_box,

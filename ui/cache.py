@@ -7,6 +7,7 @@ module on every ``build``.
 """
 from __future__ import annotations
 
+import os
 import threading
 from dataclasses import replace
 
@@ -14,6 +15,7 @@ import streamlit as st
 
 from pruning.app.job_costs import sweep_estimate, training_estimate
 from pruning.app.jobs import TICK_SECONDS
+from pruning.app.model_cache import load_or_train
 from pruning.config import DataConfig, ModelConfig, TrainConfig
 from pruning.core.data import DataBundle, load_dataset
 from pruning.core.records import TrainedModel, train_model
@@ -35,6 +37,12 @@ def get_data(cfg: DataConfig) -> DataBundle:
 def trained_data(trained: TrainedModel) -> DataBundle:
     """The data the model was trained on (not necessarily the sidebar's current choice)."""
     return get_data(trained.data_config)
+
+
+#: A folder shared by the server processes of one class (``make class`` sets it): default
+#: models are trained by the first process that needs them and loaded by the others
+#: (``pruning.app.model_cache``: one file per setting, written under a file lock).
+MODEL_CACHE_ENV = "PRUNING_MODEL_CACHE"
 
 
 class _NotCached(Exception):
@@ -87,10 +95,19 @@ def default_trained_model(d: DataConfig, m: ModelConfig, t: TrainConfig) -> Trai
             return _default_models(key)
         except _NotCached:
             pass
-        log.info("training shared default model %s", key)
-        model = run_job("default_model", "Training the default model",
-                        training_estimate(m, data, t),
-                        lambda h: train_model(d, m, t, data=data))
+        def train() -> TrainedModel:
+            log.info("training shared default model %s", key)
+            return run_job("default_model", "Training the default model",
+                           training_estimate(m, data, t),
+                           lambda h: train_model(d, m, t, data=data))
+
+        shared = os.environ.get(MODEL_CACHE_ENV)
+        if not shared:
+            return _default_models(key, train())
+        # Several processes of one class (make class): the first trains, the others load.
+        model, trained_here = load_or_train(shared, d, m, t, train)
+        if not trained_here:
+            log.info("loaded shared default model from %s: %s", shared, key)
         return _default_models(key, model)
     finally:
         lock.release()

@@ -41,6 +41,11 @@ from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from streamlit.proto.WidgetStates_pb2 import WidgetState
 
+#: The class proxy's affinity cookie and the header naming the process that answered
+#: (deploy/haproxy.cfg.in); absent when talking to one server directly.
+AFFINITY_COOKIE = "PPSERVER"
+SERVED_BY = "X-Served-By"
+
 FINISHED = ForwardMsg.ScriptFinishedStatus
 DONE = {FINISHED.FINISHED_SUCCESSFULLY, FINISHED.FINISHED_FRAGMENT_RUN_SUCCESSFULLY,
         FINISHED.FINISHED_WITH_COMPILE_ERROR}
@@ -93,13 +98,22 @@ class StudentSession:
         self.page_name = ""
         self.query_string = ""
         self.server_cookie: str | None = None     # the proxy's affinity cookie, if any
+        self.served_by_http: list[str | None] = []  # X-Served-By of each HTTP answer (proxy)
+        self.served_by_ws: str | None = None      # … of the websocket's handshake
         self.ws: websocket.WebSocket | None = None
 
     # ------------------------------------------------------------------ connection
     def _http_get(self, path: str) -> bytes:
         opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.cookies))
         with opener.open(self.base_url + path, timeout=self.timeout) as resp:
+            self.served_by_http.append(resp.headers.get(SERVED_BY))
             return resp.read()
+
+    def health(self) -> str | None:
+        """GET /_stcore/health with this session's cookies; the process that answered (behind
+        the class proxy), else None."""
+        self._http_get("/_stcore/health")
+        return self.served_by_http[-1]
 
     def _cookie_header(self) -> str:
         return "; ".join(f"{c.name}={c.value}" for c in self.cookies)
@@ -110,7 +124,7 @@ class StudentSession:
         t0 = time.perf_counter()
         self._http_get("/" + page_name + (("?" + query_string) if query_string else ""))
         for c in self.cookies:
-            if c.name == "SERVERID":
+            if c.name == AFFINITY_COOKIE:
                 self.server_cookie = c.value
         ws_url = "ws" + self.base_url[len("http"):] + "/_stcore/stream"
         cookie = self._cookie_header()
@@ -120,6 +134,8 @@ class StudentSession:
             self.ws = websocket.create_connection(
                 ws_url, timeout=self.timeout, subprotocols=["streamlit"],
                 header=[f"Cookie: {cookie}"] if cookie else None)
+        self.served_by_ws = self.ws.served_by() if self.compression else \
+            (self.ws.getheaders() or {}).get(SERVED_BY.lower())
         self.page_name, self.query_string = page_name, query_string
         step = self._rerun(widget_states=[], fragment_id="", t0=t0)
         return step
@@ -138,6 +154,11 @@ class StudentSession:
         except KeyError:
             raise ProtocolError(f"no widget labelled {label!r} on the page "
                                 f"(have: {sorted(self.widgets)[:20]})") from None
+
+    def goto(self, page_name: str) -> Step:
+        """Open another page of the app in the same session (a click in the navigation)."""
+        self.page_name, self.page_script_hash = page_name, ""
+        return self._rerun([], "")
 
     def click(self, label: str) -> Step:
         """Press a button: a trigger value, sent once."""
@@ -247,6 +268,9 @@ class _DeflateSocket:
                             additional_headers={"Cookie": cookie} if cookie else None,
                             max_size=None, open_timeout=session.timeout, proxy=None)
         self.timeout = session.timeout
+
+    def served_by(self) -> str | None:
+        return self.conn.response.headers.get(SERVED_BY)
 
     def send_binary(self, data: bytes) -> None:
         self.conn.send(data)

@@ -1,0 +1,1 @@
+"""Hosting a class: several app processes behind one reverse proxy (``make class``)."""
