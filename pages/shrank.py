@@ -232,7 +232,7 @@ st.markdown("\n".join(f"- {n}" for n in shrank_view.notes(result)))
 
 # ----------------------------------------------------------------------------- tables & charts
 st.subheader("Size")
-st.plotly_chart(shrank_view.bytes_figure(result), key="shrank_bytes_chart")
+st.plotly_chart(shrank_view.bytes_figure(result), key="shrank_bytes_chart", theme=None)
 st.dataframe(shrank.storage_table(result), hide_index=True)
 st.caption("Torch's files are what `torch.save` writes (its sparse tensors keep 8-byte indices). "
            "The encoded formats are real bytes of the weights with narrower indices (no file "
@@ -242,8 +242,10 @@ st.caption("Torch's files are what `torch.save` writes (its sparse tensors keep 
 st.dataframe(shrank.counts_table(result), hide_index=True)
 
 st.subheader("Speed")
-st.plotly_chart(shrank_view.latency_figure(result), key="shrank_latency_chart")
-st.dataframe(shrank.latency_table(result), hide_index=True)
+st.plotly_chart(shrank_view.latency_figure(result), key="shrank_latency_chart", theme=None)
+st.dataframe(shrank.latency_table(result).drop(columns=["lower quartile (ms)",
+                                                        "upper quartile (ms)"]),
+             hide_index=True)
 st.caption("Median of the timed runs (each long enough to swamp the clock's resolution), variants "
            "timed in turn so background load hits all alike; whiskers span the middle half of "
            "the runs. The dense model is timed twice: how far apart those two come out is the "
