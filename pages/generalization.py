@@ -139,7 +139,7 @@ st.caption(f"The star marks the sparsity with the best mean **validation** accur
            "± 1 sample standard deviation over seeds.")
 
 st.subheader("3 · What this run shows")
-for sentence in explain_sweep(runs, summary, focus_level=preset.focus_level):
+for sentence in explain_sweep(runs, summary, focus_level=preset.focus_level, history=history):
     st.markdown("- " + sentence)
 st.markdown(NOTICE + GAP_CAVEAT)
 

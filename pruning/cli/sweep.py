@@ -117,7 +117,8 @@ def run_sweep_command(a: argparse.Namespace) -> int:
     print(summary[cols].to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     print()
     focus = PRESETS[cfg.name].focus_level if cfg.name in PRESETS else 0.9
-    for sentence in explain_sweep(result.runs, summary, focus_level=focus):
+    for sentence in explain_sweep(result.runs, summary, focus_level=focus,
+                                  history=result.history):
         print("- " + sentence.replace("**", ""))
     if a.json:
         write_json(a.json, result.to_json_dict())

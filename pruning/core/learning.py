@@ -39,6 +39,17 @@ class LearningCheck:
     window: int
 
 
+def still_rising(history: pd.DataFrame, column: str = "train_acc") -> bool:
+    """For histories without a loss column (the sweep's): is ``column`` far below
+    ``REACHABLE`` and still rising by more than half a point over the last quarter of epochs?"""
+    trained = history[history["epoch"] > 0] if "epoch" in history else history.iloc[1:]
+    if len(trained) < MIN_WINDOW + 1:
+        return False
+    window = max(MIN_WINDOW, len(trained) // 4)
+    acc = history[column].to_numpy(float)
+    return bool(100 * (REACHABLE - acc[-1]) > FAR_PTS and acc[-1] - acc[-1 - window] > 0.005)
+
+
 def check_learning(history: pd.DataFrame) -> LearningCheck | None:
     """The check on a per-epoch history (``epoch``, ``train_acc``, ``train_loss``; row 0 before
     training). None when there is nothing to judge (no training, or no loss column)."""

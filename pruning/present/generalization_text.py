@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from pruning.core.learning import FAR_PTS, still_rising
 from pruning.labs.generalization import (
     ARM_LABELS,
     best_sparsity,
@@ -101,7 +102,8 @@ def _row(summary, arm, level=None):
 
 
 def explain_sweep(runs: pd.DataFrame, summary: pd.DataFrame | None = None,
-                  focus_level: float = 0.9, n_test: int | None = None) -> list[str]:
+                  focus_level: float = 0.9, n_test: int | None = None,
+                  history: pd.DataFrame | None = None) -> list[str]:
     """Markdown sentences describing what the sweep measured.
 
     Covers: the dense net's gap; the gap and test accuracy at the validation-chosen sparsity
@@ -117,6 +119,14 @@ def explain_sweep(runs: pd.DataFrame, summary: pd.DataFrame | None = None,
     n_seeds = int(runs["seed"].nunique())
     dense = _row(summary, "dense")
     out = []
+    if history is not None and len(history):
+        dense_h = history[history["arm"] == "dense"]
+        unfinished = [s for s, h in dense_h.groupby("seed") if still_rising(h.sort_values("epoch"))]
+        if unfinished:
+            out.append(f"⚠️ **The dense net has not finished learning** in {len(unfinished)} of "
+                       f"{dense_h['seed'].nunique()} seeds: training accuracy is more than "
+                       f"{FAR_PTS:.0f} points below 100 % and was still rising at the last epoch. "
+                       f"Raise the epochs before reading the comparisons below.")
     gap = dense["gap_mean"]
     if gap >= 0.0005:
         size_word = ("a large" if 100 * gap >= LARGE_GAP_PTS else

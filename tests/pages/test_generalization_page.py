@@ -108,7 +108,7 @@ def test_a_run_shows_the_gap_the_sweep_and_the_explanation_it_measured():
     assert star["x"] == [f"{100 * gen.best_sparsity(summary):.4g} %"]
 
     shown = texts(at, "markdown")
-    for sentence in explain_sweep(expected.runs, summary, focus_level=0.9):
+    for sentence in explain_sweep(expected.runs, summary, focus_level=0.9, history=expected.history):
         assert sentence in shown
     labels = [b.proto.label for b in at.get("download_button")]
     assert "Download every run (CSV)" in labels

@@ -429,3 +429,13 @@ def test_cli_warns_when_rewinding_with_a_short_budget(capsys):
                  "--train-size", "100"])
     assert code == 0
     assert "retrains only 1 epoch(s) against 2" in capsys.readouterr().err
+
+
+def test_an_unfinished_dense_net_is_said_before_the_sweep_sentences():
+    runs = _synthetic()
+    rows = [dict(arm="dense", seed=s, weight_decay=0.0, epoch=e, train_acc=0.3 + 0.05 * e,
+                 val_acc=0.3, test_acc=0.3) for s in range(3) for e in range(9)]
+    text = explain_sweep(runs, history=pd.DataFrame(rows))
+    assert text[0].startswith("⚠️ **The dense net has not finished learning** in 3 of 3 seeds")
+    done = [dict(r, train_acc=1.0) for r in rows]
+    assert "not finished" not in explain_sweep(runs, history=pd.DataFrame(done))[0]
