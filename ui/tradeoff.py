@@ -5,22 +5,23 @@ dense + pruned weights and timing set-up, until "Measure again" replaces it).
 
 Why a server-wide store keyed by the model's weights: the curve costs seconds of training and
 timing, a class shares one default model, and a number must not change between two visits
-(timings would, if measured again). ``measure_tradeoff`` runs *outside* the cached function
-so its progress bar can be drawn (Streamlit refuses to replay elements created inside one).
+(timings would, if measured again). ``measure_tradeoff`` runs *outside* the cached function, as
+a job of the server's runner (``ui.jobs``), so its progress bar and Stop button can be drawn
+(Streamlit refuses to replay elements created inside a cached function).
 """
 from __future__ import annotations
 
 import hashlib
-from dataclasses import replace
 
 import streamlit as st
 
-from pruning.app.job_costs import training_estimate
+from pruning.app.job_costs import tradeoff_estimate
 from pruning.core.data import DataBundle
 from pruning.core.records import TrainedModel
 from pruning.labs.tradeoff import Tradeoff, TradeoffConfig, measure_tradeoff, model_key
 from ui import log
 from ui.jobs import run_job
+from ui.persist import job
 
 
 class _NotCached(Exception):
@@ -44,17 +45,15 @@ def cached_tradeoff(trained: TrainedModel, cfg: TradeoffConfig | None = None) ->
 
 def measure_with_progress(trained: TrainedModel, data: DataBundle,
                           cfg: TradeoffConfig | None = None) -> Tradeoff:
-    """Measure the curve with a progress bar, store it for the server, return it."""
+    """Measure the curve as a job of the server's one runner (``ui.jobs.run_job``: cost
+    estimate, limits, queue place, Stop, progress bar), store it for the server, return it.
+    Raises ``PruningError`` when the job is refused or stopped."""
     cfg = cfg or TradeoffConfig()
-    log.info("trade-off curve measured")
-    # a job (ui.jobs): estimate, server limits, queue, Stop; one fine-tune per level and seed
-    runs = (2 * len(cfg.sparsities) + len(cfg.unit_fractions)) * cfg.seeds
-    estimate = training_estimate(trained.model_config, data,
-                                 replace(trained.train_config, epochs=cfg.finetune_epochs),
-                                 runs=runs, copies=4,
-                                 label=f"{runs} fine-tunes of {cfg.finetune_epochs} epochs")
-    result = run_job("tradeoff", "The trade-off curve", estimate,
-                     lambda h: measure_tradeoff(trained, data, cfg, progress=h.progress))
+    estimate = tradeoff_estimate(trained.model_config, data, trained.train_config, cfg)
+    with job("Trade-off curve"):
+        result = run_job("tradeoff", "The trade-off curve", estimate,
+                         lambda h: measure_tradeoff(trained, data, cfg, progress=h.progress))
+    log.info("trade-off curve measured in %.1f s", result.seconds)
     return _stored(model_key(trained, cfg), result)
 
 

@@ -124,3 +124,19 @@ def sweep_estimate(model_cfg: ModelConfig, data: DataBundle, work: float, n_seed
                             copies=2 * max(members, 1),
                             what=f"{n_seeds} seed(s), about {epochs:,.0f} model-epochs")
     return replace(est, bytes=est.bytes + (members - 1) * 16 * shape.params)
+
+
+def tradeoff_estimate(model_cfg: ModelConfig, data: DataBundle, train_cfg: TrainConfig,
+                      cfg) -> Estimate:
+    """The trade-off curve (``pruning.labs.tradeoff``): every recipe level × seed fine-tunes
+    ``cfg.finetune_epochs`` epochs; then every point and the dense model are timed (two forms
+    per point, ``cfg.repeats`` runs of ≥ 10 ms, up to 3 attempts on a busy machine)."""
+    levels = 2 * len(cfg.sparsities) + len(cfg.unit_fractions)
+    runs = levels * cfg.seeds
+    est = training_estimate(model_cfg, data, replace(train_cfg, epochs=cfg.finetune_epochs,
+                                                     batch_size=cfg.finetune_batch_size),
+                            runs=runs, copies=3 + levels,
+                            label=f"{runs} fine-tunings of {cfg.finetune_epochs} epochs, "
+                                  f"then {2 * levels + 2} models timed")
+    timing = (2 * levels + 2) * cfg.repeats * 0.012
+    return Estimate(est.seconds + timing, est.bytes, est.what)
