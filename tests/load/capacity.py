@@ -21,6 +21,7 @@ report (default test-artifacts/capacity.json):
   moves_per_s                           completed slider moves per second of the run
   server_cpu_pct_mean/max               CPU of all app processes together (100 = one core)
   server_rss_mib_peak                   their resident memory together, peak
+  load_generator_cpu_pct                this process's own CPU (it shares the machine)
   sessions_per_process                  students whose page each process served (proxy)
   sticky_sessions                       students whose websocket reached the process their
                                         cookie names (proxy; must equal students_with_cookie)
@@ -102,6 +103,7 @@ def run(students: int, duration: float, replicas: int = 1, arrive: float = 2.0,
     locustfile.SESSIONS.clear()
     locustfile.Student.wait_time = locustfile.between(*think)
     load_before = os.getloadavg()
+    own_cpu_before, own_t0 = time.process_time(), time.monotonic()
     times: dict[str, list[float]] = {}
     sizes: list[int] = []
     errors: list[str] = []
@@ -177,6 +179,8 @@ def run(students: int, duration: float, replicas: int = 1, arrive: float = 2.0,
         "server_cpu_pct_max": max(cpu_pct) if cpu_pct else None,
         "server_rss_mib_peak": max(r for *_, r in samples) / 1024 if samples else None,
         "sessions_per_process": dict(servers_seen) if servers.proxy else None,
+        "load_generator_cpu_pct": 100 * (time.process_time() - own_cpu_before)
+        / max(time.monotonic() - own_t0, 1e-9),
         "load_average_before": [round(x, 2) for x in load_before],
         "load_average_after": [round(x, 2) for x in os.getloadavg()],
         "cpus": os.cpu_count(),
