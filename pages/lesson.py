@@ -258,7 +258,8 @@ def step_shrank() -> None:
         kept = ws.extras["lesson_shrank"] = (final, result)
     result = kept[1]
     st.markdown(shrank_view.headline(result))
-    st.plotly_chart(shrank_view.bytes_figure(result, height=320), key="lesson_bytes", **CHART)
+    st.plotly_chart(shrank_view.bytes_figure(result, height=320, formats=shrank_view.BRIEF_FORMATS),
+                    key="lesson_bytes", **CHART)
 
 
 BODIES = {"weights": step_weights, "train": step_train, "prune": step_prune, "drop": step_drop,

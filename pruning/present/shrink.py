@@ -213,11 +213,22 @@ def compaction_caption(compaction: Compaction) -> str:
 VERDICT_COLOURS = {FASTER: "#009E73", SLOWER: "#D55E00", "reference": "#7f7f7f"}
 
 
-def bytes_figure(s: Shrinkage, height: int = 460) -> go.Figure:
-    """Horizontal bars, one pair per storage format: the dense model (grey) and the pruned
-    model (the smaller of masked / compacted). The pruned bar of the headline's format is
-    green and labelled; formats a model cannot use are left out."""
+#: The storage formats a short chart shows (the lesson's one-screen step): torch's file, gzip,
+#: the smallest index layout, and int8.
+BRIEF_FORMATS = ("torch.save file (float32)", "same file, gzip",
+                 "relative 5-bit indices (encoded, no file header)",
+                 "torch.save file, linear layers int8 (quantize_dynamic)")
+
+
+def bytes_figure(s: Shrinkage, height: int = 460, formats: tuple[str, ...] | None = None
+                 ) -> go.Figure:
+    """Horizontal bars, one pair per storage format (``formats``: only these rows of the
+    storage table, e.g. ``BRIEF_FORMATS``): the dense model (grey) and the pruned model (the
+    smaller of masked / compacted). The pruned bar of the headline's format is green and
+    labelled."""
     t = storage_table(s)
+    if formats is not None:
+        t = t[t["format"].isin(formats)].reset_index(drop=True)
     dense_kb = t.iloc[:, 1]
     pruned_kb = t.iloc[:, 2:4].min(axis=1)
     best = best_size(s)

@@ -314,3 +314,12 @@ def test_time_steadily_times_again_while_the_aa_pair_disagrees():
     assert once["attempts"].tolist() == [1, 1]
     never = time_steadily(models, X, ("a", "a again"), max_gap=0.5, attempts=3, **kw)
     assert never["attempts"].tolist() == [3, 3] and aa_gap(never, "a", "a again") >= 1.0
+
+
+def test_a_brief_bytes_chart_keeps_the_named_rows_in_order():
+    s = _shrinkage()
+    fig = shrank_view.bytes_figure(s, formats=shrank_view.BRIEF_FORMATS)
+    assert len(fig.data[0].y) == len(shrank_view.BRIEF_FORMATS)
+    table = shrank.storage_table(s).set_index("format")
+    assert list(fig.data[0].x) == pytest.approx(
+        [table.loc[f].iloc[0] for f in shrank_view.BRIEF_FORMATS])
