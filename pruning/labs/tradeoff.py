@@ -98,10 +98,11 @@ class TradeoffConfig:
     def budget(self, recipe: str) -> str:
         """The recipe's fine-tuning budget in words (the same total for every recipe)."""
         e = self.finetune_epochs
-        if recipe == ITERATIVE:
+        epochs = f"{e} epoch{'' if e == 1 else 's'}"
+        if recipe == ITERATIVE and self.iterative_rounds > 1:
             r = self.iterative_rounds
-            return f"{e} epochs ({r} rounds × {e // r})"
-        return f"{e} epochs"
+            return f"{epochs} ({r} rounds × {e // r})"
+        return epochs
 
 
 @dataclass

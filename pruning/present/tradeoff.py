@@ -61,6 +61,11 @@ def _seeds(n: int) -> str:
     return "1 seed: one run, no spread measured" if n == 1 else f"{n} fine-tuning seeds"
 
 
+def _acc_range(row: pd.Series) -> str:
+    lo, hi = pct(row["test_acc_min"]), pct(row["test_acc_max"])
+    return lo if lo == hi else f"{lo}–{hi}"
+
+
 def verdict_sentence(t: Tradeoff) -> str:
     """The manager's answer, computed from the measured points (see the module docstring)."""
     margin, n = t.config.margin_points, t.config.seeds
@@ -74,7 +79,7 @@ def verdict_sentence(t: Tradeoff) -> str:
                 f"of the weights ({_seeds(n)}).")
     return (f"Up to {pct(best['weights_removed'], 0)} of the weights can go for at most {m} of "
             f"test accuracy ({_seeds(n)}): {recipe_words(best, t)} keeps "
-            f"{pct(best['test_acc_min'])}–{pct(best['test_acc_max'])} against the dense "
+            f"{_acc_range(best)} against the dense "
             f"{pct(t.dense_acc)}, stored in {best['stored_bytes'] / 1024:,.0f} KB "
             f"({best['stored_format']}).")
 

@@ -206,6 +206,9 @@ def test_no_qualifying_point_and_one_seed_are_said_plainly():
     assert view.verdict_sentence(t).startswith("None of the measured recipes stays within 1 point")
     one = _fake({("a", 0.5): [0.945]})
     assert "1 seed: one run, no spread measured" in view.verdict_sentence(one)
+    assert "keeps 94.5 % against the dense 95.0 %" in view.verdict_sentence(one)
+    assert SMALL.budget(ONESHOT) == "2 epochs" and replace(SMALL, finetune_epochs=1,
+                                                           iterative_rounds=1).budget(ONESHOT) == "1 epoch"
     assert view.qualifying(_fake({("a", 0.5): [0.939]})).tolist() == [True, False]
 
 
