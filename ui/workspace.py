@@ -9,10 +9,13 @@ from __future__ import annotations
 import streamlit as st
 import torch
 
+from pruning.app.job_costs import scoring_seconds
+from pruning.app.jobs import Estimate
 from pruning.app.workspace import Workspace
 from pruning.core.data import DataBundle
 from pruning.core.records import FinetunedModel, TrainedModel
 from pruning.labs.prune_step import compute_scores
+from ui.jobs import run_job
 from ui.persist import open_workspace
 
 
@@ -45,8 +48,20 @@ def cached_scores(trained: TrainedModel, data: DataBundle, scorer: str, include_
     """Scores of the trained weights, computed once per (model, scorer, output layer, seed)
     and kept in this session, so moving a slider only re-selects."""
     return cached("prune_scores", trained, (scorer, include_output, seed),
-                  lambda: compute_scores(trained.build(data), data, scorer, include_output, seed,
-                                         init_state=trained.init_state))
+                  lambda: _as_job_if_slow(trained, data, scorer, seed, lambda: compute_scores(
+                      trained.build(data), data, scorer, include_output, seed,
+                      init_state=trained.init_state)))
+
+
+def _as_job_if_slow(trained: TrainedModel, data: DataBundle, scorer: str, seed: int, compute):
+    """Scores whose own estimate (``Scorer.cost``) is a second or more (movement fine-tunes,
+    ablation perturbs every weight) are computed as a job (``ui.jobs``: estimate, limits,
+    Stop); quick ones directly."""
+    seconds = scoring_seconds(trained, data, [scorer], seed)
+    if seconds < 1.0:
+        return compute()
+    return run_job("scores", f"Computing {scorer} scores", Estimate(seconds, 0, f"{scorer} scores"),
+                   lambda handle: compute())
 
 
 def cached_scores_from(trained: TrainedModel, start: FinetunedModel, data: DataBundle,
@@ -59,7 +74,7 @@ def cached_scores_from(trained: TrainedModel, start: FinetunedModel, data: DataB
         cache.update({"_trained": trained, "_start": start})
     key = (scorer, include_output, seed)
     if key not in cache:
-        cache[key] = compute_scores(trained.build(data, start.state), data, scorer,
-                                    include_output, seed, init_state=trained.init_state,
-                                    masks=start.masks)
+        cache[key] = _as_job_if_slow(trained, data, scorer, seed, lambda: compute_scores(
+            trained.build(data, start.state), data, scorer, include_output, seed,
+            init_state=trained.init_state, masks=start.masks))
     return cache[key]
