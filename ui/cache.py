@@ -14,6 +14,7 @@ from dataclasses import replace
 import streamlit as st
 
 from pruning.app.job_costs import sweep_estimate, training_estimate
+from pruning.app.memory import mlp_parameter_count, shared_model_limit_bytes
 from pruning.app.jobs import TICK_SECONDS
 from pruning.app.model_cache import load_or_train
 from pruning.config import DataConfig, ModelConfig, TrainConfig
@@ -24,7 +25,7 @@ from ui import log
 from ui.jobs import run_job
 
 
-@st.cache_resource(show_spinner="Loading data…", max_entries=16)
+@st.cache_resource(show_spinner="Loading data…", max_entries=8)
 def _cached_data(_cfg: DataConfig, key: str) -> DataBundle:
     return load_dataset(_cfg)
 
@@ -49,7 +50,12 @@ class _NotCached(Exception):
     """Nothing is stored under this key yet (exceptions are never cached)."""
 
 
-@st.cache_resource(show_spinner=False, max_entries=8)
+#: Default models kept at once (least recently used out), each at most
+#: ``shared_model_limit_bytes()``: the cache never holds more than this many times that.
+DEFAULT_MODEL_ENTRIES = 4
+
+
+@st.cache_resource(show_spinner=False, max_entries=DEFAULT_MODEL_ENTRIES, ttl=2 * 3600)
 def _default_models(key: str, _fresh: TrainedModel | None = None) -> TrainedModel:
     """The default model stored under ``key`` (``_fresh`` is not hashed): like
     ``sweep_tables``, the training itself runs outside the cached function, as a job with a
@@ -71,18 +77,36 @@ def _lock_for(key: str) -> threading.Lock:
         return _training_now.setdefault(key, threading.Lock())
 
 
+def default_model_bytes(d: DataConfig, m: ModelConfig) -> int | None:
+    """Bytes of the default model's record (initial + trained float32 weights); None when it
+    is not an MLP (the CNN's channels are capped small)."""
+    if m.kind != "mlp":
+        return None
+    data = get_data(d)
+    return 2 * 4 * mlp_parameter_count(data.n_features, tuple(m.hidden), data.n_classes)
+
+
 def default_trained_model(d: DataConfig, m: ModelConfig, t: TrainConfig) -> TrainedModel:
     """Trained once per server for these settings and shared read-only between sessions.
 
     Sessions that ask for the same model while it trains wait for that one training (the
     page says so) instead of starting their own; if it is stopped, the next one trains.
+
+    A model larger than ``shared_model_limit_bytes()`` (a link can ask for 6 × 4096 units,
+    about 0.7 GB) is trained for this session only and never cached: the shared cache must
+    not pin one such model per seed a class tries.
     """
     key = repr((d, m, t))
+    data = get_data(d)
+    size = default_model_bytes(d, m)
+    if size is not None and size > shared_model_limit_bytes():
+        log.info("training a default model too large to share (%.0f MB) %s", size / 2**20, key)
+        return run_job("default_model", "Training the default model",
+                       training_estimate(m, data, t), lambda h: train_model(d, m, t, data=data))
     try:
         return _default_models(key)
     except _NotCached:
         pass
-    data = get_data(d)
     lock = _lock_for(key)
     if not lock.acquire(blocking=False):
         note = st.empty()

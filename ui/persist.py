@@ -169,6 +169,24 @@ def open_workspace() -> Workspace:
     return ws
 
 
+def _forget_job_marker(store: WorkspaceStore, key: str) -> None:
+    try:
+        store.clear_job(key)
+    except Exception as exc:
+        log.error("workspace store: could not clear job: %s", exc)
+
+
+def _return_freed_memory() -> None:
+    """Give memory freed by a replaced model back to the system (glibc ``malloc_trim``):
+    each script thread allocates from its own malloc arena, and freed blocks stay in it,
+    so a server's resident size otherwise keeps the high-water mark of every session."""
+    try:
+        import ctypes
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):   # not glibc: nothing to do
+        pass
+
+
 def save_if_changed() -> None:
     """Save the session's workspace if it changed since it was loaded or last saved (call
     once at the end of every run)."""
@@ -182,24 +200,25 @@ def save_if_changed() -> None:
         # is no longer running (clear the marker); by a shutdown, leave it to be reported
         if st.session_state.get(_MARKED) and store is not None and not _server_stopping():
             st.session_state.pop(_MARKED, None)
-            try:
-                store.clear_job(browser_key())
-            except Exception as exc:
-                log.error("workspace store: could not clear job: %s", exc)
+            _forget_job_marker(store, browser_key())
         return
     st.session_state[_PRINT] = fingerprint
     st.session_state.pop(_MARKED, None)      # the save below clears the marker
+    _return_freed_memory()                   # a model this run replaced
     if store is None:
         return
     key = browser_key()
+    with _lock:   # the live copy is the newest from now on, whether or not the save succeeds
+        _stamps[key] = time.time()
     try:
         started = time.perf_counter()
         size, left_out = store.save(key, ws)
         with _lock:
             _stamps[key] = time.time()
         log.info("workspace saved: %.1f MB in %.2f s", size / 2**20, time.perf_counter() - started)
-    except StoreError as exc:
+    except StoreError as exc:   # too large to keep: it lives in memory; the job did finish
         _notice("warning", f"⚠️ {exc}")
+        _forget_job_marker(store, key)
     except Exception as exc:  # a full disk, a locked file: say so, keep the work in memory
         log.error("workspace store write failed: %s", exc)
         _notice("warning", "⚠️ Your latest step could not be saved on the server's disk; it is "

@@ -259,6 +259,22 @@ def encode_workspace(ws: Workspace) -> tuple[dict, list[str]]:
     return {"format": FORMAT, "version": RECORD_VERSION, "fields": fields}, left_out
 
 
+def _tensor_bytes(value, seen: set | None = None) -> int:
+    """Bytes of the tensors inside an encoded payload (each storage once, as torch.save)."""
+    seen = set() if seen is None else seen
+    if torch.is_tensor(value):
+        storage = value.untyped_storage()
+        if storage.data_ptr() in seen:
+            return 0
+        seen.add(storage.data_ptr())
+        return storage.nbytes()
+    if isinstance(value, dict):
+        return sum(_tensor_bytes(v, seen) for v in value.values())
+    if isinstance(value, list):
+        return sum(_tensor_bytes(v, seen) for v in value)
+    return 0
+
+
 def workspace_bytes(ws: Workspace) -> tuple[bytes, list[str]]:
     payload, left_out = encode_workspace(ws)
     buf = io.BytesIO()
@@ -344,16 +360,24 @@ class WorkspaceStore:
     def save(self, key: str, ws: Workspace, now: float | None = None) -> tuple[int, list[str]]:
         """Write ``ws`` under ``key`` (replacing what was there; clears the running job).
         Returns (bytes written, extras keys left out). ``StoreError`` if it is too large."""
-        blob, left_out = workspace_bytes(ws)
+        payload, left_out = encode_workspace(ws)
+        if _tensor_bytes(payload) > self.max_record_bytes:   # before serialising it at all
+            raise self._too_large(_tensor_bytes(payload))
+        buf = io.BytesIO()
+        torch.save(payload, buf)
+        blob = buf.getvalue()
         if len(blob) > self.max_record_bytes:
-            raise StoreError(f"your work is {len(blob) / 2**20:.0f} MB, more than the "
-                             f"{self.max_record_bytes / 2**20:.0f} MB this server keeps per "
-                             f"student, so it is not saved across restarts (a smaller model is)")
+            raise self._too_large(len(blob))
         now = time.time() if now is None else now
         self._write("INSERT OR REPLACE INTO workspaces VALUES (?, ?, ?, ?, NULL, ?, ?)",
                     (_key_hash(key), RECORD_VERSION, now, now + self.ttl_seconds, len(blob),
                      sqlite3.Binary(blob)))
         return len(blob), left_out
+
+    def _too_large(self, size: int) -> StoreError:
+        return StoreError(f"your work is {size / 2**20:.0f} MB, more than the "
+                          f"{self.max_record_bytes / 2**20:.0f} MB this server keeps per "
+                          f"student, so it is not saved across restarts (a smaller model is)")
 
     def load(self, key: str, now: float | None = None) -> Loaded | None:
         """The saved workspace for ``key``; None if there is none (or it expired).
