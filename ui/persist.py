@@ -375,12 +375,12 @@ def _at_exit() -> None:
     (``os._exit(0)``, after the flush), its marker left in the store so the student's next
     visit says it was stopped."""
     _exiting.set()
-    try:
-        from ui import jobs as job_runner  # the job runner, once there is one
-        job_runner.stop_all()
-    except Exception:
-        pass
     deadline = time.monotonic() + SHUTDOWN_WAIT
+    try:   # the job runner asks every job to stop at its next mini-batch, and waits
+        from pruning.app.jobs import stop_all
+        stop_all(timeout=SHUTDOWN_WAIT)
+    except Exception as exc:
+        log.error("shutdown: stopping jobs failed: %s", exc)
     while _busy_threads() and time.monotonic() < deadline:
         time.sleep(0.05)
     flush()
