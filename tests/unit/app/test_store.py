@@ -44,7 +44,11 @@ def full_workspace():
     finetuned = finetune_pruned(trained, pruned, data, replace(TC, epochs=1))
     ws = Workspace()
     ws.set_trained(trained)
-    ws.pruned, ws.finetuned = pruned, finetuned
+    ws.keep_pruned(pruned)
+    ws.keep_finetuned(finetuned)
+    ws.add_run("iterate", {"scorer": "magnitude"},
+               pd.DataFrame({"series": ["a"], "stage": ["pruned"], "step": [1],
+                             "sparsity": [0.8], "train_acc": [0.9], "test_acc": [0.85]}))
     ws.extras["iterate"] = run_iterate(trained, data, replace(PC, schedule="iterative", rounds=2),
                                        replace(TC, epochs=1))
     ws.extras["kept"] = ((1, "global"), {"table": pd.DataFrame({"a": [1, 2], "b": ["x", "y"]})})
@@ -88,6 +92,10 @@ def test_round_trip_keeps_models_masks_history_and_results(full_workspace, tmp_p
     assert_same(full_workspace.pruned, ws.pruned, "pruned")
     assert_same(full_workspace.finetuned, ws.finetuned, "finetuned")
     assert_same(expected, ws.extras, "extras")
+    assert_same(full_workspace.timeline, ws.timeline, "timeline")
+    assert_same(full_workspace.runs, ws.runs, "runs")
+    assert ws.run_counter == full_workspace.run_counter and len(ws.timeline) == 3
+    assert ws.timeline[0].trained is ws.trained     # the history points at the same model
     assert all(m.dtype == torch.bool for m in ws.pruned.masks.values())
     # one object stays one object: the scores cache still knows it belongs to this model
     assert ws.extras["prune_scores"]["_trained"] is ws.trained
