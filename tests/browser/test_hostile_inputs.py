@@ -10,7 +10,7 @@ Attacks (a student session on "What shrank?" with a pruned default model):
   * a huge seed (2**70), a 200,000-sample MNIST-1D data set, zero-size validation/test splits;
   * an over-long link: 900 parameters around two valid settings (Streamlit drops a query
     string of more than 1,000 parameters whole, before the app sees it).
-(The abandoned default-model job, tab closed mid-training, is tests/browser/test_jobs.py.)
+(The abandoned default-model job, tab closed mid-training, is tests/browser/test_jobs_in_browser.py.)
 
 The server's memory may not grow by more than a small allowance during the attacks
 (the inflating archive added 989 MB before). A bystander session moves the Prune slider
