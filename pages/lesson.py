@@ -16,6 +16,8 @@ from pruning.present.lesson import (
     N_STEPS,
     STEPS,
     drop_sentence,
+    file_sizes_figure,
+    file_sizes_sentence,
     progress_label,
     recovery_sentence,
     repeat_target,
@@ -257,9 +259,9 @@ def step_shrank() -> None:
             return
         kept = ws.extras["lesson_shrank"] = (final, result)
     result = kept[1]
-    st.markdown(shrank_view.headline(result))
-    st.plotly_chart(shrank_view.bytes_figure(result, height=320, formats=shrank_view.BRIEF_FORMATS),
-                    key="lesson_bytes", **CHART)
+    st.markdown(file_sizes_sentence(result))
+    st.plotly_chart(file_sizes_figure(result, height=300), key="lesson_bytes", **CHART)
+    st.caption("The What shrank? page's summary: " + shrank_view.headline(result))
 
 
 BODIES = {"weights": step_weights, "train": step_train, "prune": step_prune, "drop": step_drop,

@@ -62,7 +62,8 @@ def worked_example(*, header: str | None = "1 · Four weights, one threshold",
     left, right = st.columns([3, 2])
     left.plotly_chart(threshold_bars(decision, height=height), **CHART, key="thr_bars")
     with right:
-        st.markdown(f"### {decision_sentence(decision)}")
+        # Beside a table the sentence is the headline; alone (the lesson) it must fit its column.
+        st.markdown(f"{'###' if table else '####'} {decision_sentence(decision)}")
         if table:
             st.dataframe(decision.table(), hide_index=True,
                          column_config={"weight_no": "weight", "weight": "w",

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Mapping
 
 from pruning.present.format import pct
+from pruning.present.style import PRUNED_COLOUR, figure
 
 
 @dataclass(frozen=True)
@@ -173,3 +174,46 @@ def repeat_target(current: float) -> float:
     point of pruning gradually but hides the second tooth of the saw."""
     nxt = current + 0.8 * (1 - current)
     return min(round(nxt * 200) / 200, 0.995)
+
+
+# ----------------------------------------------------------------------------- what shrank
+def _kb(n: float) -> str:
+    return f"{n / 1024:,.0f} KB" if n >= 10 * 1024 else f"{n / 1024:,.1f} KB"
+
+
+def file_sizes(s) -> list[tuple[str, float]]:
+    """The four files the room compares, from a ``labs.shrink.Shrinkage``: (label, bytes)."""
+    d, p, c = s.model("dense"), s.model("pruned"), s.model("compacted")
+    return [("dense model", float(d.dense_file_bytes)),
+            ("pruned, saved as it is", float(p.dense_file_bytes)),
+            ("pruned, gzip-compressed", float(p.dense_gzip_bytes)),
+            ("pruned, dead neurons removed", float(c.dense_file_bytes))]
+
+
+def file_sizes_figure(s, height: int = 320):
+    """Bars of the four files' measured sizes (``torch.save`` bytes), labelled in KB."""
+    sizes = file_sizes(s)
+    colours = ["#4c72b0", "#4c72b0", PRUNED_COLOUR, PRUNED_COLOUR]
+    data = [dict(type="bar", x=[label for label, _ in sizes], y=[b / 1024 for _, b in sizes],
+                 marker_color=colours, text=[_kb(b) for _, b in sizes], textposition="outside",
+                 cliponaxis=False, hovertemplate="%{x}: %{text}<extra></extra>")]
+    top = max(b for _, b in sizes) / 1024
+    spec = dict(yaxis=dict(title=dict(text="KB on disk"), range=[0, 1.25 * top]),
+                xaxis=dict(title=dict(text="")), showlegend=False,
+                margin=dict(l=70, r=20, t=60, b=40))
+    return figure(data, spec, "the model file, measured", height)
+
+
+def file_sizes_sentence(s) -> str:
+    """What the four files say, in measured bytes."""
+    (_, dense), (_, as_is), (_, gz), (_, compact) = file_sizes(s)
+    removed = s.units_removed
+    text = (f"Saved as it is, the pruned model's file is **{_kb(as_is)}**; the dense one's is "
+            f"{_kb(dense)}: a zero takes as much room as any other number. Compressed, the "
+            f"pruned file is **{_kb(gz)}**")
+    if removed:
+        text += (f"; with its {removed} dead {s.unit_name}{'s' if removed != 1 else ''} "
+                 f"removed, **{_kb(compact)}**.")
+    else:
+        text += f"; no {s.unit_name} died, so none could be removed."
+    return text

@@ -32,13 +32,17 @@ def _tick(row: dict) -> str:
     return {"train": "train", "prune": "cut", "fine-tune": "fine-tune"}.get(row["kind"], "")
 
 
-def sawtooth_figure(frame: pd.DataFrame, title: str = "accuracy along your steps",
+def sawtooth_figure(frame: pd.DataFrame, title: str | None = None,
                     height: int = 420) -> go.Figure:
-    """Test (red) and train (blue) accuracy after each step; x = the steps in order.
+    """Test (red) and train (blue) accuracy after each step; x = the steps in order. The
+    title names the two colours (no legend: on a projector it would sit on the lines).
 
     ``fig.data[0]`` is test, ``fig.data[1]`` train (y in %); a dashed vertical line marks a
     step that trained a new dense model after the first.
     """
+    if title is None:
+        title = (f"accuracy along your steps: <span style='color:{SPLIT_COLOURS['test']}'>test"
+                 f"</span>, <span style='color:{SPLIT_COLOURS['train']}'>train</span> (dotted)")
     rows = frame.to_dict("records")
     x = [r["step"] for r in rows]
     ticks = [_tick(r) for r in rows]
@@ -62,9 +66,7 @@ def sawtooth_figure(frame: pd.DataFrame, title: str = "accuracy along your steps
                            ticktext=ticks, range=[0.5, max(x, default=1) + 0.5]),
                 yaxis=dict(title=dict(text="accuracy (%)"), rangemode="tozero"),
                 shapes=shapes, annotations=annotations,
-                legend=dict(orientation="h", yanchor="bottom", y=0, x=1, xanchor="right",
-                            bgcolor="rgba(255,255,255,0.8)"),
-                margin=fixed_margin(l=75, r=20, t=85, b=45))
+                showlegend=False, margin=fixed_margin(l=75, r=20, t=85, b=45))
     return figure(data, spec, title, height)
 
 

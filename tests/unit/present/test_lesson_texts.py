@@ -67,3 +67,25 @@ def test_the_path_runs_from_home_to_what_shrank_over_real_pages():
         assert next_stop(side).page == target
     assert not has_next_link("pages/lesson.py") and not has_next_link("lesson")
     assert has_next_link("pages/runs.py")
+
+
+def test_the_file_sizes_come_from_the_measured_shrinkage():
+    import pandas as pd
+
+    from pruning.labs.shrink import MODEL_LABELS
+    from pruning.present.lesson import file_sizes_figure, file_sizes_sentence
+
+    class S:  # the two things the lesson reads of a labs.shrink.Shrinkage
+        units_removed, unit_name = 40, "neuron"
+        models = pd.DataFrame({"model": [MODEL_LABELS[k] for k in ("dense", "pruned", "compacted")],
+                               "dense_file_bytes": [204_800, 204_800, 81_920],
+                               "dense_gzip_bytes": [188_416, 20_480, 70_000]})
+
+        def model(self, key):
+            return self.models.set_index("model").loc[MODEL_LABELS[key]]
+
+    fig = file_sizes_figure(S())
+    assert list(fig.data[0].y) == [200.0, 200.0, 20.0, 80.0]
+    assert list(fig.data[0].text) == ["200 KB", "200 KB", "20 KB", "80 KB"]
+    text = file_sizes_sentence(S())
+    assert "**200 KB**" in text and "**20 KB**" in text and "40 dead neurons removed, **80 KB**" in text
