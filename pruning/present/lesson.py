@@ -184,10 +184,10 @@ def _kb(n: float) -> str:
 def file_sizes(s) -> list[tuple[str, float]]:
     """The four files the room compares, from a ``labs.shrink.Shrinkage``: (label, bytes)."""
     d, p, c = s.model("dense"), s.model("pruned"), s.model("compacted")
-    return [("dense model", float(d.dense_file_bytes)),
-            ("pruned, saved as it is", float(p.dense_file_bytes)),
-            ("pruned, gzip-compressed", float(p.dense_gzip_bytes)),
-            ("pruned, dead neurons removed", float(c.dense_file_bytes))]
+    return [("dense<br>model", float(d.dense_file_bytes)),
+            ("pruned,<br>as it is", float(p.dense_file_bytes)),
+            ("pruned,<br>gzip", float(p.dense_gzip_bytes)),
+            (f"pruned, dead<br>{s.unit_name}s removed", float(c.dense_file_bytes))]
 
 
 def file_sizes_figure(s, height: int = 320):
@@ -199,8 +199,8 @@ def file_sizes_figure(s, height: int = 320):
                  cliponaxis=False, hovertemplate="%{x}: %{text}<extra></extra>")]
     top = max(b for _, b in sizes) / 1024
     spec = dict(yaxis=dict(title=dict(text="KB on disk"), range=[0, 1.25 * top]),
-                xaxis=dict(title=dict(text="")), showlegend=False,
-                margin=dict(l=70, r=20, t=60, b=40))
+                xaxis=dict(title=dict(text=""), tickangle=0), showlegend=False,
+                margin=dict(l=70, r=20, t=60, b=70))
     return figure(data, spec, "the model file, measured", height)
 
 

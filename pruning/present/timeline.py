@@ -41,8 +41,8 @@ def sawtooth_figure(frame: pd.DataFrame, title: str | None = None,
     step that trained a new dense model after the first.
     """
     if title is None:
-        title = (f"accuracy along your steps: <span style='color:{SPLIT_COLOURS['test']}'>test"
-                 f"</span>, <span style='color:{SPLIT_COLOURS['train']}'>train</span> (dotted)")
+        title = (f"accuracy: <span style='color:{SPLIT_COLOURS['test']}'>test</span> · "
+                 f"<span style='color:{SPLIT_COLOURS['train']}'>train</span>")
     rows = frame.to_dict("records")
     x = [r["step"] for r in rows]
     ticks = [_tick(r) for r in rows]
