@@ -167,8 +167,8 @@ def step_drop() -> None:
     ws = workspace()
     d, p = ws.trained.metrics, ws.pruned.metrics
     left, right = st.columns([1, 2])
-    left.metric("Test accuracy, dense", pct(d["test_acc"]))
-    left.metric("Test accuracy, pruned", pct(p["test_acc"]),
+    left.metric("Dense: test", pct(d["test_acc"]))
+    left.metric("Pruned: test", pct(p["test_acc"]),
                 delta=f"{100 * (p['test_acc'] - d['test_acc']):+.1f} points",
                 delta_color=delta_colour(p["test_acc"] - d["test_acc"]),
                 help=f"{pct(sparsity(ws.pruned.masks))} of the weights removed, nothing retrained.")
@@ -202,9 +202,9 @@ def step_recovery() -> None:
     pruned, ft = ws.last_finetune()  # the pair, even after a later cut on step 7
     d = ws.trained.metrics
     left, right = st.columns([1, 2])
-    left.metric("Test accuracy, pruned", pct(pruned.metrics["test_acc"]),
+    left.metric("Pruned: test", pct(pruned.metrics["test_acc"]),
                 help=f"Right after pruning; the dense model had {pct(d['test_acc'])}.")
-    left.metric("Test accuracy, fine-tuned", pct(ft.metrics["test_acc"]),
+    left.metric("Fine-tuned: test", pct(ft.metrics["test_acc"]),
                 delta=f"{100 * (ft.metrics['test_acc'] - pruned.metrics['test_acc']):+.1f} points",
                 delta_color=delta_colour(ft.metrics["test_acc"] - pruned.metrics["test_acc"]),
                 help="The change is against the pruned model it started from.")
