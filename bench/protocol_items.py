@@ -94,9 +94,9 @@ def move_bytes(repeats: int) -> Result:
                1e-3, "kB", 1)
     res.detail("elements answered by reference (already held) per move", Stats.of(n["refs"]),
                1, "", 0)
-    res.notes.append("bytes read from the client's socket with permessage-deflate negotiated, "
-                     "as Chromium and Firefox do (server.enableWebsocketCompression = true in "
-                     ".streamlit/config.toml).")
+    res.notes.append("bytes read from the client's socket; the client offers permessage-deflate "
+                     "as Chromium does, so this is compressed only when the server has "
+                     "server.enableWebsocketCompression on (.streamlit/config.toml: off).")
     return res
 
 
