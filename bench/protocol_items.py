@@ -7,7 +7,8 @@ A real ``streamlit run app.py`` (tests/browser/kit.py) and simulated students
                     seconds from sending the move to the run's final message (the slider
                     lives in an ``st.fragment``, so this is one fragment run);
   * ``move_bytes``: the bytes that crossed the websocket for that move, permessage-deflate
-                    negotiated as browsers do (and the protobuf payload before compression;
+                    offered as browsers do (compressed only if the server has it on), and the
+                    protobuf payload;
                     large unchanged elements come as references, as the browser holds them);
   * ``first_page``: a new student's first page (the Prune page, no model yet): GET of the
                     page + websocket + first run, on a server that has served one student before.
