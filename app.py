@@ -5,6 +5,7 @@ from ui.classroom import apply_classroom_style
 from ui.fragments import FULL_RUN
 from ui.jobs import show_stopped_jobs
 from ui.next_step import next_step_link, set_current_page
+from ui.page_stop import page_stops_here
 from ui.persist import (
     render_saved_work_box,
     save_if_changed,
@@ -48,9 +49,10 @@ set_current_page(nav.url_path)
 show_stopped_jobs()        # a job that Stop, a page change or a closed tab ended: where it got
 st.session_state[FULL_RUN] = True   # a fragment's own rerun (ui.fragments) skips this file
 try:
-    nav.run()
-    next_step_link()       # every page ends with the way on (pages that stop draw it first)
-finally:                   # also after st.stop() / st.rerun() inside a page
+    with page_stops_here():  # a page's stop_page() ends the page, not this run
+        nav.run()
+        next_step_link()   # every page ends with the way on (pages that stop draw it first)
+finally:                   # also after st.rerun() inside a page
     st.session_state[FULL_RUN] = False
     remember_url_widgets()
     save_if_changed()      # the finished step, if the workspace changed

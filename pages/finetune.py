@@ -17,9 +17,11 @@ from pruning.present.prune import (
     recovery_curves,
     zero_check_note,
 )
-from ui.next_step import next_step_link
-from ui.persist import job
+from ui.charts import show_chart
 from ui.jobs import run_job
+from ui.next_step import next_step_link
+from ui.page_stop import stop_page
+from ui.persist import job
 from ui.scaffold import ensure_default_pruned, page_context
 from ui.timeline import timeline_panel
 from ui.widgets import NOTICE, delta_colour, show_error
@@ -46,11 +48,11 @@ if ws.pruned is None or ws.trained is None:
             ensure_default_pruned(0.9)
         except PruningError as exc:
             show_error(exc)
-            st.stop()
+            stop_page()
         st.rerun()
     c2.page_link("pages/prune.py", label="Choose the pruning yourself on the Prune page →")
     next_step_link()
-    st.stop()
+    stop_page()
 
 trained, data, _, ws = page_context()
 pruned = ws.pruned
@@ -92,9 +94,9 @@ if run:
         def progress(epoch, total, row):
             rows.append(row)
             handle.progress(epoch / max(total, 1), f"Fine-tuning: epoch {epoch} of {total}")
-            live.plotly_chart(recovery_curves(pd.DataFrame(rows), trained.metrics,
-                                              title="recovery while fine-tuning (live)"),
-                              key=f"ft_live_{epoch}")
+            show_chart(recovery_curves(pd.DataFrame(rows), trained.metrics,
+                                       title="recovery while fine-tuning (live)"),
+                       key=f"ft_live_{epoch}", where=live)
 
         return finetune_pruned(trained, pruned, data, cfg, progress=progress)
 
@@ -112,7 +114,7 @@ if ft is None:
     st.caption("Press **Fine-tune** to start. With the defaults this takes a few seconds on digits.")
     timeline_panel("ft")
     next_step_link()
-    st.stop()
+    stop_page()
 
 # ----------------------------------------------------------------------------- results
 ft_epochs = int(ft.history["epoch"].max())
@@ -138,7 +140,7 @@ z1.metric("Pruned weights ≠ 0", f"{n_bad:,}",
 n_masked = count_total(ft.masks) - count_kept(ft.masks)
 (z2.success if n_bad == 0 else z2.error)(zero_check_note(n_bad, n_masked))
 
-st.plotly_chart(recovery_curves(ft.history, trained.metrics), key="ft_curves")
+show_chart(recovery_curves(ft.history, trained.metrics), key="ft_curves")
 st.download_button("Download the fine-tuning history (CSV)", ft.history.to_csv(index=False),
                    "finetune_history.csv", "text/csv", key="ft_history_csv",
                    help="One row per epoch: loss and accuracy on train, validation and test.")
@@ -151,10 +153,10 @@ w_before, w_after, mask = pruned.state[layer], ft.state[layer], ft.masks[layer]
 zmax = float(max(w_before.abs().max(), w_after.abs().max())) or 1.0
 h1, h2 = st.columns(2)
 short = layer.removesuffix(".weight")
-h1.plotly_chart(layer_heatmap(w_before, mask, title=f"{short}: pruned, before fine-tuning", zmax=zmax),
-                key="ft_heatmap_before")
-h2.plotly_chart(layer_heatmap(w_after, mask, title=f"{short}: after fine-tuning", zmax=zmax),
-                key="ft_heatmap_after")
+show_chart(layer_heatmap(w_before, mask, title=f"{short}: pruned, before fine-tuning", zmax=zmax),
+           key="ft_heatmap_before", where=h1)
+show_chart(layer_heatmap(w_after, mask, title=f"{short}: after fine-tuning", zmax=zmax),
+           key="ft_heatmap_after", where=h2)
 st.markdown(NOTICE + finetune_change_note(w_before, w_after, mask))
 
 st.page_link("pages/prune.py", label="Repeat: prune this fine-tuned model again →",

@@ -23,12 +23,13 @@ from pruning.present.generalization_text import (
     overfit_heading,
 )
 from ui.cache import sweep_with_progress
+from ui.charts import show_chart
 from ui.next_step import next_step_link
+from ui.page_stop import stop_page
 from ui.widgets import NOTICE, remembered, show_error
 
 RESULT_KEY = "gl_ran"   # session_state: keys of the sweeps this session has run
 LEVEL_MENU = (0.1, 0.2, 0.35, 0.5, 0.65, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99)
-CHART = {"config": {"displayModeBar": False}, "theme": None}
 
 
 st.title("🔬 Generalization lab")
@@ -91,7 +92,7 @@ try:
     gen.validate_sweep_config(cfg)
 except PruningError as exc:
     show_error(exc)
-    st.stop()
+    stop_page()
 if len(cfg.levels) < 6:
     st.caption(f"{len(cfg.levels)} level(s): six or more give a clearer curve.")
 
@@ -105,13 +106,13 @@ if not clicked and key not in ran:
             "on a quiet server, longer when many visitors share it; "
             "results are cached, so the same settings come back instantly.")
     next_step_link()
-    st.stop()
+    stop_page()
 
 try:
     out = sweep_with_progress(cfg)
 except PruningError as exc:
     show_error(exc)
-    st.stop()
+    stop_page()
 ran.add(key)
 runs, history = out["runs"], out["history"]
 summary = gen.summarize(runs)
@@ -129,10 +130,10 @@ m3.metric("Train − test gap", f"{100 * dense['gap_mean']:.1f} points",
           help=f"Mean over {int(dense['n_seeds'])} seeds; ± "
                f"{100 * dense['gap_std']:.1f} points (1 sample standard deviation).")
 es = runs[runs["arm"] == "early_stopping"].set_index("seed")["epoch"].to_dict()
-st.plotly_chart(overfitting_figure(history, es or None), key="gl_overfit", **CHART)
+show_chart(overfitting_figure(history, es or None), key="gl_overfit")
 
 st.subheader("2 · The sweep, with its controls")
-st.plotly_chart(sweep_figure(summary), key="gl_sweep", **CHART)
+show_chart(sweep_figure(summary), key="gl_sweep")
 best = gen.best_sparsity(summary)
 st.caption(f"The star marks the sparsity with the best mean **validation** accuracy "
            f"({level_label(best)}); the test split never chooses anything. Error bars and bands: "

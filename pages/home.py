@@ -4,15 +4,16 @@ from streamlit.errors import StreamlitPageNotFoundError
 
 from pruning.present.format import pct
 from pruning.present.loop_diagram import LOOP_STEPS, loop_figure
+from ui.charts import show_chart
 from ui.settings import DATASET_LABELS
 from ui.workspace import workspace
 
 #: step key -> (page file, button label, tooltip)
 STEP_PAGES = {
     "train": ("pages/train.py", "Train", "Train a dense network on the data set chosen in the sidebar."),
-    "score": ("pages/prune.py", "Prune: scorer",
+    "score": ("pages/prune.py", "Score",
               "Scoring happens on the Prune page: pick how each weight is rated."),
-    "prune": ("pages/prune.py", "Prune: cut", "Zero the lowest-scored weights by a threshold or a "
+    "prune": ("pages/prune.py", "Prune", "Zero the lowest-scored weights by a threshold or a "
                                          "target sparsity, and see what it costs."),
     "finetune": ("pages/finetune.py", "Fine-tune",
                  "Retrain the pruned model while the pruned weights stay exactly zero."),
@@ -77,7 +78,7 @@ with st.container(border=True):
 
 # ---------------------------------------------------------------------------- the loop
 st.header("The pruning loop")
-st.plotly_chart(loop_figure(), config={"displayModeBar": False, "staticPlot": True}, theme=None)
+show_chart(loop_figure(), static=True)
 
 st.markdown("#### Where each step lives (click to go there)")
 for col, step in zip(st.columns(len(LOOP_STEPS)), LOOP_STEPS):

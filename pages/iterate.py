@@ -16,10 +16,12 @@ from pruning.present.format import pct
 from pruning.present.prune import iterate_notice, layer_heatmap, replay_notice
 from pruning.present.scorer_compare import method_note
 from pruning.scoring import SCORERS
-from ui.next_step import next_step_link
+from ui.charts import show_chart
 from ui.fragments import live_region
-from ui.persist import job
 from ui.jobs import run_job
+from ui.next_step import next_step_link
+from ui.page_stop import stop_page
+from ui.persist import job
 from ui.scaffold import page_context
 from ui.widgets import NOTICE, show_error
 
@@ -130,7 +132,7 @@ result = ws.extras.get("iterate")
 if result is None:
     st.caption("Press **Run the rounds**. With the defaults this takes a few seconds on digits.")
     next_step_link()
-    st.stop()
+    stop_page()
 
 shown_cfg = result.prune_config
 if shown_cfg != prune_cfg:
@@ -142,11 +144,11 @@ if shown_cfg != prune_cfg:
 # ----------------------------------------------------------------------------- results
 st.subheader("Accuracy vs sparsity")
 oneshot_rounds = getattr(result, "oneshot_rounds", None)
-st.plotly_chart(accuracy_vs_sparsity(result.rounds, dense=result.dense,
-                                     baseline=result.baseline_rounds,
-                                     others=[(oneshot_rounds, "one-shot, same budget")],
-                                     title=f"{shown_cfg.scorer} scores, {shown_cfg.schedule} schedule"),
-                key="it_accuracy_chart")
+show_chart(accuracy_vs_sparsity(result.rounds, dense=result.dense,
+                                baseline=result.baseline_rounds,
+                                others=[(oneshot_rounds, "one-shot, same budget")],
+                                title=f"{shown_cfg.scorer} scores, {shown_cfg.schedule} schedule"),
+           key="it_accuracy_chart")
 st.markdown(NOTICE + iterate_notice(result.rounds, result.dense, result.baseline_rounds,
                                     oneshot_rounds, getattr(result, "n_test", None) or None))
 st.page_link("pages/runs.py", label="Lay this run over earlier ones (Runs) →",
@@ -170,9 +172,9 @@ def replay(result) -> None:
     snap = result.snapshots[rnd]
     zmax = max(float(s.weights[layer].abs().max()) for s in result.snapshots) or 1.0
     w = snap.weights[layer]
-    st.plotly_chart(layer_heatmap(w, snap.masks[layer], zmax=zmax, compact=True,
-                                  title=f"{layer.removesuffix('.weight')} after round {rnd}"),
-                    key="it_replay_heatmap")
+    show_chart(layer_heatmap(w, snap.masks[layer], zmax=zmax, compact=True,
+                             title=f"{layer.removesuffix('.weight')} after round {rnd}"),
+               key="it_replay_heatmap")
     layer_sparsity = 1 - float(snap.masks[layer].float().mean())
     st.markdown(NOTICE + replay_notice(result.rounds, rnd, layer, layer_sparsity))
 

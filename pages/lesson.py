@@ -28,13 +28,13 @@ from pruning.present.prune import layer_heatmap, recovery_curves
 from pruning.present.timeline import sawtooth_figure, sawtooth_note
 from pruning.structured.compact import compact_model
 from ui.cache import trained_data
+from ui.charts import show_chart
 from ui.scaffold import ensure_default_pruned, prune_again, require_trained_model
 from ui.timeline import undo_reset_buttons
 from ui.widgets import NOTICE, delta_colour, show_error
 from ui.worked_example import worked_example
 from ui.workspace import workspace
 
-CHART = {"config": {"displayModeBar": False}, "theme": None}
 STEP_KEY = "lesson_step"          # bound to the link's ``step`` (pruning.app.url_state)
 FT_EPOCHS = 10
 FT_BATCH = 32                     # the Fine-tune page's defaults (Adam, lr 0.001)
@@ -66,7 +66,7 @@ def presenter_notes(step) -> None:
 def sawtooth(height: int = 320) -> None:
     frame = workspace().timeline_frame()
     if len(frame) > 1:
-        st.plotly_chart(sawtooth_figure(frame, height=height), key="lesson_sawtooth", **CHART)
+        show_chart(sawtooth_figure(frame, height=height), key="lesson_sawtooth")
 
 
 def fine_tune_now(epochs: int) -> None:
@@ -129,8 +129,7 @@ def step_train() -> None:
               help="Examples the network never saw while training.")
     c1.metric("Train accuracy", pct(trained.metrics["train_acc"]))
     if len(trained.history):
-        c2.plotly_chart(training_curves(trained.history, "acc", height=300), key="lesson_train",
-                        **CHART)
+        show_chart(training_curves(trained.history, "acc", height=300), key="lesson_train", where=c2)
 
 
 def step_prune() -> None:
@@ -155,10 +154,10 @@ def step_prune() -> None:
     m = pruned.masks[name]
     dense_w = ws.trained.state[name]
     rows, cols = dense_w.shape[0], dense_w.shape[-1]
-    st.plotly_chart(layer_heatmap(dense_w, m, height=300, zmax=float(dense_w.abs().max()) or 1.0,
-                                  title=f"the largest layer ({rows} units × {cols} inputs): "
-                                        f"{pct(1 - float(m.float().mean()))} pruned"),
-                    key="lesson_heatmap", **CHART)
+    show_chart(layer_heatmap(dense_w, m, height=300, zmax=float(dense_w.abs().max()) or 1.0,
+                             title=f"the largest layer ({rows} units × {cols} inputs): "
+                                   f"{pct(1 - float(m.float().mean()))} pruned"),
+               key="lesson_heatmap")
 
 
 def step_drop() -> None:
@@ -191,8 +190,8 @@ def step_finetune() -> None:
     if ft is None:
         st.caption("Press the button: only the surviving weights are trained.")
         return
-    st.plotly_chart(recovery_curves(ft.history, ws.trained.metrics, height=300),
-                    key="lesson_recovery", **CHART)
+    show_chart(recovery_curves(ft.history, ws.trained.metrics, height=300),
+               key="lesson_recovery")
 
 
 def step_recovery() -> None:
@@ -260,7 +259,7 @@ def step_shrank() -> None:
         kept = ws.extras["lesson_shrank"] = (final, result)
     result = kept[1]
     st.markdown(file_sizes_sentence(result))
-    st.plotly_chart(file_sizes_figure(result, height=300), key="lesson_bytes", **CHART)
+    show_chart(file_sizes_figure(result, height=300), key="lesson_bytes")
     st.caption("The What shrank? page's summary: " + shrank_view.headline(result))
 
 

@@ -13,7 +13,9 @@ from pruning.present.lottery import (
     published_numbers_note,
 )
 from ui.cache import get_data
+from ui.charts import show_chart
 from ui.next_step import next_step_link
+from ui.page_stop import stop_page
 from ui.scaffold import run_and_keep, sidebar_configs
 from ui.widgets import NOTICE, remembered
 
@@ -68,12 +70,12 @@ kept = run_and_keep(RESULT_KEY, (data_cfg, model_cfg, train_cfg.seed, cfg), find
 if kept is None:
     st.caption("Press **Find tickets**. With the defaults on digits this takes well under a minute.")
     next_step_link()
-    st.stop()
+    stop_page()
 if kept.stale:
     st.info("Showing the last run; the settings have changed since. Press **Find tickets** to update.")
 shown_data, table = kept.settings[0], kept.value
 
-st.plotly_chart(lottery_figure(table), key="lt_chart")
+show_chart(lottery_figure(table), key="lt_chart")
 for note in lottery_notes(table):
     st.markdown(NOTICE + note)
 st.caption(epochs_note(table))

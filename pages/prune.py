@@ -44,6 +44,7 @@ from pruning.present.prune import (
 )
 from pruning.present.scorer_compare import method_note
 from pruning.scoring import SCORERS
+from ui.charts import show_chart
 from ui.fragments import live_region
 from ui.scaffold import page_context
 from ui.timeline import timeline_panel
@@ -100,6 +101,15 @@ def prune_region() -> None:
                                  help="The last layer turns features into class scores. Leaving it "
                                       "dense is common because it is small and sensitive.")
 
+    if mode == "sparsity":
+        # Drawn before the scores: a scorer that refuses (ablation on a large model) ends the
+        # region, and a slider not drawn in a run loses its value in Streamlit; the next run
+        # then showed 90 % on the slider while the link and the numbers kept the user's value.
+        value = st.slider("Target sparsity (% of prunable weights removed)", 0.0, 100.0, 90.0, 0.5,
+                          key="prune_sparsity", format="%.1f %%",
+                          help="90 % removes nine weights out of ten. 100 % removes all of them "
+                               "(the network can no longer use its input).") / 100
+
     try:
         scores = (cached_scores(trained, data, scorer, include_output, seed) if start is None else
                   cached_scores_from(trained, start, data, scorer, include_output, seed))
@@ -107,12 +117,7 @@ def prune_region() -> None:
         show_error(exc)
         return
 
-    if mode == "sparsity":
-        value = st.slider("Target sparsity (% of prunable weights removed)", 0.0, 100.0, 90.0, 0.5,
-                          key="prune_sparsity", format="%.1f %%",
-                          help="90 % removes nine weights out of ten. 100 % removes all of them "
-                               "(the network can no longer use its input).") / 100
-    else:
+    if mode == "threshold":
         top, step = threshold_slider_range(scores)
         key = f"prune_threshold_{scorer}_{include_output}"
         if key in st.session_state and st.session_state[key] > top:
@@ -202,9 +207,9 @@ def prune_region() -> None:
         for col, name in zip(cols, names[i:i + 2]):
             w = params[name].detach()
             title = f"{name.removesuffix('.weight')} ({' × '.join(map(str, w.shape))})"
-            col.plotly_chart(layer_heatmap(w, sel.masks[name], title=title,
-                                           zmax=float(w.abs().max()) or 1.0, compact=True),
-                             key=f"prune_heatmap_{name}")
+            show_chart(layer_heatmap(w, sel.masks[name], title=title,
+                                     zmax=float(w.abs().max()) or 1.0, compact=True),
+                       key=f"prune_heatmap_{name}", where=col)
 
     # ----------------------------------------------------------------------------- histogram + table
     st.subheader("Scores and the line")
@@ -222,10 +227,10 @@ def prune_region() -> None:
     else:
         line = sel.cutoff
     hist_masks = {n: sel.masks[n] for n in hist_scores}
-    h1.plotly_chart(cutoff_histogram(hist_scores, hist_masks, line, mode, log_x=log_x,
-                                     title="scores of " + ("all prunable weights" if hist_layer == "all"
-                                                           else hist_layer.removesuffix(".weight"))),
-                    key="prune_histogram")
+    show_chart(cutoff_histogram(hist_scores, hist_masks, line, mode, log_x=log_x,
+                                title="scores of " + ("all prunable weights" if hist_layer == "all"
+                                                      else hist_layer.removesuffix(".weight"))),
+               key="prune_histogram", where=h1)
     n_pruned_here = int(sum(int((~m_).sum()) for m_ in hist_masks.values()))
     flat = torch.cat([s.flatten() for s in hist_scores.values()]).numpy()
     if per_layer_cutoffs and hist_layer == "all":
@@ -249,11 +254,11 @@ def prune_region() -> None:
         st.subheader("What the first layer looks at")
         imgs, kept, titles = first_layer_units(first_w, sel.masks.get(first_name), data.image_shape)
         # One row each (full width): bigger pictures, and titles never overlap a row above.
-        st.plotly_chart(images_grid(imgs, titles, cols=len(imgs), symmetric=True,
-                                    title="before pruning", height=260), key="prune_units_before")
-        st.plotly_chart(images_grid(imgs, titles, cols=len(imgs), symmetric=True,
-                                    title="after pruning (amber = pruned)", masks=kept, height=260),
-                        key="prune_units_after")
+        show_chart(images_grid(imgs, titles, cols=len(imgs), symmetric=True,
+                               title="before pruning", height=260), key="prune_units_before")
+        show_chart(images_grid(imgs, titles, cols=len(imgs), symmetric=True,
+                               title="after pruning (amber = pruned)", masks=kept, height=260),
+                   key="prune_units_after")
         share = 0.0 if kept is None else 1 - float(np.mean(kept))
         st.markdown(NOTICE + unit_images_note(first_w.ndim == 4, len(titles), share))
 
@@ -264,11 +269,11 @@ def prune_region() -> None:
                             lambda: boundary_grid(trained.build(data), data))
             after = boundary_grid(pruned_model, data)
             b1, b2 = st.columns(2)
-            b1.plotly_chart(boundary_figure(before, data, title=f"dense — test {pct(dense_m['test_acc'])}"),
-                            key="prune_boundary_before")
-            b2.plotly_chart(boundary_figure(after, data,
-                                            title=f"pruned {pct(sel.reached)} — test {pct(pruned_m['test_acc'])}"),
-                            key="prune_boundary_after")
+            show_chart(boundary_figure(before, data, title=f"dense — test {pct(dense_m['test_acc'])}"),
+                       key="prune_boundary_before", where=b1)
+            show_chart(boundary_figure(after, data,
+                                       title=f"pruned {pct(sel.reached)} — test {pct(pruned_m['test_acc'])}"),
+                       key="prune_boundary_after", where=b2)
             st.markdown(NOTICE + boundary_note(changed_fraction(before, after), dense_m["test_acc"],
                                              pruned_m["test_acc"]))
         except PruningError as exc:
@@ -283,8 +288,8 @@ def prune_region() -> None:
             masks = [sel.masks.get(n) for n, _ in lin]
             edges = diagram_edges(dense_lin, masks)
             cut = cut_off_units(edges, layer_sizes(dense_lin))
-            st.plotly_chart(network_diagram(dense_lin, masks, title="connections that remain"),
-                            key="prune_network")
+            show_chart(network_diagram(dense_lin, masks, title="connections that remain"),
+                       key="prune_network")
             st.markdown(NOTICE + diagram_note(int(edges["kept"].sum()), len(edges),
                                             int(sum(c.sum() for c in cut)),
                                             int(sum(len(c) for c in cut))))

@@ -4,10 +4,10 @@ import streamlit as st
 
 from pruning.app.runs import overlay_points, runs_table
 from pruning.present.timeline import runs_overlay
+from ui.charts import show_chart
 from ui.next_step import next_step_link
+from ui.page_stop import stop_page
 from ui.workspace import workspace
-
-CHART = {"config": {"displayModeBar": False}, "theme": None}
 
 st.title("📚 Runs")
 st.markdown("Every run you finish in this session is kept here with its settings: training, "
@@ -23,7 +23,7 @@ if not ws.runs:
             "rounds** on Iterate: each finished run appears here.")
     st.page_link("pages/iterate.py", label="Run the rounds on Iterate →")
     next_step_link()
-    st.stop()
+    stop_page()
 
 by_id = {r.id: r for r in ws.runs}
 newest = [r.id for r in ws.runs[-2:]]
@@ -38,8 +38,8 @@ show_train = st.checkbox("Also show train accuracy (dotted)", value=False, key="
                               "what the model memorised.")
 picked = [by_id[i] for i in chosen]
 if picked:
-    st.plotly_chart(runs_overlay(overlay_points(picked), show_train=show_train),
-                    key="runs_overlay", **CHART)
+    show_chart(runs_overlay(overlay_points(picked), show_train=show_train),
+               key="runs_overlay")
 else:
     st.caption("Choose at least one run above to draw it.")
 

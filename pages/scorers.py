@@ -17,8 +17,10 @@ from pruning.present.scorer_compare import (
     scorer_reference,
 )
 from pruning.scoring import SCORERS
+from ui.charts import show_chart
 from ui.classroom import classroom_mode
 from ui.next_step import next_step_link
+from ui.page_stop import stop_page
 from ui.scaffold import page_context, run_and_keep
 from ui.widgets import NOTICE, remembered
 
@@ -97,7 +99,7 @@ if kept is None:
     st.caption("Press **Compare**. On digits with the default model it takes a few seconds per "
                "scorer and seed (each extra seed also trains the dense model once).")
     next_step_link()
-    st.stop()
+    stop_page()
 shown, cmp = kept.settings, kept.value
 if clicked and ws.extras.get("scorers_recorded") is not cmp:  # a new comparison: a run
     ws.extras["scorers_recorded"] = cmp
@@ -116,7 +118,7 @@ for name, why in cmp.skipped.items():
 # ----------------------------------------------------------------------------- results
 notes = comparison_notes(cmp)
 st.subheader("Accuracy")
-st.plotly_chart(accuracy_bars(cmp), key="sc_accuracy_chart")
+show_chart(accuracy_bars(cmp), key="sc_accuracy_chart")
 st.markdown(NOTICE + " ".join(notes[k] for k in ("accuracy", "floor") if k in notes))
 table = cmp.table
 st.dataframe(table, hide_index=True, width="stretch",
@@ -127,20 +129,19 @@ st.download_button("Download the accuracy table (CSV)", table.to_csv(index=False
                    file_name="scorer_comparison.csv", mime="text/csv", key="sc_dl_table")
 
 st.subheader("Do they keep the same weights?")
-left, right = st.columns(2)
-with left:
-    st.plotly_chart(jaccard_heatmap(cmp), key="sc_jaccard_chart")
-with right:
-    st.plotly_chart(layer_sparsity_heatmap(cmp), key="sc_layers_chart")
+# One under the other, each the page's full width: side by side, seven scorers' two-digit
+# overlaps ran into each other on a 1280-px projector.
+show_chart(jaccard_heatmap(cmp), key="sc_jaccard_chart")
 st.caption("Jaccard overlap = weights kept by both ÷ weights kept by either (1 = identical "
-           "masks). Right: the share of each layer a scorer removes.")
+           "masks). Below: the share of each layer a scorer removes.")
+show_chart(layer_sparsity_heatmap(cmp), key="sc_layers_chart")
 if "overlap" in notes:
     st.markdown(NOTICE + notes["overlap"])
 st.download_button("Download the overlap matrix (CSV)", cmp.jaccard.to_csv(index=False),
                    file_name="scorer_jaccard.csv", mime="text/csv", key="sc_dl_jaccard")
 
 st.subheader("Where they disagree")
-st.plotly_chart(agreement_bars(cmp), key="sc_agreement_chart")
+show_chart(agreement_bars(cmp), key="sc_agreement_chart")
 if "disagree" in notes:
     st.markdown(NOTICE + notes["disagree"])
 st.caption(compared_caption(cmp))

@@ -25,8 +25,10 @@ from pruning.present.html_report import Code, Section
 from pruning.present.torch_code import snippet_for_masks
 from pruning.structured.compact import compact_model
 from ui.cache import get_data
+from ui.charts import show_chart
 from ui.classroom import classroom_mode
 from ui.next_step import next_step_link
+from ui.page_stop import stop_page
 from ui.scaffold import ensure_default_pruned, page_context
 from ui.settings import settings_from_checkpoint
 from ui.tradeoff import (
@@ -105,10 +107,8 @@ def tradeoff_section(trained, data):
             return None
     st.markdown(f"**{tradeoff_view.verdict_sentence(curve)}**")
     c1, c2 = side_by_side()
-    c1.plotly_chart(tradeoff_view.tradeoff_figure(curve, "size"), key="shrank_curve_size",
-                    theme=None)
-    c2.plotly_chart(tradeoff_view.tradeoff_figure(curve, "latency"), key="shrank_curve_latency",
-                    theme=None)
+    show_chart(tradeoff_view.tradeoff_figure(curve, "size"), key="shrank_curve_size", where=c1)
+    show_chart(tradeoff_view.tradeoff_figure(curve, "latency"), key="shrank_curve_latency", where=c2)
     st.caption(tradeoff_view.timing_caption(curve))
     with st.expander("Every measured point"):
         st.dataframe(tradeoff_view.points_table(curve), hide_index=True)
@@ -150,11 +150,11 @@ if ws.pruned is None:
                     ws.keep_finetuned(finetune_pruned(ws.trained, pruned, data, ft_cfg))
         except PruningError as exc:
             show_error(exc)
-            st.stop()
+            stop_page()
         st.rerun()
     checkpoint_uploader()
     next_step_link()
-    st.stop()
+    stop_page()
 
 final = ws.finetuned if ws.finetuned is not None else ws.pruned
 stage = "pruned and fine-tuned" if ws.finetuned is not None else "pruned (not fine-tuned)"
@@ -193,7 +193,7 @@ if again or stale:
                                                   repeats=repeats, min_run_s=0.01)
         except PruningError as exc:
             show_error(exc)
-            st.stop()
+            stop_page()
         stored = store_measurement(key, (result, compaction))
     result, compaction = stored
     cache = ws.extras["shrank"] = {"trained": trained, "final": final, "result": result,
@@ -232,7 +232,7 @@ st.markdown("\n".join(f"- {n}" for n in shrank_view.notes(result)))
 
 # ----------------------------------------------------------------------------- tables & charts
 st.subheader("Size")
-st.plotly_chart(shrank_view.bytes_figure(result), key="shrank_bytes_chart", theme=None)
+show_chart(shrank_view.bytes_figure(result), key="shrank_bytes_chart")
 st.dataframe(shrank.storage_table(result), hide_index=True)
 st.caption("Torch's files are what `torch.save` writes (its sparse tensors keep 8-byte indices). "
            "The encoded formats are real bytes of the weights with narrower indices (no file "
@@ -242,7 +242,7 @@ st.caption("Torch's files are what `torch.save` writes (its sparse tensors keep 
 st.dataframe(shrank.counts_table(result), hide_index=True)
 
 st.subheader("Speed")
-st.plotly_chart(shrank_view.latency_figure(result), key="shrank_latency_chart", theme=None)
+show_chart(shrank_view.latency_figure(result), key="shrank_latency_chart")
 st.dataframe(shrank.latency_table(result).drop(columns=["lower quartile (ms)",
                                                         "upper quartile (ms)"]),
              hide_index=True)

@@ -24,6 +24,7 @@ from pruning.present.structured import (
 )
 from pruning.scoring import SCORERS
 from pruning.structured.units import UNIT_METHOD_LABELS, UNIT_METHODS
+from ui.charts import show_chart
 from ui.scaffold import page_context, run_and_keep
 from ui.widgets import NOTICE, remembered
 
@@ -95,7 +96,7 @@ with tab_struct:
                                     "val_acc": st.column_config.NumberColumn("val_acc", **PCT)})
         st.download_button("Download the sizes (CSV)", rep.sizes.to_csv(index=False),
                            file_name="structured_sizes.csv", mime="text/csv", key="st_dl_sizes")
-        st.plotly_chart(unit_scores_figure(rep), key="st_units_chart")
+        show_chart(unit_scores_figure(rep), key="st_units_chart")
 
 # ----------------------------------------------------------------------------- same budget
 with tab_budget:
@@ -131,8 +132,8 @@ with tab_budget:
         st.caption("Press **Compare granularities**: two fine-tunes per share.")
     else:
         gtable = kept.value
-        st.plotly_chart(granularity_figure(gtable, trained.metrics["test_acc"]),
-                        key="st_budget_chart")
+        show_chart(granularity_figure(gtable, trained.metrics["test_acc"]),
+                   key="st_budget_chart")
         for note in granularity_notes(gtable):
             st.markdown(NOTICE + note)
         st.dataframe(gtable, hide_index=True, width="stretch",
@@ -183,7 +184,7 @@ with tab_sens:
                 trained.build(data), data, dict(zip(sugg["layer"], sugg["suggested_sparsity"])),
                 used_scorer, seed, trained.init_state)
         combined = combined_by_tol[tol]
-        st.plotly_chart(sensitivity_figure(scan, dense_val, tol), key="st_sens_chart")
+        show_chart(sensitivity_figure(scan, dense_val, tol), key="st_sens_chart")
         for note in sensitivity_notes(scan, sugg, dense_val, combined):
             st.markdown(NOTICE + note)
         st.markdown("**Suggested per-layer sparsities**")

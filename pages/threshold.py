@@ -14,15 +14,12 @@ from pruning.present.thresholds import (
     uneven_pruning_note,
 )
 from ui.cache import trained_data
+from ui.charts import show_chart
+from ui.fragments import live_region
 from ui.scaffold import require_trained_model
 from ui.settings import DATASET_LABELS
 from ui.widgets import NOTICE, remembered, set_remembered, show_error
-from ui.fragments import live_region
 from ui.worked_example import worked_example
-
-CHART_CONFIG = {"displayModeBar": False}
-# theme=None: keep the figures' own large fonts (the Streamlit theme shrinks tick labels).
-CHART = {"config": CHART_CONFIG, "theme": None}
 
 
 @live_region
@@ -60,8 +57,7 @@ def real_layer(scores: dict, labels: dict) -> None:
         st.metric("Threshold needed", f"{need.threshold:.4g}",
                   help="Every weight with |w| below this number is pruned.")
         st.caption(f"reaches {pct(need.reached)} ({need.n_pruned:,} of {n:,} weights)")
-    st.plotly_chart(score_histogram(s, threshold=t, title=f"sizes |w| in {labels[name]}"),
-                    **CHART, key="thr_layer_hist")
+    show_chart(score_histogram(s, threshold=t, title=f"sizes |w| in {labels[name]}"), key="thr_layer_hist")
     st.markdown(NOTICE + one_layer_note(s, t, reached, need, target))
 
 
@@ -80,9 +76,9 @@ def global_threshold(scores: dict) -> None:
     t = round(t, 6)
     table = lt.layer_threshold_table(scores, t)
     c1, c2 = st.columns(2)
-    c1.plotly_chart(layer_sparsity_figure(table), **CHART, key="thr_layers_bar")
-    c2.plotly_chart(sparsity_curve_figure(curves, threshold=t), **CHART,
-                    key="thr_curves")
+    show_chart(layer_sparsity_figure(table), key="thr_layers_bar", where=c1)
+    show_chart(sparsity_curve_figure(curves, threshold=t),
+               key="thr_curves", where=c2)
     st.info(NOTICE + uneven_pruning_note(table))
     shown = table.drop(columns=["name", "global_threshold"])
     st.dataframe(shown, hide_index=True, column_config={

@@ -21,15 +21,13 @@ from pruning.present.training import (
     predict_test_split,
 )
 from ui.cache import get_data
+from ui.charts import show_chart
 from ui.jobs import run_job
 from ui.persist import job, running_job
 from ui.settings import DATASET_LABELS, current_configs
 from ui.widgets import NOTICE, remembered, show_error
 from ui.workspace import workspace
 
-CHART_CONFIG = {"displayModeBar": False}
-# theme=None: keep the figures' own large fonts (the Streamlit theme shrinks tick labels).
-CHART = {"config": CHART_CONFIG, "theme": None}
 RUN_KEY = "train_run"  # {"epochs": N, "done": k} while a run is in progress
 
 
@@ -84,8 +82,8 @@ def run_training(data_cfg, model_cfg, train_cfg, data) -> None:
             handle.progress(epoch / total if total else 1.0,
                             f"Epoch {epoch} of {total} · train {pct(row['train_acc'])} · "
                             f"validation {pct(row['val_acc'])} · test {pct(row['test_acc'])}")
-            chart.plotly_chart(training_curves(pd.DataFrame(rows),
-                                               title="accuracy while training"), **CHART)
+            show_chart(training_curves(pd.DataFrame(rows),
+                                       title="accuracy while training"), where=chart)
 
         return train_model(data_cfg, model_cfg, train_cfg, data=data, progress=progress)
 
@@ -129,10 +127,10 @@ def show_result(data) -> None:
         met, len(data.class_names), t.epochs, d.label_noise, trained.history))
 
     c1, c2 = st.columns(2)
-    c1.plotly_chart(training_curves(trained.history, "acc"), **CHART,
-                    key="train_acc_curve")
-    c2.plotly_chart(training_curves(trained.history, "loss"), **CHART,
-                    key="train_loss_curve")
+    show_chart(training_curves(trained.history, "acc"),
+               key="train_acc_curve", where=c1)
+    show_chart(training_curves(trained.history, "loss"),
+               key="train_loss_curve", where=c2)
 
     preds = ws.extras.get("train.test_predictions")
     if preds is None or preds[0] is not trained:
@@ -140,8 +138,7 @@ def show_result(data) -> None:
         ws.extras["train.test_predictions"] = preds
     _, y_true, y_pred = preds
     c1, c2 = st.columns([3, 2])
-    c1.plotly_chart(confusion_matrix_figure(y_true, y_pred, data.class_names),
-                    **CHART, key="train_confusion")
+    show_chart(confusion_matrix_figure(y_true, y_pred, data.class_names), key="train_confusion", where=c1)
     with c2:
         st.markdown("#### Reading the confusion matrix")
         st.markdown("Row = the true class, column = the class the model predicted. The "
@@ -187,8 +184,8 @@ if data is not None:
     st.markdown(f"**{DATASET_LABELS.get(data_cfg.name, data_cfg.name)}**: {data.n_classes} "
                 f"classes, {sizes['train']:,} training / {sizes['val']:,} validation / "
                 f"{sizes['test']:,} test examples, {data.n_features} inputs each.")
-    st.plotly_chart(data_samples_figure(data, seed=data_cfg.seed), **CHART,
-                    key="train_samples")
+    show_chart(data_samples_figure(data, seed=data_cfg.seed),
+               key="train_samples")
 
     st.header("Training")
     train_cfg = hyper_parameters(base_train_cfg)

@@ -20,6 +20,7 @@ from collections.abc import Callable
 
 import streamlit as st
 
+from ui.page_stop import page_stops_here
 from ui.persist import save_if_changed
 from ui.url_sync import remember_url_widgets, sync_url_settings
 
@@ -40,7 +41,8 @@ def live_region(fn: Callable[..., None]) -> Callable[..., None]:
             return
         sync_url_settings()
         try:
-            fn(*args, **kwargs)
+            with page_stops_here():  # a stop_page() inside ends the region, not the run
+                fn(*args, **kwargs)
         finally:
             remember_url_widgets()
             save_if_changed()

@@ -27,9 +27,10 @@ from pruning.labs.prune_step import prune_config_for, select
 from pruning.present.format import pct
 from pruning.present.training import unfinished_note
 from ui.cache import default_trained_model, trained_data
-from ui.next_step import next_step_link
-from ui.persist import job
 from ui.jobs import progress_callback, run_job
+from ui.next_step import next_step_link
+from ui.page_stop import stop_page
+from ui.persist import job
 from ui.settings import current_configs
 from ui.widgets import show_error
 from ui.workspace import cached_scores, cached_scores_from, workspace
@@ -105,7 +106,7 @@ def page_context(*, caption: bool = True,
         if if_missing is not None:
             if_missing()
         next_step_link()
-        st.stop()
+        stop_page()
     if caption:
         model_caption(trained)
     if note := unfinished_note(trained.history):  # said before any pruning conclusion
@@ -120,7 +121,7 @@ def sidebar_configs() -> tuple[DataConfig, ModelConfig, TrainConfig]:
         return current_configs()
     except PruningError as exc:
         show_error(exc)
-        st.stop()
+        stop_page()
 
 
 def ensure_default_pruned(sparsity: float = 0.9) -> PrunedModel:

@@ -9,10 +9,9 @@ from __future__ import annotations
 import streamlit as st
 
 from pruning.present.timeline import sawtooth_figure, sawtooth_note
+from ui.charts import show_chart
 from ui.widgets import NOTICE
 from ui.workspace import workspace
-
-CHART = {"config": {"displayModeBar": False}, "theme": None}
 
 
 def _undo() -> None:
@@ -56,6 +55,6 @@ def timeline_panel(key: str, *, title: str = "Your steps so far") -> None:
     show_timeline_message()
     frame = ws.timeline_frame()
     if len(frame) > 1:
-        st.plotly_chart(sawtooth_figure(frame), key=f"{key}_sawtooth", **CHART)
+        show_chart(sawtooth_figure(frame), key=f"{key}_sawtooth")
     st.markdown(NOTICE + sawtooth_note(frame))
     undo_reset_buttons(key)

@@ -15,6 +15,7 @@ from pruning.app.url_state import (
     encode_settings,
     given_settings,
     parse_query_params,
+    propagated_values,
     resolve_pending,
     settings_from_widgets,
     widget_values,
@@ -49,6 +50,8 @@ def sync_url_settings() -> AppSettings:
         settings, changed, pending = settings_from_widgets(
             s, s.get("_url_seen", {}), s["_url_settings"], WIDGET_BINDINGS)
         touched = s.get("_url_touched", set()) | changed
+        for key, value in propagated_values(settings, changed, WIDGET_BINDINGS, s).items():
+            s[key] = value   # the same setting's widgets on other pages follow
     for key, value in widget_values(settings, touched, WIDGET_BINDINGS, s).items():
         s[key] = value
     s.setdefault("set_classroom", False)

@@ -14,11 +14,11 @@ from pruning.labs.threshold_example import (
     decide_by_threshold,
 )
 from pruning.present.thresholds import decision_sentence, threshold_bars
+from ui.charts import show_chart
 from ui.fragments import live_region
 from ui.widgets import remembered, set_remembered, show_error
 
 # theme=None: keep the figures' own large fonts (the Streamlit theme shrinks tick labels).
-CHART = {"config": {"displayModeBar": False}, "theme": None}
 DIGITS = 4  # sliders move in decimal steps; rounding keeps 0.3 exactly 0.3
 
 
@@ -60,7 +60,7 @@ def worked_example(*, header: str | None = "1 · Four weights, one threshold",
         show_error(exc)
         return
     left, right = st.columns([3, 2])
-    left.plotly_chart(threshold_bars(decision, height=height), **CHART, key="thr_bars")
+    show_chart(threshold_bars(decision, height=height), key="thr_bars", where=left)
     with right:
         # Beside a table the sentence is the headline; alone (the lesson) it must fit its column.
         st.markdown(f"{'###' if table else '####'} {decision_sentence(decision)}")

@@ -447,6 +447,30 @@ def _apply(settings: AppSettings, changed: Mapping[str, str]) -> tuple[AppSettin
     return new, {n for n in PARAM_NAMES if getattr(new, n) != getattr(settings, n)}
 
 
+def propagated_values(settings: AppSettings, names, bindings: Mapping[str, list[Binding]],
+                      state: Mapping) -> dict:
+    """{session key: value} that bring the *other* widgets of the settings ``names`` (which
+    the user just changed through one of them) in line with ``settings``.
+
+    A widget of a page not shown this run keeps the value it was seeded with; without this,
+    choosing random and then magnitude on Prune left Iterate's scorer at random, and a link
+    and a page disagreed. Only seedable widgets already in ``state`` whose value differs are
+    returned (no companions: changing a setting never switches another page's mode)."""
+    out = {}
+    for name in names:
+        value = getattr(settings, name)
+        if value is None:
+            continue
+        for b in bindings.get(name, ()):
+            key = b.resolve(state)
+            if not b.seed or key is None or key not in state:
+                continue
+            want = b.to_widget(value) if b.to_widget else value
+            if state[key] != want:
+                out[key] = want
+    return out
+
+
 def widget_values(settings: AppSettings, names, bindings: Mapping[str, list[Binding]],
                   state: Mapping) -> dict:
     """{session key: value} that seed the bound widgets *missing* from ``state`` with

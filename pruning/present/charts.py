@@ -69,8 +69,8 @@ def heatmap_layout(n_pruned: int, n: int) -> dict:
         margin=fixed_margin(l=75, r=100, t=60, b=60),
         yaxis=dict(autorange="reversed", title=dict(text="output unit"), **axis),
         xaxis=dict(title=dict(text="input"), **axis),
-        annotations=[dict(text=f"<b>{n_pruned:,}</b> of {n:,} pruned ({pct(n_pruned / n)})"
-                               f" — pruned cells in amber", xref="paper", yref="paper", x=0,
+        annotations=[dict(text=f"<b>{n_pruned:,}</b> of {n:,} pruned ({pct(n_pruned / n)})",
+                          xref="paper", yref="paper", x=0,
                           y=1.0, yanchor="bottom", showarrow=False,
                           font=dict(size=FONT_SIZE - 2))],
     )
@@ -196,7 +196,11 @@ def accuracy_vs_sparsity(rounds: pd.DataFrame, dense: dict | None = None,
                                                  symbol="diamond")))
     fig.update_xaxes(title="weights pruned (%)", range=[-2, 102])
     fig.update_yaxes(title="accuracy (%)")
-    return layout(fig, title, height)
+    # The legend goes under the plot, one entry a line: its entries carry each run's budget
+    # and are long, and on the right they took most of a 1280-px projector's width.
+    fig.update_layout(legend=dict(orientation="h", x=0, xanchor="left", y=-0.22,
+                                  yanchor="top"))
+    return layout(fig, title, height + 30 * len(fig.data))
 
 
 def images_grid(images: np.ndarray, titles: list[str] | None = None, cols: int = 8,

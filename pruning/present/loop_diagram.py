@@ -20,15 +20,15 @@ from pruning.present.style import FONT_SIZE, PRUNED_COLOUR, font_scale
 class LoopStep:
     key: str
     title: str
-    blurb: str  # two short lines, "<br>" between them
+    blurb: str  # three short lines, "<br>" between them (a box is ~150 px wide on a projector)
 
 
 LOOP_STEPS: tuple[LoopStep, ...] = (
     LoopStep("train", "1 · Train", "fit a dense<br>network"),
-    LoopStep("score", "2 · Score", "rate every weight<br>(e.g. by size |w|)"),
-    LoopStep("prune", "3 · Prune", "zero the weights<br>with low scores"),
-    LoopStep("finetune", "4 · Fine-tune", "retrain the rest;<br>pruned stay at 0"),
-    LoopStep("repeat", "5 · Repeat", "until the target<br>sparsity"),
+    LoopStep("score", "2 · Score", "rate each<br>weight, e.g.<br>by size |w|"),
+    LoopStep("prune", "3 · Prune", "zero the<br>weights with<br>low scores"),
+    LoopStep("finetune", "4 · Fine-tune", "retrain the<br>rest; pruned<br>stay at 0"),
+    LoopStep("repeat", "5 · Repeat", "until the<br>target<br>sparsity"),
 )
 
 BOX_FILL = "#dbe6f6"
@@ -46,12 +46,12 @@ def loop_figure(highlight: str | None = None, height: int = 330) -> go.Figure:
     keys = [s.key for s in LOOP_STEPS]
     if highlight is not None and highlight not in keys:
         raise ValueError(f"unknown step {highlight!r}; one of {keys}")
-    w, h, y0 = 0.84, 0.9, 0.0
+    w, h, y0 = 0.9, 1.0, 0.0
     size = round(FONT_SIZE * font_scale())  # classroom mode enlarges every figure's text
     fig = go.Figure(go.Scatter(
         x=list(range(len(LOOP_STEPS))), y=[y0] * len(LOOP_STEPS), mode="text",
         text=[f"<b>{s.title}</b><br>{s.blurb}" for s in LOOP_STEPS],
-        textfont=dict(size=size + 1, color="#111111"), hoverinfo="skip",
+        textfont=dict(size=size, color="#111111"), hoverinfo="skip",
         customdata=keys, showlegend=False))
     for i, step in enumerate(LOOP_STEPS):
         fill = TRAIN_FILL if step.key == "train" else BOX_FILL

@@ -246,7 +246,9 @@ def bytes_figure(s: Shrinkage, height: int = 460, formats: tuple[str, ...] | Non
                  marker=dict(color=colours), text=texts, textposition="outside",
                  cliponaxis=False, hovertemplate="%{y}<br>pruned: %{x:,.1f} KB<extra></extra>")]
     spec = dict(barmode="group", yaxis=dict(autorange="reversed", automargin=True),
-                xaxis=dict(title="KB (measured bytes / 1024)", rangemode="tozero"),
+                # room right of the longest bar for its "… KB" label (outside the bar)
+                xaxis=dict(title="KB (measured bytes / 1024)",
+                           range=[0, 1.3 * float(max(dense_kb.max(), pruned_kb.max()))]),
                 legend=dict(orientation="h", y=-0.2))
     return style.figure(data, spec, "Bytes to store it, by format", height)
 

@@ -509,6 +509,76 @@ def decode_array(value) -> "np.ndarray":
     return np.asarray(value, dtype=float)
 
 
+# ----------------------------------------------------------------------------- readability
+# Text a reader cannot finish: an element that cuts its own content off (overflow hidden/clip,
+# or an ellipsis) whose content is wider than its box (scrollWidth > clientWidth). Code
+# blocks scroll sideways on purpose and are left out; so is Streamlit's invisible
+# "Skip to main content" link.
+_CLIPPED_PROBE = r"""
+() => {
+  const out = [];
+  const skip = "[data-testid='stSkipToContent'], [data-testid='stCode'], .js-plotly-plot, svg";
+  for (const el of document.querySelectorAll("[data-testid='stApp'] *")) {
+    if (el.clientWidth === 0 || el.closest(skip)) continue;
+    const cs = getComputedStyle(el);
+    const clips = ['hidden', 'clip'].includes(cs.overflowX) || cs.textOverflow === 'ellipsis';
+    if (!clips || el.scrollWidth <= el.clientWidth + 1) continue;
+    const text = (el.innerText || '').trim();
+    if (!text) continue;
+    const owner = el.closest('[data-testid]');
+    out.push({text: text.slice(0, 60).replace(/\s+/g, ' '), scrollWidth: el.scrollWidth,
+              clientWidth: el.clientWidth, testid: owner ? owner.getAttribute('data-testid') : ''});
+  }
+  return out;
+}
+"""
+
+# Text of a Plotly chart drawn (partly) outside the chart: titles and annotations longer
+# than the chart is wide are cut at its edge.
+_CHART_OVERFLOW_PROBE = r"""
+() => {
+  const out = [];
+  for (const plot of document.querySelectorAll("[data-testid='stPlotlyChart'] .js-plotly-plot")) {
+    const box = plot.getBoundingClientRect();
+    const title = (plot.querySelector('.gtitle') || {}).textContent || '';
+    for (const t of plot.querySelectorAll('svg text')) {
+      if (!t.textContent.trim()) continue;
+      const r = t.getBoundingClientRect();
+      if (r.width === 0) continue;
+      if (r.left < box.left - 2 || r.right > box.right + 2)
+        out.push({chart: title, text: t.textContent.slice(0, 60),
+                  past_left: Math.round(box.left - r.left), past_right: Math.round(r.right - box.right)});
+    }
+  }
+  return out;
+}
+"""
+
+# Font sizes (px, as the browser computes them) of every chart's tick labels.
+_TICK_FONT_PROBE = r"""
+() => Array.from(document.querySelectorAll(
+    "[data-testid='stPlotlyChart'] .xtick text, [data-testid='stPlotlyChart'] .ytick text"))
+  .filter(t => t.textContent.trim())
+  .map(t => ({text: t.textContent, size: parseFloat(getComputedStyle(t).fontSize),
+              chart: (t.closest('.js-plotly-plot').querySelector('.gtitle') || {}).textContent || ''}))
+"""
+
+
+def clipped_texts(page) -> list[dict]:
+    """Texts cut off by their own box (see ``_CLIPPED_PROBE``): [] when everything reads."""
+    return page.evaluate(_CLIPPED_PROBE)
+
+
+def chart_texts_outside(page) -> list[dict]:
+    """Chart texts (titles, annotations, ticks) that run past the chart's left/right edge."""
+    return page.evaluate(_CHART_OVERFLOW_PROBE)
+
+
+def tick_font_sizes(page) -> list[dict]:
+    """{text, size (px), chart title} of every Plotly tick label on the page."""
+    return page.evaluate(_TICK_FONT_PROBE)
+
+
 def slider_value(page, label: str) -> str:
     """The value a Streamlit slider shows on its thumb."""
     box = page.locator("[data-testid='stSlider']").filter(has_text=label).first

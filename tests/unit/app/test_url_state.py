@@ -154,6 +154,7 @@ def test_validate_settings_flags_a_bad_object():
 from pruning.app.url_state import (  # noqa: E402
     Binding,
     bound_values,
+    propagated_values,
     resolve_pending,
     settings_from_widgets,
     widget_values,
@@ -209,3 +210,16 @@ def test_bound_values_snapshot_and_dynamic_keys():
     dyn = {"x": [Binding(lambda st: f"slider_{st['scorer']}")]}
     assert bound_values({"scorer": "taylor", "slider_taylor": 3, "other": 1}, dyn) == {"slider_taylor": 3}
     assert bound_values({}, dyn) == {}                      # key function fails: skipped
+
+
+def test_a_changed_setting_brings_its_other_widgets_along():
+    # Prune's scorer moved to magnitude; Iterate's (not drawn now) still holds the ablation
+    # it was seeded with a run earlier: it follows, so Iterate opens with magnitude.
+    state = {"a_scorer": "magnitude", "b_scorer": "ablation", "pct": 50.0, "mode": "threshold"}
+    s = AppSettings(scorer="magnitude", sparsity=0.5)
+    assert propagated_values(s, {"scorer"}, BINDINGS, state) == {"b_scorer": "magnitude"}
+    # equal values, missing widgets, unchanged settings and modes are left alone
+    assert propagated_values(s, {"sparsity"}, BINDINGS, state) == {}
+    assert propagated_values(s, {"scorer"}, BINDINGS, {"a_scorer": "magnitude"}) == {}
+    assert propagated_values(s, set(), BINDINGS, state) == {}
+    assert propagated_values(replace(s, sparsity=0.8), {"sparsity"}, BINDINGS, state) == {"pct": 80.0}
