@@ -11,6 +11,7 @@ from pruning.errors import PruningError
 from pruning.labs.prune_step import nonzero_at_pruned
 from pruning.present.format import pct
 from pruning.present.prune import (
+    LOADED_FINETUNED_NOTE,
     finetune_change_note,
     finetune_note,
     layer_heatmap,
@@ -117,7 +118,12 @@ if ft is None:
     stop_page()
 
 # ----------------------------------------------------------------------------- results
-ft_epochs = int(ft.history["epoch"].max())
+# A model loaded from a checkpoint (What shrank?) has no fine-tuning history: max() of an
+# empty column is NaN, which int() refused with a raw traceback.
+loaded = ft.history.empty
+if loaded:
+    st.info(LOADED_FINETUNED_NOTE)
+ft_epochs = 0 if loaded else int(ft.history["epoch"].max())
 for split in ("test", "train"):
     d, p, f = (trained.metrics[f"{split}_acc"], pruned.metrics[f"{split}_acc"],
                ft.metrics[f"{split}_acc"])
@@ -129,8 +135,9 @@ for split in ("test", "train"):
     m[2].metric(f"Fine-tuned {split} accuracy", pct(f), delta=f"{100 * (f - p):+.1f} points",
                 delta_color=delta_colour(f - p),
                 help=f"After {ft_epochs} epochs of fine-tuning; change against the pruned model.")
-st.markdown(NOTICE + finetune_note(trained.metrics, pruned.metrics, ft.metrics, pruned_sparsity,
-                                  ft_epochs))
+if not loaded:
+    st.markdown(NOTICE + finetune_note(trained.metrics, pruned.metrics, ft.metrics,
+                                      pruned_sparsity, ft_epochs))
 
 bad = nonzero_at_pruned(ft.state, ft.masks)
 n_bad = sum(bad.values())
@@ -140,10 +147,11 @@ z1.metric("Pruned weights ≠ 0", f"{n_bad:,}",
 n_masked = count_total(ft.masks) - count_kept(ft.masks)
 (z2.success if n_bad == 0 else z2.error)(zero_check_note(n_bad, n_masked))
 
-show_chart(recovery_curves(ft.history, trained.metrics), key="ft_curves")
-st.download_button("Download the fine-tuning history (CSV)", ft.history.to_csv(index=False),
-                   "finetune_history.csv", "text/csv", key="ft_history_csv",
-                   help="One row per epoch: loss and accuracy on train, validation and test.")
+if not loaded:
+    show_chart(recovery_curves(ft.history, trained.metrics), key="ft_curves")
+    st.download_button("Download the fine-tuning history (CSV)", ft.history.to_csv(index=False),
+                       "finetune_history.csv", "text/csv", key="ft_history_csv",
+                       help="One row per epoch: loss and accuracy on train, validation and test.")
 
 st.subheader("Weights before and after fine-tuning")
 names = list(ft.masks)

@@ -146,6 +146,15 @@ def diagram_note(n_kept: int, n_total: int, n_cut_units: int, n_units: int) -> s
     return text
 
 
+#: Fine-tune page, for a fine-tuned model loaded from a checkpoint file (What shrank?): the
+#: file keeps weights and masks, not the run that made them.
+LOADED_FINETUNED_NOTE = (
+    "This fine-tuned model was **loaded from a checkpoint file**. The file keeps its weights "
+    "and masks, not how it was fine-tuned: there is no per-epoch history to draw, and the "
+    "'pruned' numbers are those of the loaded weights. Press **Fine-tune** to fine-tune it "
+    "again here and see the recovery.")
+
+
 def finetune_note(dense: Mapping[str, float], pruned: Mapping[str, float],
                   finetuned: Mapping[str, float], sparsity: float, epochs: int) -> str:
     """Pruning's damage and fine-tuning's recovery, in one sentence each."""

@@ -55,3 +55,34 @@ def test_prune_after_a_refused_scorer_shows_the_numbers_it_computes(page, base_u
     assert abs(100 * fraction - kit.number_in(shown)) < 1e-6, (page.url, shown)
     kit.go_to_page(page, "Iterate")
     assert shown_choice(page, "Scorer") == "magnitude"
+
+
+@pytest.mark.timeout(600)
+def test_fine_tune_after_loading_a_checkpoint_shows_the_model_not_a_traceback(new_session,
+                                                                              base_url):
+    # A student exports the pruned and fine-tuned model from What shrank? …
+    _, teacher = new_session()
+    kit.open_app(teacher, base_url, "shrank")
+    kit.click(teacher, teacher.get_by_role("button", name="Use a trained default model"),
+              timeout=300)
+    kit.click(teacher, teacher.get_by_role("button", name="Prune 90 % now (global magnitude)"),
+              timeout=300)
+    name, checkpoint = kit.download(teacher, "⬇️ Pruned model (.pt)")
+    assert name.endswith(".pt")
+    # … and loads it in a fresh session on What shrank?, then opens Fine-tune.
+    _, page = new_session()
+    kit.open_app(page, base_url, "shrank")
+    field = page.locator("[data-testid='stFileUploader'] input[type='file']")
+    kit.act(page, lambda: field.set_input_files(
+        {"name": name, "mimeType": "application/octet-stream", "buffer": checkpoint}),
+        timeout=300)
+    kit.assert_no_exception(page, "What shrank? after loading the checkpoint")
+    kit.go_to_page(page, "Fine-tune")
+    kit.assert_no_exception(page, "Fine-tune after loading a checkpoint")
+    assert any("loaded from a checkpoint file" in t for t in kit.alert_texts(page)), \
+        kit.alert_texts(page)
+    assert kit.metric_value(page, "Fine-tuned test accuracy").endswith("%")
+    # Fine-tuning it again here works and draws the recovery.
+    kit.click(page, page.get_by_role("button", name="Fine-tune", exact=True), timeout=300)
+    kit.assert_no_exception(page, "Fine-tune again after loading")
+    assert not any("loaded from a checkpoint file" in t for t in kit.alert_texts(page))
