@@ -155,6 +155,12 @@ CSV_COLUMNS = {"test_acc": "test accuracy (%)", "train_acc": "train accuracy (%)
                "series": "line", "kind": "kind of run", "step": "step in run"}
 
 
+def _setting_column(name: str) -> str:
+    """A setting's column name, never one of the measured columns' (a scorer comparison's
+    setting "weights pruned (%)" made two columns of that name, which no table can show)."""
+    return f"{name} (setting)" if name in CSV_COLUMNS or name in CSV_COLUMNS.values() else name
+
+
 def runs_table(runs: list[RunRecord]) -> pd.DataFrame:
     """One tidy table of ``runs``' points: a row per measured model, accuracy first, then
     what was measured, then which run (its name and kind), then every setting of any run
@@ -167,9 +173,9 @@ def runs_table(runs: list[RunRecord]) -> pd.DataFrame:
                    "sparsity": round(100 * p["sparsity"], 2), "stage": p["stage"],
                    "run": run.name, "series": p["series"], "kind": run.kind,
                    "step": int(p["step"])}
-            row.update(run.settings)
+            row.update({_setting_column(k): v for k, v in run.settings.items()})
             rows.append(row)
-    settings = list(dict.fromkeys(k for run in runs for k in run.settings))
+    settings = list(dict.fromkeys(_setting_column(k) for run in runs for k in run.settings))
     table = pd.DataFrame(rows, columns=list(CSV_COLUMNS) + settings)
     return table.rename(columns=CSV_COLUMNS)
 

@@ -238,3 +238,19 @@ def test_timeline_and_runs_survive_the_store_round_trip(trained, digits_200):
     assert back.undo().kind == "fine-tune" and back.undo().kind == "prune"
     assert back.finetuned is back.timeline[-1].finetuned is not None
     assert torch.equal(back.finetuned.state[next(iter(f1.state))], f1.state[next(iter(f1.state))])
+
+
+def test_a_setting_named_like_a_measured_column_gets_its_own_column():
+    """A scorer comparison keeps its sparsity as the setting "weights pruned (%)": the table
+    must still have unique column names (pyarrow refuses duplicates: the Runs page crashed)."""
+    import pandas as pd
+
+    from pruning.app.runs import RunRecord, runs_table
+    points = pd.DataFrame({"test_acc": [0.9], "train_acc": [1.0], "sparsity": [0.8],
+                           "stage": ["pruned"], "series": ["magnitude"], "step": [1]})
+    run = RunRecord(id=1, name="#1 scorers", kind="scorers", points=points,
+                    settings={"weights pruned (%)": "80 %", "scorer": "magnitude"})
+    table = runs_table([run])
+    assert table.columns.is_unique, list(table.columns)
+    assert table["weights pruned (%)"].iloc[0] == 80.0
+    assert table["weights pruned (%) (setting)"].iloc[0] == "80 %"
