@@ -5,7 +5,7 @@ accepts — dicts, lists, str, int, float, bool, None and tensors — so no code
 it and none can run while reading it)::
 
     {
-      "format": "pruning-playground/checkpoint", "version": 1,
+      "format": "pruning-playground/checkpoint", "version": 2,
       "stage": "finetuned" | "pruned",        # which weights "state_dict" holds
       "data_config":  {...}, "model_config": {...},      # the dataclasses in pruning.config,
       "train_config": {...}, "prune_config": {...},      # tuples written as lists
@@ -58,7 +58,10 @@ from pruning.errors import PruningError
 from pruning.loop.experiment import validate_prune_config
 
 FORMAT = "pruning-playground/checkpoint"
-VERSION = 1
+#: 2: the CNN's head reads a 4×4 grid of pooled regions (``SmallCNN.HEAD_GRID``) instead of one
+#: global average per channel. Version 1 MLPs are unchanged and still read; version 1 CNNs are
+#: refused with a message (their head has the old shape).
+VERSION = 2
 #: Uploads above this are refused before anything is parsed (a 784-300-100 MLP checkpoint,
 #: dense + pruned + masks, is about 2.5 MB).
 MAX_CHECKPOINT_BYTES = 25 * 1024 * 1024
@@ -399,6 +402,12 @@ def _check_header(obj) -> None:
         # the interpreter for every session meanwhile; reprlib stops at a small depth and size.
         raise PruningError(f"unsupported checkpoint version {_short_repr(version)} "
                            f"(this app reads version {VERSION})")
+    model_config = obj.get("model_config")
+    if version < 2 and isinstance(model_config, dict) and model_config.get("kind") == "cnn":
+        raise PruningError("this checkpoint holds the Small CNN of an earlier version of the app "
+                           "(one global average per channel before its last layer); today's CNN "
+                           "reads a 4×4 grid of regions, so the weights do not fit. Train the CNN "
+                           "again here and export a new checkpoint")
 
 
 def parse_checkpoint(obj, data: DataBundle) -> Checkpoint:

@@ -42,11 +42,19 @@ class MLP(nn.Module):
 
 
 class SmallCNN(nn.Module):
-    """conv3x3(C->c1) -> ReLU -> [maxpool] -> conv3x3(c1->c2) -> ReLU -> global avg pool -> linear.
+    """conv3x3(C->c1) -> ReLU -> [maxpool] -> conv3x3(c1->c2) -> ReLU -> 4×4 average pool -> linear.
 
     Pooling only where the image is large enough (28×28 halves, 8×8 keeps its size), so the
-    same code serves digits and MNIST. Parameters grow with channels, not with image size.
+    same code serves digits and MNIST. The head reads each channel's average over a
+    ``HEAD_GRID`` × ``HEAD_GRID`` grid of regions (``adaptive_avg_pool2d``; 2×2 blocks on 8×8
+    digits), so it knows *where* a stroke is: a global average (one number per channel) throws
+    that away and tops out near 92 % on digits whatever the training. Head input j·G² + r is
+    channel j's average over region r (channel-major, as ``flatten`` lays it out), so removing
+    channel j removes the head's columns j·G² … j·G² + G² − 1 (``head_cells`` = G²).
     """
+
+    #: Regions per side of the head's average pooling (G above).
+    HEAD_GRID = 4
 
     def __init__(self, image_shape: tuple[int, int, int], n_classes: int, channels=(8, 16)):
         super().__init__()
@@ -58,7 +66,12 @@ class SmallCNN(nn.Module):
             c = out
         self.convs = nn.ModuleList(convs)
         self.pool = h >= 16
-        self.head = nn.Linear(c, n_classes)
+        self.head = nn.Linear(c * self.head_cells, n_classes)
+
+    @property
+    def head_cells(self) -> int:
+        """Head inputs per channel of the last conv (G²)."""
+        return self.HEAD_GRID ** 2
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, C·H·W) -> (B, classes)
         x = x.reshape(x.shape[0], *self.image_shape)
@@ -66,7 +79,7 @@ class SmallCNN(nn.Module):
             x = torch.relu(conv(x))
             if self.pool:
                 x = torch.max_pool2d(x, 2)
-        return self.head(x.mean(dim=(2, 3)))
+        return self.head(nn.functional.adaptive_avg_pool2d(x, self.HEAD_GRID).flatten(1))
 
     @property
     def output_name(self) -> str:
@@ -104,18 +117,25 @@ def build_model(cfg: ModelConfig, n_features: int, n_classes: int,
 
 
 def init_weights(model: nn.Module, generator: torch.Generator) -> None:
-    """PyTorch's default initialisation of ``nn.Linear`` / ``nn.Conv2d`` (their
-    ``reset_parameters``), drawn from ``generator`` in the order the layers were built.
+    """PyTorch's default initialisation of ``nn.Linear`` (``reset_parameters``), and He
+    initialisation of ``nn.Conv2d`` weights, drawn from ``generator`` in the order the layers
+    were built.
 
     With fan_in = inputs per output unit (in_features, or in_channels·kh·kw):
-    W ~ U(−b, b) with b = gain·√(3 / fan_in) for Kaiming-uniform with a = √5, i.e.
-    b = √(2 / (1 + 5))·√(3 / fan_in) = 1/√fan_in; bias ~ U(−1/√fan_in, 1/√fan_in).
-    These are the same draws, in the same order, that torch's own constructors make from a
-    freshly seeded default generator, so a seed gives the very weights it gave before.
+    Linear: W ~ U(−b, b) with b = gain·√(3 / fan_in) for Kaiming-uniform with a = √5, i.e.
+    b = √(2 / (1 + 5))·√(3 / fan_in) = 1/√fan_in — the same draws, in the same order, that
+    torch's own constructor makes, so a seed gives an MLP the very weights it gave before.
+    Conv2d: W ~ U(−b, b) with b = √2·√(3 / fan_in) (He et al. 2015, gain √2 for ReLU), so a
+    signal keeps its size through the ReLU convs; torch's 1/√fan_in bound shrinks it by √6
+    per conv and the CNN then learns far more slowly at the app's learning rate.
+    Every bias ~ U(−1/√fan_in, 1/√fan_in), as torch does.
     """
     for module in model.modules():
         if isinstance(module, (nn.Linear, nn.Conv2d)):
-            nn.init.kaiming_uniform_(module.weight, a=math.sqrt(5), generator=generator)
+            if isinstance(module, nn.Conv2d):
+                nn.init.kaiming_uniform_(module.weight, nonlinearity="relu", generator=generator)
+            else:
+                nn.init.kaiming_uniform_(module.weight, a=math.sqrt(5), generator=generator)
             if module.bias is not None:
                 bound = 1 / math.sqrt(module.weight[0].numel())
                 nn.init.uniform_(module.bias, -bound, bound, generator=generator)

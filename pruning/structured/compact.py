@@ -20,7 +20,7 @@ unit outputs exactly zero, then hands it to ``compact``:
 * **in-dead** unit j (every incoming weight is 0): its output is the constant c = relu(b_j).
   MLP: fold it into the next layer's bias, b' += W_next[:, j] · c, then zero b_j and column j.
   CNN: a constant channel is exactly foldable only where nothing spatial follows — the last
-  conv, whose output is averaged (b_head += W_head[:, j] · c). In an earlier conv the zero
+  conv, whose output is averaged per region (b_head += Σ_r W_head[:, j, r] · c, ``by_unit``). In an earlier conv the zero
   padding of the next conv makes a constant channel position-dependent, so it counts as dead
   only when c = 0.
 Zeroing can make more units dead (a row whose only non-zeros were in removed columns), so
@@ -38,7 +38,7 @@ import torch
 from torch import nn
 
 from pruning.structured.select import check_keep
-from pruning.structured.units import model_kind, unit_layers
+from pruning.structured.units import by_unit, model_kind, unit_layers
 
 
 @torch.no_grad()
@@ -55,7 +55,7 @@ def compact(model: nn.Module, keep: Mapping[str, torch.Tensor]) -> nn.Module:
     else:
         small = type(model)(model.image_shape, model.head.out_features, sizes)
         names = [f"convs.{i}" for i in range(len(model.convs))] + ["head"]
-    prev_keep = None  # kept inputs of the current layer (None = all)
+    prev_keep = keep_prev_mask = None  # kept inputs of the current layer (None = all)
     for name in names:
         src, dst = model.get_submodule(name), small.get_submodule(name)
         rows = idx.get(name)
@@ -64,10 +64,11 @@ def compact(model: nn.Module, keep: Mapping[str, torch.Tensor]) -> nn.Module:
         if rows is not None:
             w, b = w[rows], b[rows]
         if prev_keep is not None:
-            w = w[:, prev_keep]
+            w = by_unit(w, len(keep_prev_mask))[:, prev_keep].reshape(w.shape[0], -1, *w.shape[2:])
         dst.weight.copy_(w)
         dst.bias.copy_(b)
         prev_keep = rows
+        keep_prev_mask = None if rows is None else keep[name]
     small.train(model.training)
     return small
 
@@ -103,7 +104,7 @@ def zero_dead_units(model: nn.Module) -> dict[str, torch.Tensor]:
         changed = False
         for layer in layers:
             mod, nxt = model.get_submodule(layer.module), model.get_submodule(layer.next_module)
-            W, b, W_next = mod.weight, mod.bias, nxt.weight
+            W, b, W_next = mod.weight, mod.bias, by_unit(nxt.weight, layer.size)
             out_dead = _columns(W_next)
             in_dead = (W == 0).reshape(W.shape[0], -1).all(dim=1)
             const = torch.relu(b)

@@ -5,7 +5,7 @@ Unstructured pruning zeroes single weights; structured pruning removes whole *un
 
   * row o of that layer's weight (Linear: W[o, :]; Conv2d: the filter W[o, :, :, :]) and b_o,
   * column o of the next layer's weight (Linear: W'[:, o]; Conv2d: the input channel
-    W'[:, o, :, :]; the CNN head's column o, since global average pooling keeps channels).
+    W'[:, o, :, :]; the CNN head's columns of channel o, one per pooled region: ``by_unit``).
 
 This module decides *which* units go (``select_units``, a keep-vector per hidden layer) and
 expresses that as masks over the full-size tensors (``unit_masks``) — still a zero pattern.
@@ -24,7 +24,7 @@ from torch import nn
 from pruning.core.masks import Masks
 from pruning.core.selection import select_by_sparsity
 from pruning.errors import PruningError, check_fraction
-from pruning.structured.units import unit_layers
+from pruning.structured.units import by_unit, unit_layers
 
 UnitKeep = dict[str, torch.Tensor]  # {hidden module name: bool (units,), True = kept}
 
@@ -71,7 +71,6 @@ def unit_masks(model: nn.Module, keep: Mapping[str, torch.Tensor]) -> Masks:
         shape_rows = (-1,) + (1,) * (params[f"{layer.module}.weight"].dim() - 1)
         masks[f"{layer.module}.weight"] &= k.view(shape_rows)
         masks[f"{layer.module}.bias"] &= k
-        nxt = params[f"{layer.next_module}.weight"]
-        shape_cols = (1, -1) + (1,) * (nxt.dim() - 2)
-        masks[f"{layer.next_module}.weight"] &= k.view(shape_cols)
+        cols = by_unit(masks[f"{layer.next_module}.weight"], layer.size)
+        cols &= k.view((1, -1) + (1,) * (cols.dim() - 2))
     return masks

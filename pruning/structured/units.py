@@ -83,6 +83,18 @@ def unit_layers(model: nn.Module) -> list[UnitLayer]:
                       f"convs.{i + 1}" if i + 1 < n else "head") for i in range(n)]
 
 
+def by_unit(next_weight: torch.Tensor, units: int) -> torch.Tensor:
+    """The next layer's weight as a view of shape (out, units, …): index 1 is the unit it reads.
+
+    Linear after a neuron layer and Conv2d after a channel layer already are; the CNN's head
+    reads ``head_cells`` inputs per channel of the last conv (its pooled regions, channel-major),
+    so its (out, units·cells) matrix is viewed as (out, units, cells). Writing into the view
+    writes into the weight."""
+    if next_weight.shape[1] == units:
+        return next_weight
+    return next_weight.view(next_weight.shape[0], units, -1)
+
+
 def check_method(method: str) -> str:
     if method in UNIT_METHODS:
         return method

@@ -203,6 +203,36 @@ def test_a_checkpoint_for_other_data_is_rejected(raw):
         read_checkpoint(raw, lambda cfg: other)
 
 
+def test_a_version_1_mlp_checkpoint_is_still_read(models, data):
+    obj = copy.deepcopy(checkpoint_dict(*models))
+    obj["version"] = 1
+    ckpt, _ = read_checkpoint(_resave(obj), _loader(data))
+    _, _, finetuned = checkpoint_models(ckpt, data)
+    assert finetuned.metrics["test_acc"] == pytest.approx(models[2].metrics["test_acc"])
+
+
+def test_a_cnn_round_trips_and_an_old_cnn_is_refused_with_a_message(data):
+    """Version 2 changed the CNN's head (a 4×4 grid of regions instead of one global
+    average): today's CNN checkpoint reads back; a version-1 CNN is refused in words."""
+    mc, pc = ModelConfig(kind="cnn", channels=(2, 3)), replace(PC, sparsity=0.5)
+    trained = train_model(DC, mc, replace(TC, epochs=1), data=data)
+    sel, _ = prune_step(trained.build(data), data, pc, 0.5)
+    pruned = prune_trained(trained, data, pc, sel.masks)
+    finetuned = finetune_pruned(trained, pruned, data, replace(TC, epochs=1))
+    obj = checkpoint_dict(trained, pruned, finetuned)
+    assert tuple(obj["state_dict"]["head.weight"].shape) == (10, 3 * 16)
+    ckpt, _ = read_checkpoint(_resave(obj), _loader(data))
+    _, _, back = checkpoint_models(ckpt, data)
+    assert back.metrics["test_acc"] == pytest.approx(finetuned.metrics["test_acc"])
+    old = copy.deepcopy(obj)
+    old["version"] = 1
+    for key in ("state_dict", "dense_state_dict"):
+        old[key]["head.weight"] = torch.zeros(10, 3)    # the old head: one input per channel
+    old["masks"]["head.weight"] = torch.ones(10, 3, dtype=torch.bool)
+    with pytest.raises(PruningError, match="earlier version of the app.*Train the CNN again"):
+        read_checkpoint(_resave(old), _loader(data))
+
+
 # ----------------------------------------------------------------------------- HTML report
 _EXTERNAL = re.compile(r"<(script|link|img|iframe)\b[^>]*\b(src|href)\s*=\s*[\"']?\s*(https?:)?//",
                        re.IGNORECASE)
