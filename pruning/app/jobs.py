@@ -56,6 +56,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from pruning.config import ModelConfig
+from pruning.core.models import SmallCNN
 from pruning.core.stop import stop_hook
 from pruning.errors import PruningError
 
@@ -221,7 +222,8 @@ def model_shape(cfg: ModelConfig, n_features: int, n_classes: int,
     """Parameters, multiply-adds and activations per example of ``build_model(cfg, …)``,
     by arithmetic on the shapes (``pruning.core.models``): Linear a→b has a·b + b parameters
     and a·b multiply-adds; a 3×3 convolution c→o on an H×W image 9·c·o·H·W multiply-adds,
-    followed by 2×2 max-pooling when the image is at least 16 pixels high."""
+    followed by 2×2 max-pooling when the image is at least 16 pixels high; the head reads
+    ``SmallCNN.HEAD_GRID``² pooled regions per channel of the last conv."""
     if cfg.kind == "mlp":
         sizes = [int(n_features), *map(int, cfg.hidden), int(n_classes)]
         params = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
@@ -239,8 +241,9 @@ def model_shape(cfg: ModelConfig, n_features: int, n_classes: int,
         if pool:
             h, w = h // 2, w // 2
         c = out
-    params += c * n_classes + n_classes
-    macs += c * n_classes
+    head_in = c * SmallCNN.HEAD_GRID ** 2       # the head reads a G×G grid of regions per channel
+    params += head_in * n_classes + n_classes
+    macs += head_in * n_classes
     return ModelShape(params, macs, acts + n_classes)
 
 
