@@ -318,7 +318,7 @@ def test_iterate_extremes_and_rewind_do_not_crash():
 
 def test_an_unfinished_model_is_said_out_loud_on_prune_and_iterate():
     """issue #13: a model that has not finished learning was pruned without a word."""
-    at = with_default_model(new_app(set_model="cnn", set_epochs=3))
+    at = with_default_model(new_app(set_model="cnn", set_epochs=3, set_train_size=200))
     assert at.session_state["workspace"].trained.metrics["train_acc"] < 0.9
     assert any("has not finished learning" in w.value for w in at.warning)
     goto(at, ITERATE)
