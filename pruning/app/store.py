@@ -56,8 +56,9 @@ log = logging.getLogger("pruning_playground")
 
 FORMAT = "pruning-playground/workspace"
 #: Layout of a record's blob; a record of another version is refused (and replaced by the
-#: next save), never guessed at.
-RECORD_VERSION = 1
+#: next save), never guessed at. 2: the Small CNN's head reads a 4×4 grid of regions, so a
+#: version-1 record's CNN weights no longer fit the model they would be loaded into.
+RECORD_VERSION = 2
 #: A write waits this long for another process's write before giving up.
 BUSY_SECONDS = 30.0
 
