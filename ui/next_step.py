@@ -9,6 +9,7 @@ from __future__ import annotations
 import streamlit as st
 
 from pruning.app.path import PATH, has_next_link, next_stop
+from ui.sources import sources_footer
 
 _CURRENT = "_path_page"   # session key: the URL path of the page this run shows
 _DRAWN = "_path_drawn"    # session key: the run already drew the link
@@ -23,9 +24,12 @@ def set_current_page(url_path: str) -> None:
 def next_step_link(url_path: str | None = None) -> None:
     """A divider and a link to the next stop on the path (once per run)."""
     page = url_path if url_path is not None else st.session_state.get(_CURRENT, "")
-    if st.session_state.get(_DRAWN) or not has_next_link(page):
+    if st.session_state.get(_DRAWN):
         return
     st.session_state[_DRAWN] = True
+    sources_footer(page)   # every page's "Sources" list, just above the way on
+    if not has_next_link(page):
+        return
     target = next_stop(page)
     st.divider()
     if target is None:
