@@ -12,6 +12,7 @@ from pruning.core.selection import SCOPES
 from pruning.errors import PruningError
 from pruning.labs.iterate import round_budget, run_iterate
 from pruning.present.charts import accuracy_vs_sparsity
+from pruning.present.columns import readable_csv
 from pruning.present.format import pct
 from pruning.present.prune import iterate_notice, layer_heatmap, replay_notice
 from pruning.present.scorer_compare import method_note
@@ -23,6 +24,7 @@ from ui.next_step import next_step_link
 from ui.page_stop import stop_page
 from ui.persist import job
 from ui.scaffold import page_context
+from ui.tables import show_table
 from ui.widgets import NOTICE, show_error
 
 SCHEDULE_HELP = {
@@ -182,17 +184,13 @@ def replay(result) -> None:
 replay(result)
 
 st.subheader("Rounds")
-fractions = [c for c in result.rounds.columns
-             if c.endswith("_acc") or c.endswith("_acc_pruned") or "sparsity" in c]
-st.dataframe(result.rounds.dropna(axis=1, how="all"), hide_index=True, width="stretch",
-             column_config={c: st.column_config.NumberColumn(c, format="percent")
-                            for c in fractions})
+show_table(result.rounds.dropna(axis=1, how="all"))
 tables = [result.rounds.assign(run=shown_cfg.scorer)]
 if result.baseline_rounds is not None:
     tables.append(result.baseline_rounds.assign(run="random baseline"))
 if getattr(result, "oneshot_rounds", None) is not None:
     tables.append(result.oneshot_rounds.assign(run="one-shot, same budget"))
-st.download_button("Download the rounds (CSV)", pd.concat(tables, ignore_index=True).to_csv(index=False),
+st.download_button("Download the rounds (CSV)", readable_csv(pd.concat(tables, ignore_index=True)),
                    "prune_rounds.csv", "text/csv", key="it_rounds_csv",
                    help="One row per round (and per run): target and reached sparsity, accuracies "
                         "right after pruning and after fine-tuning, per-layer sparsity.")

@@ -21,6 +21,7 @@ from pruning.labs.prune_step import (
 )
 from pruning.present.boundary import boundary_figure, boundary_grid, changed_fraction
 from pruning.present.charts import images_grid
+from pruning.present.columns import readable_csv
 from pruning.present.format import pct
 from pruning.present.network_diagram import (
     MAX_DIAGRAM_WEIGHTS,
@@ -47,6 +48,7 @@ from pruning.scoring import SCORERS
 from ui.charts import show_chart
 from ui.fragments import live_region
 from ui.scaffold import page_context
+from ui.tables import show_table
 from ui.timeline import timeline_panel
 from ui.widgets import NOTICE, delta_colour, show_error
 from ui.workspace import cached, cached_scores, cached_scores_from
@@ -239,12 +241,8 @@ def prune_region() -> None:
         h2.markdown(NOTICE + histogram_note(flat, line, mode, n_pruned_here))
 
     st.markdown("**Per layer**")
-    st.dataframe(table.dropna(axis=1, how="all"), hide_index=True, width="stretch",  # CSV keeps all
-                 column_config={"sparsity_pct": st.column_config.NumberColumn("sparsity %", format="%.1f"),
-                                "target_sparsity_pct": st.column_config.NumberColumn("target %", format="%.1f"),
-                                "cutoff_score": st.column_config.NumberColumn("cut-off", format="%.4g"),
-                                "mean_abs_w": st.column_config.NumberColumn("mean |w| kept", format="%.4f")})
-    st.download_button("Download the table (CSV)", table.to_csv(index=False), "pruned_layers.csv",
+    show_table(table.dropna(axis=1, how="all"))  # the CSV keeps every column
+    st.download_button("Download the table (CSV)", readable_csv(table), "pruned_layers.csv",
                        "text/csv", key="prune_table_csv",
                        help="One row per layer: shape, weights, non-zeros, target and reached sparsity.")
 

@@ -6,6 +6,7 @@ from pruning.app.jobs import UNKNOWN
 from pruning.app.runs import model_settings, scorer_points
 from pruning.core.selection import SCOPES
 from pruning.labs.scorer_compare import DEFAULT_SCORERS, DEFAULT_SEEDS, compare_scorers
+from pruning.present.columns import readable_csv
 from pruning.present.format import pct
 from pruning.present.scorer_compare import (
     accuracy_bars,
@@ -22,6 +23,7 @@ from ui.classroom import classroom_mode
 from ui.next_step import next_step_link
 from ui.page_stop import stop_page
 from ui.scaffold import page_context, run_and_keep
+from ui.tables import show_table
 from ui.widgets import NOTICE, remembered
 
 RESULT_KEY = "scorers_compare"
@@ -121,11 +123,8 @@ st.subheader("Accuracy")
 show_chart(accuracy_bars(cmp), key="sc_accuracy_chart")
 st.markdown(NOTICE + " ".join(notes[k] for k in ("accuracy", "floor") if k in notes))
 table = cmp.table
-st.dataframe(table, hide_index=True, width="stretch",
-             column_config={c: st.column_config.NumberColumn(c, format="percent")
-                            for c in table.columns if c.endswith("_acc") or c.endswith("_acc_pruned")
-                            or c == "sparsity"})
-st.download_button("Download the accuracy table (CSV)", table.to_csv(index=False),
+show_table(table)
+st.download_button("Download the accuracy table (CSV)", readable_csv(table),
                    file_name="scorer_comparison.csv", mime="text/csv", key="sc_dl_table")
 
 st.subheader("Do they keep the same weights?")

@@ -124,8 +124,8 @@ def test_histogram_line_is_the_selection_cutoff():
 def test_layer_table_and_csv_download():
     at = with_default_model(new_app())
     table = at.dataframe[0].value
-    assert list(table["layer"]) == ["layers.0", "layers.1", "layers.2"]
-    assert table["nonzero"].sum() == total_prunable(at) - int(np.floor(0.9 * total_prunable(at) + 0.5))
+    assert list(table["Layer"]) == ["layers.0", "layers.1", "layers.2"]
+    assert table["Non-zero weights"].sum() == total_prunable(at) - int(np.floor(0.9 * total_prunable(at) + 0.5))
     assert at.get("download_button")
 
 
