@@ -34,7 +34,7 @@ LEVEL_MENU = (0.1, 0.2, 0.35, 0.5, 0.65, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99)
 
 st.title("🔬 Generalization lab")
 st.markdown(
-    "The article says a network with 1000 connections *might* overfit a small data set, and "
+    "The article *Understanding Pruning in Deep Learning* says a network with 1000 connections *might* overfit a small data set, and "
     "after pruning 500 of them *might* do better on unseen data. Here you make a network "
     "overfit on purpose and **measure** whether pruning helps — over several seeds, against "
     "random pruning and the usual remedies: early stopping, weight decay and simply a smaller "

@@ -4,6 +4,7 @@ import streamlit as st
 from pruning.app.job_costs import lottery_estimate
 from pruning.app.jobs import UNKNOWN
 from pruning.labs.lottery import LotteryConfig, run_lottery
+from pruning.present.columns import readable_csv
 from pruning.present.lottery import (
     VARIANT_LABELS,
     budget_caption,
@@ -17,6 +18,7 @@ from ui.charts import show_chart
 from ui.next_step import next_step_link
 from ui.page_stop import stop_page
 from ui.scaffold import run_and_keep, sidebar_configs
+from ui.tables import show_table
 from ui.widgets import NOTICE, remembered
 
 RESULT_KEY = "lottery"
@@ -82,8 +84,6 @@ st.caption(epochs_note(table))
 st.caption(published_numbers_note(shown_data.name, table,
                                   len(get_data(shown_data).y_train)))
 shown = table.assign(variant=table["variant"].map(VARIANT_LABELS))
-st.dataframe(shown, hide_index=True, width="stretch",
-             column_config={c: st.column_config.NumberColumn(c, format="percent")
-                            for c in table.columns if c.endswith("_acc") or c == "sparsity"})
-st.download_button("Download the runs (CSV)", table.to_csv(index=False), file_name="lottery.csv",
+show_table(shown)
+st.download_button("Download the runs (CSV)", readable_csv(table), file_name="lottery.csv",
                    mime="text/csv", key="lt_dl")

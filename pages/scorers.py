@@ -136,7 +136,7 @@ st.caption("Jaccard overlap = weights kept by both ÷ weights kept by either (1 
 show_chart(layer_sparsity_heatmap(cmp), key="sc_layers_chart")
 if "overlap" in notes:
     st.markdown(NOTICE + notes["overlap"])
-st.download_button("Download the overlap matrix (CSV)", cmp.jaccard.to_csv(index=False),
+st.download_button("Download the overlap matrix (CSV)", readable_csv(cmp.jaccard),
                    file_name="scorer_jaccard.csv", mime="text/csv", key="sc_dl_jaccard")
 
 st.subheader("Where they disagree")
@@ -145,5 +145,5 @@ if "disagree" in notes:
     st.markdown(NOTICE + notes["disagree"])
 st.caption(compared_caption(cmp))
 st.download_button("Download per-layer sparsity and agreement (CSV)",
-                   cmp.per_layer.merge(cmp.agreement, on=["layer", "weights"]).to_csv(index=False),
+                   readable_csv(cmp.per_layer.merge(cmp.agreement, on=["layer", "weights"])),
                    file_name="scorer_layers.csv", mime="text/csv", key="sc_dl_layers")

@@ -45,7 +45,8 @@ def worked_example(*, header: str | None = "1 · Four weights, one threshold",
                 help="A weight of the network. Pruning looks at its size |w|, so a negative "
                      "weight counts by how far it is from zero.", **remembered(f"thr_w{i}", w)))
         cols[-1].button("↺ Article's numbers", on_click=_reset_example, key="thr_reset",
-                        help="Back to the weights 0.2, 0.5, 0.1, 0.3 and the threshold 0.3.")
+                        help="Back to the example in the article *Understanding Pruning in Deep "
+                             "Learning*: weights 0.2, 0.5, 0.1, 0.3 and threshold 0.3.")
     else:
         weights = list(WORKED_EXAMPLE_WEIGHTS)
     weights = [round(w, 6) for w in weights]

@@ -163,7 +163,7 @@ PRESETS: dict[str, Preset] = {p.name: p for p in (
         "article-2d", "The article's scale: ~1000 weights on a small 2-D set",
         "Two moons with heavy input noise; only 60 training points, 10 % of their labels "
         "flipped (200 clean points each for validation and test). An MLP 2→30→30→2 has 1,020 "
-        "weights — the article's '1000 connections' — and is trained for 400 epochs; the "
+        "weights — the '1000 connections' of the article *Understanding Pruning in Deep Learning* — and is trained for 400 epochs; the "
         "sweep includes 50 % (510 weights pruned).",
         data=DataConfig(name="moons", n_samples=1000, noise=0.35, train_size=60, label_noise=0.1),
         model=ModelConfig(hidden=(30, 30)),

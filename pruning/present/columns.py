@@ -4,7 +4,8 @@ The labs build tidy DataFrames with code names (``test_acc_pruned``, ``tied_at_c
 tests, the CLI and the workspace read; a page shows ``readable(df)`` instead:
 
 * each code name becomes words (``test_acc`` → "Test accuracy (after fine-tune)",
-  ``test_acc_pruned`` → "Test accuracy (just pruned)", ``x_sd`` → "… (sd over seeds)",
+  ``test_acc_pruned`` → "Test accuracy (just pruned)"; "(after fine-tune)" only beside such a
+  twin, ``x_sd`` → "… (sd over seeds)",
   ``sparsity[layers.0]`` → "Sparsity of layers.0");
 * the columns that say which row this is (round, scorer, run, seed, layer) stay in front, then
   come the accuracy columns (test before validation before train, after fine-tuning before just
@@ -20,7 +21,7 @@ import re
 import pandas as pd
 
 #: Columns that name the row, kept first in this order.
-ID_COLUMNS = ("round", "run", "scorer", "seed", "layer")
+ID_COLUMNS = ("round", "run", "variant", "scorer", "scorer_a", "scorer_b", "seed", "layer")
 _SPLITS = {"test": "Test", "val": "Validation", "train": "Train"}
 _NAMES = {
     "round": "Round", "run": "Run", "scorer": "Scorer", "seed": "Seed", "layer": "Layer",
@@ -32,17 +33,24 @@ _NAMES = {
     "finetune_epochs": "Fine-tune epochs", "kept_weights": "Weights kept",
     "prunable_weights": "Prunable weights", "nonzero_params": "Non-zero parameters",
     "total_params": "Parameters", "score_seconds": "Scoring time (s)", "pruned_at": "Pruned at",
-    "n_seeds": "Seeds",
+    "n_seeds": "Seeds", "variant": "Variant", "remaining_pct": "Weights remaining (%)",
+    "epochs": "Epochs", "still_learning": "Still learning", "n_test": "Test examples",
+    "scorer_a": "Scorer A", "scorer_b": "Scorer B", "jaccard": "Jaccard overlap",
+    "weights": "Weights", "all_prune": "Pruned by all", "contested": "Contested",
+    "all_keep": "Kept by all",
 }
 _METRIC = re.compile(r"(train|val|test)_(acc|loss)(_pruned)?")
-_FORMATS = {"target_sparsity_pct": "%.1f", "sparsity_pct": "%.1f", "cutoff_score": "%.4g",
+_SHARES = ("all_prune", "contested", "all_keep")   # fractions of a layer's weights
+_FORMATS = {"remaining_pct": "%.1f", "jaccard": "%.3f", "target_sparsity_pct": "%.1f", "sparsity_pct": "%.1f", "cutoff_score": "%.4g",
             "mean_abs_w": "%.4f", "score_seconds": "%.3f", "threshold": "%.4g"}
 
 
-def human_name(code: str) -> str:
-    """The words for one code column name (unknown names: underscores become spaces)."""
+def human_name(code: str, after: str = "after fine-tune") -> str:
+    """The words for one code column name (unknown names: underscores become spaces).
+    ``after`` says when a plain ``test_acc`` was measured, next to a ``test_acc_pruned``; ""
+    in a table without one (Lottery's accuracies are simply "Test accuracy")."""
     if code.endswith("_sd"):
-        return f"{human_name(code[:-3])} (sd over seeds)"
+        return f"{human_name(code[:-3], after)} (sd over seeds)"
     if code in _NAMES:
         return _NAMES[code]
     if code.startswith("sparsity[") and code.endswith("]"):
@@ -51,7 +59,8 @@ def human_name(code: str) -> str:
     if m:
         split, what, pruned = m.groups()
         word = "accuracy" if what == "acc" else "loss"
-        return f"{_SPLITS[split]} {word} ({'just pruned' if pruned else 'after fine-tune'})"
+        when = "just pruned" if pruned else after
+        return f"{_SPLITS[split]} {word} ({when})" if when else f"{_SPLITS[split]} {word}"
     words = code.replace("_", " ").strip()
     return words[:1].upper() + words[1:]
 
@@ -77,26 +86,35 @@ def column_order(columns) -> list[str]:
     return [*ids, *acc, *rest]
 
 
+def shown_names(columns) -> dict[str, str]:
+    """Code name → shown name for one table's columns ("after fine-tune" only beside a
+    "just pruned" twin)."""
+    cols = list(columns)
+    after = "after fine-tune" if any(str(c).endswith("_pruned") for c in cols) else ""
+    return {c: human_name(str(c), after) for c in cols}
+
+
 def readable(table: pd.DataFrame) -> pd.DataFrame:
     """A copy of ``table`` for people: columns reordered (accuracy first) and renamed."""
     ordered = table[column_order(table.columns)]
-    return ordered.rename(columns={c: human_name(c) for c in ordered.columns})
+    return ordered.rename(columns=shown_names(ordered.columns))
 
 
 def is_fraction(code: str) -> bool:
     """Columns holding a fraction in [0, 1], printed as percent."""
     base = code.removesuffix("_sd")
-    return is_accuracy(code) or base in ("sparsity", "target_sparsity") or base.startswith("sparsity[")
+    return (is_accuracy(code) or base in ("sparsity", "target_sparsity", *_SHARES)
+            or base.startswith("sparsity["))
 
 
 def number_formats(table: pd.DataFrame) -> dict[str, str]:
     """Shown (human) column name → a printf format or "percent", for the page's number columns."""
-    out = {}
+    out, names = {}, shown_names(table.columns)
     for c in table.columns:
         if is_fraction(c):
-            out[human_name(c)] = "percent"
+            out[names[c]] = "percent"
         elif c in _FORMATS:
-            out[human_name(c)] = _FORMATS[c]
+            out[names[c]] = _FORMATS[c]
     return out
 
 

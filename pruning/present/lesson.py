@@ -97,7 +97,7 @@ STEPS: tuple[LessonStep, ...] = (
         "repeat", "Repeat",
         "Prune the fine-tuned model again, a bit more, and fine-tune again: the loop. Pruned "
         "weights stay pruned.",
-        "This is the whole loop from the article: train, prune, fine-tune, repeat. Each round "
+        "This is the whole loop from the article *Understanding Pruning in Deep Learning*: train, prune, fine-tune, repeat. Each round "
         "cuts a little more and gives the network time to adjust, which is why the line looks "
         "like a saw: down at each cut, up after each fine-tune.",
         "The saw-tooth: each drop is a cut, each climb a fine-tune. Look at how deep the last "

@@ -267,7 +267,8 @@ SCORER = Scorer(
     description="exact rise in validation loss when the weight is removed — slow: small models only",
     formula="L_val(w := 0) − L_val",
     measures="the exact loss change if w is removed (signed)",
-    source="the article's validation-set criterion; Mozer & Smolensky 1989",
+    source="the validation-set criterion of the article Understanding Pruning in Deep "
+           "Learning; Mozer & Smolensky 1989",
     differs="Mozer & Smolensky remove whole units and estimate the change with a derivative; "
             "here each weight is removed and the loss change is measured exactly",
     needs_data=True, needs_init=False, signed=True,

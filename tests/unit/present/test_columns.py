@@ -84,3 +84,11 @@ def test_values_are_kept_and_fractions_print_as_percent(tables):
     assert formats["Sparsity"] == "percent"
     assert set(formats) <= set(shown.columns)
     assert set(number_formats(tables["prune layers"])) <= set(readable(tables["prune layers"]).columns)
+
+
+def test_after_fine_tune_only_beside_a_just_pruned_twin():
+    lottery_like = pd.DataFrame({"round": [1], "variant": ["ticket"], "sparsity": [0.5],
+                                 "epochs": [3], "train_acc": [0.9], "test_acc": [0.8]})
+    shown = list(readable(lottery_like).columns)
+    assert shown[:3] == ["Round", "Variant", "Test accuracy"], shown
+    assert "Train accuracy" in shown and not any("fine-tune" in c for c in shown)
