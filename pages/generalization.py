@@ -10,6 +10,7 @@ import streamlit as st
 
 from pruning.errors import PruningError
 from pruning.labs import generalization as gen
+from pruning.present.columns import readable_csv
 from pruning.present.format import pct
 from pruning.present.generalization_figures import (
     level_label,
@@ -26,6 +27,7 @@ from ui.cache import sweep_with_progress
 from ui.charts import show_chart
 from ui.next_step import next_step_link
 from ui.page_stop import stop_page
+from ui.tables import show_table
 from ui.widgets import NOTICE, remembered, show_error
 
 RESULT_KEY = "gl_ran"   # session_state: keys of the sweeps this session has run
@@ -148,12 +150,10 @@ with st.expander("The numbers (mean and spread over seeds)"):
     view = summary.assign(arm=summary["arm"].map(gen.ARM_LABELS))
     cols = ["arm", "level", "weight_decay", "hidden", "weights", "epoch", "train_acc_mean",
             "val_acc_mean", "test_acc_mean", "test_acc_std", "gap_mean", "gap_std"]
-    st.dataframe(view[cols], hide_index=True, width="stretch",
-                 column_config={c: st.column_config.NumberColumn(c, format="percent")
-                                for c in cols if c.endswith(("_mean", "_std")) or c == "level"})
+    show_table(view[cols])
 d1, d2 = st.columns(2)
-d1.download_button("Download every run (CSV)", runs.to_csv(index=False),
+d1.download_button("Download every run (CSV)", readable_csv(runs),
                    file_name=f"sweep_{cfg.name}_runs.csv", mime="text/csv", key="gl_dl_runs",
                    help="One row per arm, sparsity level, weight decay and seed.")
-d2.download_button("Download the summary (CSV)", summary.to_csv(index=False),
+d2.download_button("Download the summary (CSV)", readable_csv(summary),
                    file_name=f"sweep_{cfg.name}_summary.csv", mime="text/csv", key="gl_dl_summary")

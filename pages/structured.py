@@ -13,6 +13,7 @@ from pruning.labs.sensitivity import (
     suggest_sparsities,
 )
 from pruning.labs.structured_run import run_structured
+from pruning.present.columns import readable_csv
 from pruning.present.format import pct
 from pruning.present.structured import (
     compaction_note,
@@ -26,6 +27,7 @@ from pruning.scoring import SCORERS
 from pruning.structured.units import UNIT_METHOD_LABELS, UNIT_METHODS
 from ui.charts import show_chart
 from ui.scaffold import page_context, run_and_keep
+from ui.tables import show_table
 from ui.widgets import NOTICE, remembered
 
 UNIT_OPTIONS = [*UNIT_METHODS, "sum:obd", "sum:snip"]
@@ -91,10 +93,8 @@ with tab_struct:
                   help="Max |logit(masked) − logit(compacted)| over the test split: the two "
                        "compute the same function, up to float rounding.")
         st.markdown(NOTICE + compaction_note(rep))
-        st.dataframe(rep.sizes, hide_index=True, width="stretch",
-                     column_config={"test_acc": st.column_config.NumberColumn("test_acc", **PCT),
-                                    "val_acc": st.column_config.NumberColumn("val_acc", **PCT)})
-        st.download_button("Download the sizes (CSV)", rep.sizes.to_csv(index=False),
+        show_table(rep.sizes)
+        st.download_button("Download the sizes (CSV)", readable_csv(rep.sizes),
                            file_name="structured_sizes.csv", mime="text/csv", key="st_dl_sizes")
         show_chart(unit_scores_figure(rep), key="st_units_chart")
 
@@ -136,11 +136,8 @@ with tab_budget:
                    key="st_budget_chart")
         for note in granularity_notes(gtable):
             st.markdown(NOTICE + note)
-        st.dataframe(gtable, hide_index=True, width="stretch",
-                     column_config={c: st.column_config.NumberColumn(c, **PCT)
-                                    for c in gtable.columns if c.endswith("_acc")
-                                    or c.endswith("_acc_pruned") or c == "units_removed"})
-        st.download_button("Download the comparison (CSV)", gtable.to_csv(index=False),
+        show_table(gtable)
+        st.download_button("Download the comparison (CSV)", readable_csv(gtable),
                            file_name="granularity.csv", mime="text/csv", key="st_dl_budget")
 
 # ----------------------------------------------------------------------------- sensitivity
@@ -188,14 +185,10 @@ with tab_sens:
         for note in sensitivity_notes(scan, sugg, dense_val, combined):
             st.markdown(NOTICE + note)
         st.markdown("**Suggested per-layer sparsities**")
-        st.dataframe(sugg, hide_index=True, width="stretch",
-                     column_config={"suggested_sparsity": st.column_config.NumberColumn(
-                         "suggested_sparsity", **PCT),
-                         "val_acc_at_suggested": st.column_config.NumberColumn(
-                             "val_acc_at_suggested", **PCT)})
+        show_table(sugg)
         d1, d2 = st.columns(2)
-        d1.download_button("Download the suggestions (CSV)", sugg.to_csv(index=False),
+        d1.download_button("Download the suggestions (CSV)", readable_csv(sugg),
                            file_name="sensitivity_suggestions.csv", mime="text/csv",
                            key="st_dl_sugg")
-        d2.download_button("Download the whole scan (CSV)", scan.to_csv(index=False),
+        d2.download_button("Download the whole scan (CSV)", readable_csv(scan),
                            file_name="sensitivity_scan.csv", mime="text/csv", key="st_dl_scan")

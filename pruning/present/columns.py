@@ -21,7 +21,8 @@ import re
 import pandas as pd
 
 #: Columns that name the row, kept first in this order.
-ID_COLUMNS = ("round", "run", "variant", "scorer", "scorer_a", "scorer_b", "seed", "layer")
+ID_COLUMNS = ("round", "run", "variant", "model", "units_removed", "granularity", "arm", "level",
+              "weight_decay", "scorer", "scorer_a", "scorer_b", "seed", "layer")
 _SPLITS = {"test": "Test", "val": "Validation", "train": "Train"}
 _NAMES = {
     "round": "Round", "run": "Run", "scorer": "Scorer", "seed": "Seed", "layer": "Layer",
@@ -37,11 +38,23 @@ _NAMES = {
     "epochs": "Epochs", "still_learning": "Still learning", "n_test": "Test examples",
     "scorer_a": "Scorer A", "scorer_b": "Scorer B", "jaccard": "Jaccard overlap",
     "weights": "Weights", "all_prune": "Pruned by all", "contested": "Contested",
-    "all_keep": "Kept by all",
+    "all_keep": "Kept by all", "model": "Model", "hidden_units": "Hidden units",
+    "units_removed": "Units removed", "granularity": "Granularity",
+    "kept_weights_pct": "Weights kept (%)", "stored_params": "Stored parameters",
+    "macs_per_example": "Multiply-adds per example", "empty_layers": "Empty layers",
+    "suggested_sparsity": "Suggested sparsity",
+    "val_acc_at_suggested": "Validation accuracy at the suggestion",
+    "weights_removed": "Weights removed", "arm": "Arm", "level": "Sparsity level",
+    "weight_decay": "Weight decay", "hidden": "Hidden units", "epoch": "Epoch",
+    "gap": "Train − test accuracy gap",
 }
+#: Suffixes for a value summarised over seeds.
+_SPREADS = {"_sd": "sd over seeds", "_std": "sd over seeds", "_mean": "mean over seeds"}
 _METRIC = re.compile(r"(train|val|test)_(acc|loss)(_pruned)?")
-_SHARES = ("all_prune", "contested", "all_keep")   # fractions of a layer's weights
-_FORMATS = {"remaining_pct": "%.1f", "jaccard": "%.3f", "target_sparsity_pct": "%.1f", "sparsity_pct": "%.1f", "cutoff_score": "%.4g",
+_SHARES = ("all_prune", "contested", "all_keep",   # fractions of a layer's weights
+           "units_removed", "suggested_sparsity", "level")
+_OTHER_ACCURACIES = ("val_acc_at_suggested",)
+_FORMATS = {"remaining_pct": "%.1f", "kept_weights_pct": "%.1f", "jaccard": "%.3f", "target_sparsity_pct": "%.1f", "sparsity_pct": "%.1f", "cutoff_score": "%.4g",
             "mean_abs_w": "%.4f", "score_seconds": "%.3f", "threshold": "%.4g"}
 
 
@@ -49,8 +62,9 @@ def human_name(code: str, after: str = "after fine-tune") -> str:
     """The words for one code column name (unknown names: underscores become spaces).
     ``after`` says when a plain ``test_acc`` was measured, next to a ``test_acc_pruned``; ""
     in a table without one (Lottery's accuracies are simply "Test accuracy")."""
-    if code.endswith("_sd"):
-        return f"{human_name(code[:-3], after)} (sd over seeds)"
+    for suffix, words in _SPREADS.items():
+        if code.endswith(suffix):
+            return f"{human_name(code.removesuffix(suffix), after)} ({words})"
     if code in _NAMES:
         return _NAMES[code]
     if code.startswith("sparsity[") and code.endswith("]"):
@@ -65,16 +79,28 @@ def human_name(code: str, after: str = "after fine-tune") -> str:
     return words[:1].upper() + words[1:]
 
 
+def _base(code: str) -> str:
+    """The measured quantity without a seed-summary suffix (``test_acc_sd`` → ``test_acc``)."""
+    for suffix in _SPREADS:
+        if code.endswith(suffix):
+            return code.removesuffix(suffix)
+    return code
+
+
 def is_accuracy(code: str) -> bool:
-    """An accuracy column, or its spread over seeds."""
-    m = _METRIC.fullmatch(code.removesuffix("_sd"))
-    return bool(m) and m.group(2) == "acc"
+    """An accuracy column, or its mean or spread over seeds."""
+    m = _METRIC.fullmatch(_base(code))
+    return (bool(m) and m.group(2) == "acc") or _base(code) in _OTHER_ACCURACIES
 
 
 def _accuracy_rank(code: str) -> tuple[int, int, int]:
-    base = code.removesuffix("_sd")
-    split, _, pruned = _METRIC.fullmatch(base).groups()
-    return (1 if pruned else 0, list(_SPLITS).index(split), 1 if code.endswith("_sd") else 0)
+    """After fine-tune before just pruned; test, validation, train; a spread after its mean."""
+    spread = int(code.endswith(("_sd", "_std")))
+    m = _METRIC.fullmatch(_base(code))
+    if m is None:
+        return (2, 0, spread)
+    split, _, pruned = m.groups()
+    return (int(bool(pruned)), list(_SPLITS).index(split), spread)
 
 
 def column_order(columns) -> list[str]:
@@ -102,8 +128,8 @@ def readable(table: pd.DataFrame) -> pd.DataFrame:
 
 def is_fraction(code: str) -> bool:
     """Columns holding a fraction in [0, 1], printed as percent."""
-    base = code.removesuffix("_sd")
-    return (is_accuracy(code) or base in ("sparsity", "target_sparsity", *_SHARES)
+    base = _base(code)
+    return (is_accuracy(code) or base in ("sparsity", "target_sparsity", "gap", *_SHARES)
             or base.startswith("sparsity["))
 
 

@@ -148,7 +148,7 @@ def test_equal_budget_and_sensitivity_tabs():
     at.slider(key="_w_st_sens_tol").set_value(10.0)
     ok(at.run())
     sugg_loose = at.dataframe[-1].value
-    assert (sugg_loose["suggested_sparsity"] >= sugg_strict["suggested_sparsity"]).all()
+    assert (sugg_loose["Suggested sparsity"] >= sugg_strict["Suggested sparsity"]).all()
     assert "most sensitive layer" in notices(at)
 
 
