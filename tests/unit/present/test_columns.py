@@ -92,3 +92,22 @@ def test_after_fine_tune_only_beside_a_just_pruned_twin():
     shown = list(readable(lottery_like).columns)
     assert shown[:3] == ["Round", "Variant", "Test accuracy"], shown
     assert "Train accuracy" in shown and not any("fine-tune" in c for c in shown)
+
+
+def test_structured_and_generalization_columns_read_as_words():
+    # The code names of Structured's granularity/suggestion tables and Generalization's summary.
+    codes = ["units_removed", "granularity", "kept_weights", "kept_weights_pct", "stored_params",
+             "macs_per_example", "empty_layers", "test_acc_pruned", "test_acc", "n_test",
+             "suggested_sparsity", "val_acc_at_suggested", "weights_removed", "arm", "level",
+             "weight_decay", "hidden", "weights", "epoch", "train_acc_mean", "test_acc_std",
+             "gap_mean", "gap_std"]
+    shown = readable(pd.DataFrame({c: [0.5] for c in codes}))
+    _headers_are_human(shown)
+    names = list(shown.columns)
+    n_ids = sum(c in ID_COLUMNS for c in codes)
+    assert names[n_ids].startswith("Test accuracy"), names
+    spread = names.index("Test accuracy (after fine-tune) (sd over seeds)")
+    assert names[spread - 1] == "Test accuracy (after fine-tune)", names   # a spread follows its mean
+    formats = number_formats(pd.DataFrame({c: [0.5] for c in codes}))
+    assert formats["Train − test accuracy gap (mean over seeds)"] == "percent"
+    assert formats["Units removed"] == "percent" and formats["Weights kept (%)"] == "%.1f"
