@@ -6,6 +6,7 @@ import streamlit as st
 from pruning.errors import PruningError
 from pruning.labs import layer_thresholds as lt
 from pruning.present.charts import score_histogram
+from pruning.present.columns import THRESHOLD_TABLE_NAMES, readable_csv
 from pruning.present.format import pct
 from pruning.present.thresholds import (
     layer_sparsity_figure,
@@ -18,6 +19,7 @@ from ui.charts import show_chart
 from ui.fragments import live_region
 from ui.scaffold import require_trained_model
 from ui.settings import DATASET_LABELS
+from ui.tables import show_table
 from ui.widgets import NOTICE, remembered, set_remembered, show_error
 from ui.worked_example import worked_example
 
@@ -81,14 +83,8 @@ def global_threshold(scores: dict) -> None:
                key="thr_curves", where=c2)
     st.info(NOTICE + uneven_pruning_note(table))
     shown = table.drop(columns=["name", "global_threshold"])
-    st.dataframe(shown, hide_index=True, column_config={
-        "median_abs_w": st.column_config.NumberColumn("median |w|", format="%.4f"),
-        "mean_abs_w": st.column_config.NumberColumn("mean |w|", format="%.4f"),
-        "global_sparsity_pct": st.column_config.NumberColumn("% pruned, global t", format="%.1f"),
-        "per_layer_threshold": st.column_config.NumberColumn("t needed per layer", format="%.4f"),
-        "per_layer_sparsity_pct": st.column_config.NumberColumn("% pruned, per layer",
-                                                                format="%.1f")})
-    st.download_button("Download this table (CSV)", table.to_csv(index=False),
+    show_table(shown, names=THRESHOLD_TABLE_NAMES)
+    st.download_button("Download this table (CSV)", readable_csv(table, THRESHOLD_TABLE_NAMES),
                        file_name="global_vs_per_layer_threshold.csv", mime="text/csv",
                        key="thr_download",
                        help="One row per layer: weight sizes, what the global threshold prunes, "

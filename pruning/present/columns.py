@@ -17,6 +17,7 @@ Pure pandas: no Streamlit.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 import pandas as pd
 
@@ -46,15 +47,21 @@ _NAMES = {
     "val_acc_at_suggested": "Validation accuracy at the suggestion",
     "weights_removed": "Weights removed", "arm": "Arm", "level": "Sparsity level",
     "weight_decay": "Weight decay", "hidden": "Hidden units", "epoch": "Epoch",
-    "gap": "Train − test accuracy gap",
+    "gap": "Train − test accuracy gap", "name": "Parameter", "median_abs_w": "Median |w|",
+    "global_threshold": "Global threshold t", "global_sparsity_pct": "Pruned by the global t (%)",
+    "per_layer_threshold": "t needed per layer", "per_layer_sparsity_pct": "Pruned per layer (%)",
 }
 #: Suffixes for a value summarised over seeds.
 _SPREADS = {"_sd": "sd over seeds", "_std": "sd over seeds", "_mean": "mean over seeds"}
+#: Threshold basics' layer table: |w| over all of a layer's weights (nothing is pruned yet).
+THRESHOLD_TABLE_NAMES = {"mean_abs_w": "Mean |w|"}
 _METRIC = re.compile(r"(train|val|test)_(acc|loss)(_pruned)?")
 _SHARES = ("all_prune", "contested", "all_keep",   # fractions of a layer's weights
            "units_removed", "suggested_sparsity", "level")
 _OTHER_ACCURACIES = ("val_acc_at_suggested",)
-_FORMATS = {"remaining_pct": "%.1f", "kept_weights_pct": "%.1f", "jaccard": "%.3f", "target_sparsity_pct": "%.1f", "sparsity_pct": "%.1f", "cutoff_score": "%.4g",
+_FORMATS = {"remaining_pct": "%.1f", "kept_weights_pct": "%.1f", "median_abs_w": "%.4f",
+            "global_sparsity_pct": "%.1f", "per_layer_sparsity_pct": "%.1f",
+            "per_layer_threshold": "%.4f", "global_threshold": "%.4f", "jaccard": "%.3f", "target_sparsity_pct": "%.1f", "sparsity_pct": "%.1f", "cutoff_score": "%.4g",
             "mean_abs_w": "%.4f", "score_seconds": "%.3f", "threshold": "%.4g"}
 
 
@@ -112,18 +119,18 @@ def column_order(columns) -> list[str]:
     return [*ids, *acc, *rest]
 
 
-def shown_names(columns) -> dict[str, str]:
+def shown_names(columns, names: Mapping[str, str] | None = None) -> dict[str, str]:
     """Code name → shown name for one table's columns ("after fine-tune" only beside a
-    "just pruned" twin)."""
+    "just pruned" twin); ``names`` overrides a name where a page means something else by it."""
     cols = list(columns)
     after = "after fine-tune" if any(str(c).endswith("_pruned") for c in cols) else ""
-    return {c: human_name(str(c), after) for c in cols}
+    return {c: (names or {}).get(c) or human_name(str(c), after) for c in cols}
 
 
-def readable(table: pd.DataFrame) -> pd.DataFrame:
+def readable(table: pd.DataFrame, names: Mapping[str, str] | None = None) -> pd.DataFrame:
     """A copy of ``table`` for people: columns reordered (accuracy first) and renamed."""
     ordered = table[column_order(table.columns)]
-    return ordered.rename(columns=shown_names(ordered.columns))
+    return ordered.rename(columns=shown_names(ordered.columns, names))
 
 
 def is_fraction(code: str) -> bool:
@@ -133,17 +140,17 @@ def is_fraction(code: str) -> bool:
             or base.startswith("sparsity["))
 
 
-def number_formats(table: pd.DataFrame) -> dict[str, str]:
+def number_formats(table: pd.DataFrame, names: Mapping[str, str] | None = None) -> dict[str, str]:
     """Shown (human) column name → a printf format or "percent", for the page's number columns."""
-    out, names = {}, shown_names(table.columns)
+    out, shown = {}, shown_names(table.columns, names)
     for c in table.columns:
         if is_fraction(c):
-            out[names[c]] = "percent"
+            out[shown[c]] = "percent"
         elif c in _FORMATS:
-            out[names[c]] = _FORMATS[c]
+            out[shown[c]] = _FORMATS[c]
     return out
 
 
-def readable_csv(table: pd.DataFrame) -> str:
+def readable_csv(table: pd.DataFrame, names: Mapping[str, str] | None = None) -> str:
     """The table as a download: the same names and order as on screen, full precision."""
-    return readable(table).to_csv(index=False)
+    return readable(table, names).to_csv(index=False)

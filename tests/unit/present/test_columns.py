@@ -10,11 +10,13 @@ import pytest
 from pruning import DataConfig, ModelConfig, PruneConfig, TrainConfig
 from pruning.core.masks import apply_masks
 from pruning.core.records import train_model
+from pruning.labs import layer_thresholds as lt
 from pruning.labs.iterate import run_iterate
 from pruning.labs.prune_step import compute_scores, select, sparsity_table
 from pruning.labs.scorer_compare import compare_scorers
 from pruning.present.columns import (
     ID_COLUMNS,
+    THRESHOLD_TABLE_NAMES,
     human_name,
     number_formats,
     readable,
@@ -111,3 +113,13 @@ def test_structured_and_generalization_columns_read_as_words():
     formats = number_formats(pd.DataFrame({c: [0.5] for c in codes}))
     assert formats["Train − test accuracy gap (mean over seeds)"] == "percent"
     assert formats["Units removed"] == "percent" and formats["Weights kept (%)"] == "%.1f"
+
+
+def test_threshold_table_reads_as_words_and_a_page_can_rename_a_column(trained, digits_200):
+    scores = compute_scores(trained.build(digits_200), digits_200, "magnitude")
+    table = lt.layer_threshold_table(scores, 0.05)
+    shown = readable(table, THRESHOLD_TABLE_NAMES)
+    _headers_are_human(shown)
+    assert "Mean |w|" in shown.columns and "Mean |w| kept" not in shown.columns
+    assert "Mean |w| kept" in readable(table).columns
+    assert set(number_formats(table, THRESHOLD_TABLE_NAMES)) <= set(shown.columns)
