@@ -39,9 +39,15 @@ HAN_2015 = Source("Han, Pool, Tran & Dally 2015",
                   "https://arxiv.org/abs/1506.02626",
                   "Magnitude pruning and prune–retrain rounds.")
 OBD_1989 = Source("LeCun, Denker & Solla 1989 (NIPS 2)", "Optimal Brain Damage",
-                  "https://proceedings.neurips.cc/paper/1989/hash/"
+                  "https://proceedings.neurips.cc/paper_files/paper/1989/hash/"
                   "6c9882bbac1c7093bd25041881277658-Abstract.html",
                   "The OBD scorer: ½·H_ii·w² from the Hessian diagonal.")
+MOZER_1989 = Source("Mozer & Smolensky 1989 (NIPS 1)",
+                    "Skeletonization: A Technique for Trimming the Fat from a Network via "
+                    "Relevance Assessment",
+                    "https://proceedings.neurips.cc/paper_files/paper/1988/hash/"
+                    "07e1cd7dca89a1678042477183b7ac3f-Abstract.html",
+                    "The ablation scorer: the loss change when a weight is removed.")
 MOLCHANOV_2017 = Source("Molchanov, Tyree, Karras, Aila & Kautz 2017",
                         "Pruning Convolutional Neural Networks for Resource Efficient Inference",
                         "https://arxiv.org/abs/1611.06440",
@@ -76,7 +82,8 @@ LI_2017 = Source("Li, Kadav, Durdanovic, Samet & Graf 2017", "Pruning Filters fo
                  "Removing whole units ranked by the L1 norm of their weights.")
 
 #: The scorers a page offers, each with its paper (the random control has none).
-SCORER_PAPERS = (HAN_2015, OBD_1989, MOLCHANOV_2017, SNIP_2019, MOVEMENT_2020, ZHOU_2019)
+SCORER_PAPERS = (HAN_2015, OBD_1989, MOZER_1989, MOLCHANOV_2017, SNIP_2019, MOVEMENT_2020,
+                 ZHOU_2019)
 
 #: Page script -> the works it draws on, the article first.
 PAGE_SOURCES: dict[str, tuple[Source, ...]] = {

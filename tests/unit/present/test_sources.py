@@ -11,6 +11,7 @@ from pruning.present.sources import (
     sources_for,
     sources_markdown,
 )
+from pruning.scoring import SCORERS
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -51,3 +52,12 @@ def test_url_paths_find_their_page():
     assert page_script("") == "pages/home.py"
     assert sources_for("prune") == PAGE_SOURCES["pages/prune.py"]
     assert sources_for("lottery")[1].cite.startswith("Frankle")
+
+
+def test_every_scorer_paper_is_listed_on_the_pages_that_offer_the_scorers():
+    for page in ("pages/prune.py", "pages/scorers.py"):
+        cites = " ".join(s.cite for s in sources_for(page))
+        for scorer in SCORERS.values():
+            if scorer.source:
+                first_author = re.sub(r"^the .*; ", "", scorer.source).split()[0].rstrip(",")
+                assert first_author in cites, (page, scorer.name, scorer.source)
