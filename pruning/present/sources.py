@@ -51,7 +51,7 @@ MOZER_1989 = Source("Mozer & Smolensky 1989 (NIPS 1)",
 MOLCHANOV_2017 = Source("Molchanov, Tyree, Karras, Aila & Kautz 2017",
                         "Pruning Convolutional Neural Networks for Resource Efficient Inference",
                         "https://arxiv.org/abs/1611.06440",
-                        "The Taylor scorer |w·∂L/∂w|.")
+                        "The Taylor criterion: a first-order estimate of the loss change.")
 MOLCHANOV_2019 = Source("Molchanov, Mallya, Tyree, Frosio & Kautz 2019",
                         "Importance Estimation for Neural Network Pruning",
                         "https://arxiv.org/abs/1906.10771",
