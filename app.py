@@ -14,6 +14,7 @@ from ui.persist import (
     write_cookie,
 )
 from ui.settings import render_settings_sidebar
+from ui.share_links import render_share_links
 from ui.url_sync import remember_url_widgets, show_url_notices, sync_url_settings
 from ui.workspace import workspace
 
@@ -38,6 +39,7 @@ PAGES = [
 nav = st.navigation(PAGES)
 sync_url_settings()        # the link's settings, before any widget is drawn
 render_settings_sidebar()
+render_share_links()
 apply_classroom_style()
 show_url_notices()
 write_cookie()             # this browser's private key for its saved work (ui/persist.py)

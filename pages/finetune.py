@@ -3,6 +3,7 @@ import pandas as pd
 import streamlit as st
 
 from pruning.app.job_costs import training_estimate
+from pruning.app.url_state import FT_BATCH_SIZES, FT_LEARNING_RATES
 from pruning.app.workspace import describe_pruned
 from pruning.config import TrainConfig
 from pruning.core.masks import count_kept, count_total, sparsity
@@ -28,7 +29,7 @@ from ui.timeline import timeline_panel
 from ui.widgets import NOTICE, delta_colour, show_error
 from ui.workspace import workspace
 
-LEARNING_RATES = [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1]
+LEARNING_RATES = list(FT_LEARNING_RATES)
 
 st.title("🔧 Fine-tune")
 st.markdown("Pruning usually costs accuracy. **Fine-tuning** trains the surviving weights a little "
@@ -64,10 +65,14 @@ st.markdown(f"**Pruned model:** {describe_pruned(pruned)} — "
 
 # ----------------------------------------------------------------------------- controls
 c1, c2, c3, c4, c5 = st.columns(5)
-epochs = c1.number_input("Epochs", min_value=0, max_value=200, value=10, step=1, key="ft_epochs",
+# Defaults set here, not as value=: a shared link may have seeded these keys already
+# (pruning.app.url_state.PROPS), and a widget must not get both.
+for _key, _default in (("ft_epochs", 10), ("ft_lr", 1e-3), ("ft_momentum", 0.9), ("ft_batch", 32)):
+    st.session_state.setdefault(_key, _default)
+epochs = c1.number_input("Epochs", min_value=0, max_value=200, step=1, key="ft_epochs",
                          help="Passes over the training data. Each pass updates only the weights "
                               "that survived pruning.")
-lr = c2.select_slider("Learning rate", LEARNING_RATES, value=1e-3, key="ft_lr",
+lr = c2.select_slider("Learning rate", LEARNING_RATES, key="ft_lr",
                       format_func=lambda v: f"{v:g}",
                       help="Step size of each update. Too large and the survivors are thrown "
                            "far from their trained values; too small and nothing recovers.")
@@ -75,11 +80,11 @@ optimizer = c3.radio("Optimizer", ["adam", "sgd"], key="ft_optimizer", horizonta
                      format_func={"adam": "Adam", "sgd": "SGD + momentum"}.get,
                      help="Adam adapts the step per weight and works with 0.001. SGD with "
                           "momentum usually wants a larger rate, e.g. 0.01–0.05.")
-momentum = c4.slider("Momentum (SGD)", 0.0, 0.99, 0.9, 0.01, key="ft_momentum",
+momentum = c4.slider("Momentum (SGD)", 0.0, 0.99, step=0.01, key="ft_momentum",
                      disabled=optimizer != "sgd",
                      help="How much of the previous update SGD keeps adding. Pruned positions "
                           "get their momentum zeroed too.")
-batch = c5.selectbox("Batch size", [16, 32, 64, 128], index=1, key="ft_batch",
+batch = c5.selectbox("Batch size", list(FT_BATCH_SIZES), key="ft_batch",
                      help="Examples per update: smaller batches give more, noisier updates.")
 
 run = st.button("Fine-tune", type="primary", key="ft_run",

@@ -52,7 +52,11 @@ rounds = c2.slider("Rounds", 1, 10, 5, key="it_rounds", disabled=schedule == "on
                    help="How many prune + fine-tune rounds (one-shot always uses one).")
 final = c3.slider("Final sparsity (% removed)", 0.0, 100.0, 90.0, 0.5, key="it_sparsity",
                   format="%.1f %%", help="Share of the prunable weights removed after the last round.") / 100
-ft_epochs = c4.number_input("Fine-tune epochs in total", min_value=0, max_value=100, value=15,
+# Defaults set here, not as value=: a shared link may have seeded these keys already
+# (pruning.app.url_state.PROPS), and a widget must not get both.
+st.session_state.setdefault("it_epochs", 15)
+st.session_state.setdefault("it_oneshot", True)
+ft_epochs = c4.number_input("Fine-tune epochs in total", min_value=0, max_value=100,
                             key="it_epochs",
                             help="The fine-tuning budget of the whole run, shared over the "
                                  "rounds (5 rounds, 15 epochs → 3 after each pruning step; 0 = "
@@ -69,7 +73,7 @@ rewind = d3.checkbox("Rewind survivors to their initial weights", key="it_rewind
                      help="Lottery-ticket style: after each pruning step the surviving weights go "
                           "back to their values before training, then fine-tuning retrains them.")
 oneshot_ctl = d3.checkbox("Also run one-shot pruning with the same budget", key="it_oneshot",
-                          value=True, disabled=schedule == "oneshot",
+                          disabled=schedule == "oneshot",
                           help="The fair control for a schedule: the same final sparsity in one "
                                "step, fine-tuned for the same total epochs.")
 baseline = d3.checkbox("Also run random pruning as a baseline", key="it_baseline",
@@ -79,9 +83,10 @@ baseline = d3.checkbox("Also run random pruning as a baseline", key="it_baseline
 dense_epochs = int(trained.train_config.epochs)
 rewind_epochs = None
 if rewind:
+    st.session_state.setdefault("it_rewind_epochs", min(dense_epochs, 100))
     rewind_epochs = int(d3.number_input(
         "Retraining epochs per round after rewinding", min_value=0, max_value=100,
-        value=dense_epochs, key="it_rewind_epochs",
+        key="it_rewind_epochs",
         help=f"Rewinding resets the survivors to their initial weights, so every round is a "
              f"full retraining: Frankle & Carbin use the dense model's budget "
              f"({dense_epochs} epochs here)."))

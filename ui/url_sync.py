@@ -18,6 +18,7 @@ from pruning.app.url_state import (
     propagated_values,
     resolve_pending,
     settings_from_widgets,
+    share_query,
     widget_values,
 )
 from pruning.present import style
@@ -103,6 +104,7 @@ def url_settings() -> AppSettings:
     return st.session_state.get("_url_settings") or AppSettings()
 
 
-def share_link_query() -> str:
-    """``?dataset=…&…`` for the current settings (pages may show it next to a copy hint)."""
-    return "?" + urlencode(encode_settings(url_settings()))
+def share_link_query(classroom: bool = False) -> str:
+    """``?dataset=…&…`` for the current settings, to hand out (``ui.share_links``): classroom
+    mode only when asked for, whatever this browser uses."""
+    return "?" + urlencode(share_query(url_settings(), classroom))

@@ -26,6 +26,7 @@ from pruning.config import (  # noqa: F401
     MAX_HIDDEN_LAYERS,
     MAX_HIDDEN_WIDTH,
     PruneConfig,
+    TrainConfig,
     parse_hidden,
 )
 from pruning.core.data import DATASETS
@@ -46,6 +47,10 @@ _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off")
 
 _PRUNE_DEFAULTS = PruneConfig()
+_TRAIN_DEFAULTS = TrainConfig()
+OPTIMIZERS = ("adam", "sgd")
+FT_LEARNING_RATES = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1)   # the Fine-tune page's slider
+FT_BATCH_SIZES = (16, 32, 64, 128)                              # the Fine-tune page's choices
 
 
 @dataclass(frozen=True)
@@ -64,6 +69,30 @@ class AppSettings:
     rounds: int = _PRUNE_DEFAULTS.rounds
     classroom: bool = False
     step: int | None = None      # the guided lesson's step (pages/lesson.py), when one is open
+    # Training (sidebar knobs and the Train page): defaults are the widgets' defaults.
+    epochs: int = 30
+    train_size: int = 0          # 0 = all training examples
+    label_noise: float = 0.0
+    noise: float = 0.2           # input noise of the 2-D sets
+    lr: float = _TRAIN_DEFAULTS.lr
+    optimizer: str = _TRAIN_DEFAULTS.optimizer
+    batch_size: int = _TRAIN_DEFAULTS.batch_size
+    weight_decay: float = _TRAIN_DEFAULTS.weight_decay
+    # Fine-tune page.
+    ft_epochs: int = 10
+    ft_lr: float = 1e-3
+    ft_optimizer: str = "adam"
+    ft_momentum: float = 0.9
+    ft_batch: int = 32
+    # Iterate page (it_epochs: the fine-tuning epochs of the whole run).
+    it_epochs: int = 15
+    it_rewind: bool = False
+    it_rewind_epochs: int | None = None   # None: the page's default (the dense model's epochs)
+    it_oneshot: bool = True
+    it_baseline: bool = False
+    # Compare scorers page.
+    sc_seeds: int = 3
+    sc_ft_epochs: int = 2
 
 
 PARAM_NAMES = tuple(f.name for f in fields(AppSettings))
@@ -116,6 +145,20 @@ def _number(lo: float, hi: float, hint: str = ""):
         if not math.isfinite(v) or not lo <= v <= hi:
             raise _Invalid(f"must be a number from {lo:g} to {hi:g}{hint}")
         return v
+    return parse
+
+
+def _among(options, text=repr):
+    """A number that must be one of ``options`` (a select slider's or a selectbox's values)."""
+    def parse(value: str):
+        try:
+            v = float(value)
+        except ValueError:
+            v = None
+        for o in options:
+            if v is not None and v == o:
+                return o
+        raise _Invalid("choose one of " + ", ".join(text(o) for o in options))
     return parse
 
 
@@ -237,6 +280,21 @@ class Prop:
         return getattr(settings, self.name) is not None
 
 
+_DEFAULTS_FOR_LINK = AppSettings()
+
+
+def _flag_text(on) -> str:
+    return "1" if on else "0"
+
+
+def _knob(name: str, parse, encode, *widgets: Binding) -> Prop:
+    """A setting written to a link only when it differs from its default."""
+    default = getattr(_DEFAULTS_FOR_LINK, name)
+    return Prop(name, parse, encode,
+                in_link=lambda s: getattr(s, name) is not None and getattr(s, name) != default,
+                widgets=widgets)
+
+
 PROPS: tuple[Prop, ...] = (
     Prop("dataset", _choice(tuple(DATASETS)), widgets=(Binding("set_dataset"),)),
     Prop("model", _choice(MODELS), widgets=(Binding("set_model"),)),
@@ -244,7 +302,8 @@ PROPS: tuple[Prop, ...] = (
     Prop("seed", _whole(0, MAX_SEED), _int_text, widgets=(Binding("set_seed", to_widget=int),)),
     Prop("scorer", _choice(tuple(SCORERS)),
          widgets=(Binding("prune_scorer"), Binding("it_scorer"))),
-    Prop("scope", _choice(tuple(SCOPES)), widgets=(Binding("prune_scope"), Binding("it_scope"))),
+    Prop("scope", _choice(tuple(SCOPES)),
+         widgets=(Binding("prune_scope"), Binding("it_scope"), Binding("sc_scope"))),
     Prop("sparsity", _number(0.0, 1.0, " (a fraction: 0.9 removes 90 %)"), _number_text,
          widgets=(
              Binding("prune_sparsity", _pct, _fraction_text, active=_by_sparsity,
@@ -274,6 +333,34 @@ PROPS: tuple[Prop, ...] = (
          widgets=(Binding("set_classroom", to_widget=bool, to_text=lambda v: "1" if v else "0"),)),
     Prop("step", _whole(1, LESSON_STEPS), _int_text,
          widgets=(Binding("lesson_step", to_widget=int),)),
+    # Every other setting that changes a number. Written only when it differs from its
+    # default (a link stays short; an absent one opens the same default).
+    _knob("epochs", _whole(0, 500), _int_text, Binding("set_epochs", to_widget=int)),
+    _knob("train_size", _whole(0, 100_000), _int_text, Binding("set_train_size", to_widget=int)),
+    _knob("label_noise", _number(0.0, 1.0), _number_text,
+          Binding("set_label_noise", to_widget=float)),
+    _knob("noise", _number(0.0, 1.0), _number_text, Binding("set_noise", to_widget=float)),
+    _knob("lr", _number(0.0, 1.0), _number_text, Binding("train_lr", to_widget=float)),
+    _knob("optimizer", _choice(OPTIMIZERS), str, Binding("train_optimizer")),
+    _knob("batch_size", _whole(1, 4096), _int_text, Binding("train_batch_size", to_widget=int)),
+    _knob("weight_decay", _number(0.0, 1.0), _number_text,
+          Binding("train_weight_decay", to_widget=float)),
+    _knob("ft_epochs", _whole(0, 200), _int_text, Binding("ft_epochs", to_widget=int)),
+    _knob("ft_lr", _among(FT_LEARNING_RATES, lambda v: f"{v:g}"), _number_text,
+          Binding("ft_lr", to_widget=float)),
+    _knob("ft_optimizer", _choice(OPTIMIZERS), str, Binding("ft_optimizer")),
+    _knob("ft_momentum", _number(0.0, 0.99), _number_text, Binding("ft_momentum", to_widget=float)),
+    _knob("ft_batch", _among(FT_BATCH_SIZES, str), _int_text, Binding("ft_batch", to_widget=int)),
+    _knob("it_epochs", _whole(0, 100), _int_text, Binding("it_epochs", to_widget=int)),
+    _knob("it_rewind", _flag, _flag_text, Binding("it_rewind", to_widget=bool, to_text=_flag_text)),
+    _knob("it_rewind_epochs", _whole(0, 100), _int_text,
+          Binding("it_rewind_epochs", to_widget=int)),
+    _knob("it_oneshot", _flag, _flag_text,
+          Binding("it_oneshot", to_widget=bool, to_text=_flag_text)),
+    _knob("it_baseline", _flag, _flag_text,
+          Binding("it_baseline", to_widget=bool, to_text=_flag_text)),
+    _knob("sc_seeds", _whole(1, 10), _int_text, Binding("sc_seeds", to_widget=int)),
+    _knob("sc_ft_epochs", _whole(0, 50), _int_text, Binding("sc_ft_epochs", to_widget=int)),
 )
 assert tuple(p.name for p in PROPS) == PARAM_NAMES, "one row per AppSettings field, in order"
 
@@ -345,6 +432,12 @@ def parse_query_params(params: Mapping[str, object],
 def encode_settings(settings: AppSettings) -> dict[str, str]:
     """Query parameters for a link that opens ``settings`` (``classroom`` only when on)."""
     return {p.name: p.encode(getattr(settings, p.name)) for p in PROPS if p.written(settings)}
+
+
+def share_query(settings: AppSettings, classroom: bool = False) -> dict[str, str]:
+    """Query parameters of a link to hand out: every setting of ``settings``, with classroom
+    mode only when asked for (students get the plain page, the projector the large one)."""
+    return encode_settings(replace(settings, classroom=bool(classroom)))
 
 
 def given_settings(params: Mapping[str, object]) -> set[str]:

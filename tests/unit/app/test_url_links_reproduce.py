@@ -1,0 +1,88 @@
+"""Links that reproduce: every setting that changes a number goes value -> query -> value,
+bad values are ignored with a notice, and a link carries classroom mode only when asked."""
+from dataclasses import fields, replace
+
+import pytest
+
+from pruning.app.url_state import (
+    FT_BATCH_SIZES,
+    FT_LEARNING_RATES,
+    PROPS,
+    WIDGET_BINDINGS,
+    AppSettings,
+    encode_settings,
+    parse_query_params,
+    share_query,
+    widget_values,
+)
+
+# One non-default value per setting added for reproducible links (and a second, edge one).
+CUSTOM = {
+    "epochs": (10, 0), "train_size": (200, 100_000), "label_noise": (0.2, 1.0),
+    "noise": (0.35, 0.0), "lr": (0.0123, 1.0), "optimizer": ("sgd", "sgd"),
+    "batch_size": (17, 4096), "weight_decay": (1e-4, 0.5),
+    "ft_epochs": (3, 200), "ft_lr": (1e-2, FT_LEARNING_RATES[0]), "ft_optimizer": ("sgd", "sgd"),
+    "ft_momentum": (0.55, 0.99), "ft_batch": (64, FT_BATCH_SIZES[0]),
+    "it_epochs": (6, 0), "it_rewind": (True, True), "it_rewind_epochs": (4, 100),
+    "it_oneshot": (False, False), "it_baseline": (True, True),
+    "sc_seeds": (2, 10), "sc_ft_epochs": (0, 50),
+}
+
+
+def test_every_setting_of_the_settings_object_has_a_row_and_a_widget():
+    names = [f.name for f in fields(AppSettings)]
+    assert [p.name for p in PROPS] == names
+    for name in CUSTOM:
+        assert name in names and WIDGET_BINDINGS.get(name), name
+
+
+@pytest.mark.parametrize("name", sorted(CUSTOM))
+@pytest.mark.parametrize("which", [0, 1])
+def test_each_setting_round_trips_alone(name, which):
+    settings = replace(AppSettings(), **{name: CUSTOM[name][which]})
+    params = encode_settings(settings)
+    assert name in params                         # a changed setting is in the link
+    parsed, notices = parse_query_params(params)
+    assert notices == [] and parsed == settings
+
+
+def test_all_settings_at_once_round_trip_and_defaults_stay_out_of_the_link():
+    settings = replace(AppSettings(), **{k: v[0] for k, v in CUSTOM.items()})
+    parsed, notices = parse_query_params(encode_settings(settings))
+    assert notices == [] and parsed == settings
+    assert not set(CUSTOM) & set(encode_settings(AppSettings()))   # short default link
+
+
+def test_a_link_opens_the_widgets_with_its_values():
+    settings = replace(AppSettings(), epochs=10, train_size=200, ft_lr=0.01, it_oneshot=False,
+                       sc_seeds=2)
+    parsed, _ = parse_query_params(encode_settings(settings))
+    seeded = widget_values(parsed, {"epochs", "train_size", "ft_lr", "it_oneshot", "sc_seeds"},
+                           WIDGET_BINDINGS, {})
+    assert seeded == {"set_epochs": 10, "set_train_size": 200, "ft_lr": 0.01,
+                      "it_oneshot": False, "sc_seeds": 2}
+
+
+@pytest.mark.parametrize("name, value", [
+    ("epochs", "501"), ("epochs", "ten"), ("train_size", "-1"), ("label_noise", "1.5"),
+    ("lr", "nan"), ("optimizer", "rmsprop"), ("batch_size", "0"), ("weight_decay", "inf"),
+    ("ft_lr", "0.02"), ("ft_batch", "33"), ("ft_momentum", "1"), ("it_epochs", "101"),
+    ("it_rewind", "maybe"), ("it_oneshot", "2"), ("sc_seeds", "0"), ("sc_seeds", "11"),
+])
+def test_bad_values_are_ignored_with_a_clear_notice(name, value):
+    parsed, notices = parse_query_params({name: value, "seed": "4"})
+    assert parsed == replace(AppSettings(), seed=4)
+    assert len(notices) == 1 and notices[0].startswith(f"Ignored `{name}`=`{value}`: ")
+
+
+@pytest.mark.parametrize("classroom_here", [False, True])
+def test_a_link_never_carries_classroom_unless_asked(classroom_here):
+    settings = replace(AppSettings(), classroom=classroom_here, epochs=10)
+    students = share_query(settings)
+    assert "classroom" not in students and students["epochs"] == "10"
+    assert share_query(settings, classroom=False) == students
+    projector = share_query(settings, classroom=True)
+    assert projector["classroom"] == "1"
+    assert {k: v for k, v in projector.items() if k != "classroom"} == students
+    assert parse_query_params(projector)[0] == replace(settings, classroom=True)
+    assert parse_query_params(students)[0] == replace(settings, classroom=False)
