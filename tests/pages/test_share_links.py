@@ -1,0 +1,38 @@
+"""The copy-link buttons and the new link settings, through the real app (AppTest)."""
+from urllib.parse import parse_qs, urlsplit
+
+from tests.pages.kit import FINETUNE, ITERATE, click, goto, new_app
+
+QUERY = {"epochs": "7", "train_size": "200", "label_noise": "0.1", "ft_lr": "0.01",
+         "ft_epochs": "4", "it_epochs": "6", "it_oneshot": "0", "sc_seeds": "2",
+         "classroom": "1"}
+
+
+def _shown_link(at) -> dict:
+    (code,) = [c.value for c in at.sidebar.code]
+    return {k: v[-1] for k, v in parse_qs(urlsplit(code).query).items()}
+
+
+def test_a_link_sets_the_widgets_and_the_copy_buttons_hand_it_on():
+    at = new_app(QUERY, epochs=None)
+    s = at.session_state
+    assert (s["set_epochs"], s["set_train_size"], s["set_label_noise"]) == (7, 200, 0.1)
+    goto(at, FINETUNE)
+    assert (at.session_state["ft_lr"], at.session_state["ft_epochs"]) == (0.01, 4)
+    goto(at, ITERATE)
+    assert at.session_state["it_epochs"] == 6 and at.session_state["it_oneshot"] is False
+
+    click(at, "share_students")
+    students = _shown_link(at)
+    assert "classroom" not in students
+    assert {k: students.get(k) for k in QUERY if k != "classroom"} == \
+        {k: v for k, v in QUERY.items() if k != "classroom"}
+    click(at, "share_projector")
+    projector = _shown_link(at)
+    assert projector.pop("classroom") == "1" and projector == students
+
+    # a widget the user moves changes the link (the training knobs show outside classroom mode)
+    at.toggle(key="set_classroom").set_value(False).run()
+    at.number_input(key="set_epochs").set_value(9).run()
+    assert at.query_params["epochs"] in ("9", ["9"])
+    assert "classroom" not in at.query_params
