@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 import streamlit as st
 
 from pruning.app.url_state import (
+    KEPT_WIDGETS,
     WIDGET_BINDINGS,
     AppSettings,
     bound_values,
@@ -55,6 +56,9 @@ def sync_url_settings() -> AppSettings:
             s[key] = value   # the same setting's widgets on other pages follow
     for key, value in widget_values(settings, touched, WIDGET_BINDINGS, s).items():
         s[key] = value
+    for key in KEPT_WIDGETS:   # re-assigned: kept while their page is not drawn
+        if key in s:
+            s[key] = s[key]
     s.setdefault("set_classroom", False)
     s["_url_settings"], s["_url_touched"], s["_url_pending"] = settings, touched, pending
     _write_query_params(settings)

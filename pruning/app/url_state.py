@@ -366,6 +366,12 @@ assert tuple(p.name for p in PROPS) == PARAM_NAMES, "one row per AppSettings fie
 
 _PARSERS = {p.name: p.parse for p in PROPS}
 
+#: Page widgets (no ``value=`` default) whose values are kept while their page is not shown:
+#: Streamlit drops an undrawn widget's state, so without this a fine-tuning setting came back
+#: as the widget's minimum after a visit to another page, and the link changed with it.
+KEPT_WIDGETS = ("ft_epochs", "ft_lr", "ft_optimizer", "ft_momentum", "ft_batch",
+                "it_epochs", "it_rewind", "it_rewind_epochs", "it_oneshot", "it_baseline")
+
 #: {setting: the widgets that show it}, for the UI's URL sync (``settings_from_widgets`` & co.).
 WIDGET_BINDINGS: dict[str, list[Binding]] = {p.name: list(p.widgets) for p in PROPS if p.widgets}
 
