@@ -93,6 +93,8 @@ class AppSettings:
     # Compare scorers page.
     sc_seeds: int = 3
     sc_ft_epochs: int = 2
+    sc_sparsity: int = 80        # percent, as its slider
+    sc_mv_epochs: int = 2
 
 
 PARAM_NAMES = tuple(f.name for f in fields(AppSettings))
@@ -361,6 +363,8 @@ PROPS: tuple[Prop, ...] = (
           Binding("it_baseline", to_widget=bool, to_text=_flag_text)),
     _knob("sc_seeds", _whole(1, 10), _int_text, Binding("sc_seeds", to_widget=int)),
     _knob("sc_ft_epochs", _whole(0, 50), _int_text, Binding("sc_ft_epochs", to_widget=int)),
+    _knob("sc_sparsity", _whole(5, 99), _int_text, Binding("sc_sparsity", to_widget=int)),
+    _knob("sc_mv_epochs", _whole(1, 50), _int_text, Binding("sc_mv_epochs", to_widget=int)),
 )
 assert tuple(p.name for p in PROPS) == PARAM_NAMES, "one row per AppSettings field, in order"
 

@@ -25,7 +25,7 @@ CUSTOM = {
     "ft_momentum": (0.55, 0.99), "ft_batch": (64, FT_BATCH_SIZES[0]),
     "it_epochs": (6, 0), "it_rewind": (True, True), "it_rewind_epochs": (4, 100),
     "it_oneshot": (False, False), "it_baseline": (True, True),
-    "sc_seeds": (2, 10), "sc_ft_epochs": (0, 50),
+    "sc_seeds": (2, 10), "sc_ft_epochs": (0, 50), "sc_sparsity": (95, 5), "sc_mv_epochs": (1, 50),
 }
 
 
@@ -68,6 +68,7 @@ def test_a_link_opens_the_widgets_with_its_values():
     ("lr", "nan"), ("optimizer", "rmsprop"), ("batch_size", "0"), ("weight_decay", "inf"),
     ("ft_lr", "0.02"), ("ft_batch", "33"), ("ft_momentum", "1"), ("it_epochs", "101"),
     ("it_rewind", "maybe"), ("it_oneshot", "2"), ("sc_seeds", "0"), ("sc_seeds", "11"),
+    ("sc_sparsity", "100"), ("sc_mv_epochs", "0"),
 ])
 def test_bad_values_are_ignored_with_a_clear_notice(name, value):
     parsed, notices = parse_query_params({name: value, "seed": "4"})
