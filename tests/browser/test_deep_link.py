@@ -24,7 +24,7 @@ def test_deep_link_as_first_request_runs_through_app(fresh_server, page):
     kit.open_app(page, fresh_server.url, "prune", "seed=3&sparsity=0.5")
     kit.assert_no_exception(page, "deep link to Prune")
     titles = [title.split("\n")[-1] for title, _ in kit.nav_links(page)]
-    assert titles[:3] == ["Home", "Threshold basics", "Train"], titles
+    assert titles[:4] == ["Home", "Guided lesson", "Threshold basics", "Train"], titles
     assert not {"shared", "prune common", "app"} & set(titles), titles
     assert page.get_by_role("heading", name="Prune").first.is_visible()
     sidebar = page.locator("[data-testid='stSidebar']")
