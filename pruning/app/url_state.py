@@ -550,6 +550,20 @@ def _apply(settings: AppSettings, changed: Mapping[str, str]) -> tuple[AppSettin
     return new, {n for n in PARAM_NAMES if getattr(new, n) != getattr(settings, n)}
 
 
+def _seeded_widgets(settings: AppSettings, names, bindings: Mapping[str, list[Binding]],
+                    state: Mapping):
+    """(binding, session key, widget value) for every seedable widget bound to the settings
+    ``names`` that are set (None is skipped): the walk both functions below filter."""
+    for name in names:
+        value = getattr(settings, name)
+        if value is None:
+            continue
+        for b in bindings.get(name, ()):
+            key = b.resolve(state)
+            if b.seed and key is not None:
+                yield b, key, (b.to_widget(value) if b.to_widget else value)
+
+
 def propagated_values(settings: AppSettings, names, bindings: Mapping[str, list[Binding]],
                       state: Mapping) -> dict:
     """{session key: value} that bring the *other* widgets of the settings ``names`` (which
@@ -559,19 +573,8 @@ def propagated_values(settings: AppSettings, names, bindings: Mapping[str, list[
     choosing random and then magnitude on Prune left Iterate's scorer at random, and a link
     and a page disagreed. Only seedable widgets already in ``state`` whose value differs are
     returned (no companions: changing a setting never switches another page's mode)."""
-    out = {}
-    for name in names:
-        value = getattr(settings, name)
-        if value is None:
-            continue
-        for b in bindings.get(name, ()):
-            key = b.resolve(state)
-            if not b.seed or key is None or key not in state:
-                continue
-            want = b.to_widget(value) if b.to_widget else value
-            if state[key] != want:
-                out[key] = want
-    return out
+    return {key: want for b, key, want in _seeded_widgets(settings, names, bindings, state)
+            if key in state and state[key] != want}
 
 
 def widget_values(settings: AppSettings, names, bindings: Mapping[str, list[Binding]],
@@ -581,16 +584,11 @@ def widget_values(settings: AppSettings, names, bindings: Mapping[str, list[Bind
     sparsity while a threshold is used). Present widgets are left alone: they show what the
     user chose."""
     out = {}
-    for name in names:
-        value = getattr(settings, name)
-        if value is None:
+    for b, key, want in _seeded_widgets(settings, names, bindings, state):
+        if key in state:
             continue
-        for b in bindings.get(name, ()):
-            key = b.resolve(state)
-            if not b.seed or key is None or key in state:
-                continue
-            out[key] = b.to_widget(value) if b.to_widget else value
-            for k, v in b.companions:
-                if k not in state:
-                    out[k] = v
+        out[key] = want
+        for k, v in b.companions:
+            if k not in state:
+                out[k] = v
     return out
