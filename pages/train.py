@@ -5,16 +5,18 @@ changing a setting mid-run stops the run and keeps the previous model.
 """
 from dataclasses import replace
 
-import pandas as pd
 import streamlit as st
 
 from pruning.app.job_costs import training_estimate
 from pruning.core.records import train_model
 from pruning.core.training import validate_train_config
 from pruning.errors import PruningError
+from pruning.present.boundary import boundary_grid
 from pruning.present.charts import confusion_matrix_figure, training_curves
 from pruning.present.data_preview import data_samples_figure
 from pruning.present.format import pct
+from pruning.present.live_training import LIVE_RESOLUTION, live_boundary, live_network
+from pruning.present.network_diagram import MAX_DIAGRAM_WEIGHTS
 from pruning.present.training import (
     generalization_note,
     mistake_note,
@@ -23,6 +25,7 @@ from pruning.present.training import (
 from ui.cache import get_data
 from ui.charts import show_chart
 from ui.jobs import run_job
+from ui.live_training import LiveTraining, network_weights, show_vega
 from ui.persist import job, running_job
 from ui.settings import DATASET_LABELS, current_configs
 from ui.widgets import NOTICE, remembered, show_error
@@ -69,23 +72,22 @@ def hyper_parameters(base):
 
 
 def run_training(data_cfg, model_cfg, train_cfg, data) -> None:
-    """Train with a live progress bar and curves; store the model only when it is done."""
+    """Train with a progress bar and the live view (curves; for 2-D data also the decision
+    boundary and the network, ``ui.live_training``); store the model only when it is done."""
     ws = workspace()
     run = st.session_state[RUN_KEY] = {"epochs": train_cfg.epochs, "done": 0}
-    chart = st.empty()
-    rows = []
+    live = LiveTraining(data, model_cfg, train_cfg.epochs)
 
     def work(handle):
         def progress(epoch: int, total: int, row: dict) -> None:
-            rows.append(row)
             run["done"] = epoch
             handle.progress(epoch / total if total else 1.0,
                             f"Epoch {epoch} of {total} · train {pct(row['train_acc'])} · "
                             f"validation {pct(row['val_acc'])} · test {pct(row['test_acc'])}")
-            show_chart(training_curves(pd.DataFrame(rows),
-                                       title="accuracy while training"), where=chart)
+            live.progress(epoch, total, row)
 
-        return train_model(data_cfg, model_cfg, train_cfg, data=data, progress=progress)
+        return train_model(data_cfg, model_cfg, train_cfg, data=data, progress=progress,
+                           watch=live.watch)
 
     try:   # a job: cost estimate, server limits, queue, Stop (ui.jobs); the page's own
         # notice (RUN_KEY) says where an interrupted run stopped
@@ -94,13 +96,33 @@ def run_training(data_cfg, model_cfg, train_cfg, data) -> None:
                               work, notice=False)
     except PruningError as exc:
         st.session_state.pop(RUN_KEY, None)
-        chart.empty()
+        live.clear()
         show_error(exc)
         return
     ws.set_trained(trained)
     st.session_state.pop(RUN_KEY, None)
-    chart.empty()
+    live.clear()
     st.toast("Training finished; the new model is now this session's model.", icon=":material/check_circle:")
+
+
+def show_pictures(trained, data) -> None:
+    """For 2-D data: the final decision boundary and network, drawn as in the live view."""
+    ws = workspace()
+    pics = ws.extras.get("train.pictures")
+    if pics is None or pics[0] is not trained:
+        model = trained.build(data)
+        grid = boundary_grid(model, data, resolution=LIVE_RESOLUTION)
+        weights = network_weights(model) if trained.model_config.kind == "mlp" else None
+        pics = ws.extras["train.pictures"] = (
+            trained, live_boundary(grid, data), None if weights is None else live_network(weights))
+    _, boundary, network = pics
+    c1, c2 = st.columns(2)
+    show_vega(boundary, c1, alt="The trained model's decision boundary over the data.")
+    if network is not None:
+        show_vega(network, c2, alt="The trained network: one line per weight, width = |weight|.")
+    else:
+        c2.caption("The network diagram is drawn for small MLPs (up to "
+                   f"{MAX_DIAGRAM_WEIGHTS:,} weights), e.g. hidden sizes 32,32.")
 
 
 def show_result(data) -> None:
@@ -125,6 +147,8 @@ def show_result(data) -> None:
                    "A large gap means overfitting.")
     st.info(NOTICE + generalization_note(
         met, len(data.class_names), t.epochs, d.label_noise, trained.history))
+    if data.n_features == 2:
+        show_pictures(trained, data)
 
     c1, c2 = st.columns(2)
     show_chart(training_curves(trained.history, "acc"),

@@ -9,6 +9,7 @@ default) can never be changed by one session under another's feet.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pandas as pd
@@ -52,13 +53,25 @@ class TrainedModel:
 
 def train_model(data_config: DataConfig, model_config: ModelConfig, train_config: TrainConfig,
                 data: DataBundle | None = None, progress: ProgressFn | None = None,
-                should_stop=None) -> TrainedModel:
-    """Build, train and package a dense model (deterministic in the configs' seeds)."""
+                should_stop=None,
+                watch: Callable[[int, int, nn.Module], None] | None = None) -> TrainedModel:
+    """Build, train and package a dense model (deterministic in the configs' seeds).
+
+    ``watch(epoch, epochs, model)`` is called right after ``progress`` with the module being
+    trained, to draw it (the Train page's live decision boundary and network). It must only
+    read: a forward pass under ``torch.no_grad`` that puts the train/eval mode back, as
+    ``pruning.present.boundary.boundary_grid`` does, leaves the run's numbers unchanged."""
     data = data or load_dataset(data_config)
     model = build_model(model_config, data.n_features, data.n_classes, data.image_shape,
                         seed=train_config.seed)
     init_state = _copy_state(model)
-    history = train(model, data, train_config, progress=progress, should_stop=should_stop)
+    report = progress
+    if watch is not None:
+        def report(epoch: int, epochs: int, row: dict) -> None:
+            if progress is not None:
+                progress(epoch, epochs, row)
+            watch(epoch, epochs, model)
+    history = train(model, data, train_config, progress=report, should_stop=should_stop)
     return TrainedModel(data_config, model_config, train_config, init_state,
                         _copy_state(model), history, evaluate_all(model, data))
 

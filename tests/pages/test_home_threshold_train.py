@@ -252,3 +252,20 @@ def test_two_d_toy_set_shows_a_scatter():
     assert [t["name"] for t in fig["data"]] == ["class 0", "class 1"]
     click(at, "train_button")
     assert trained(at).data_config.name == "moons" and not at.error
+
+
+def test_two_d_model_shows_its_decision_boundary_and_network():
+    """After training on 2-D data the page keeps the live view's last pictures: the decision
+    boundary and (small MLP) the network, as Vega-Lite specs (pruning.present.live_training)."""
+    at = open_page(TRAIN, set_dataset="moons", set_epochs=2, set_hidden="8,8")
+    click(at, "train_button")
+    assert not at.exception and not at.error, texts(at, "error")
+    model = trained(at)
+    assert model.model_config.hidden == (8, 8)
+    import json
+
+    specs = [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
+    titles = [s.get("title") for s in specs]
+    assert "decision boundary" in titles and any("network" in str(t) for t in titles), titles
+    names = [[d.name for d in c.proto.datasets] for c in at.get("vega_lite_chart")]
+    assert ["grid", "points"] in names and ["edges", "units"] in names, names

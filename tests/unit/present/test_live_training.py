@@ -1,0 +1,170 @@
+"""The Train page's live charts (pruning.present.live_training): one spec for the whole run
+(so the browser swaps data instead of mounting a new chart), the data right, small payloads,
+and drawing the model while it trains leaves the run's numbers unchanged."""
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from pruning import DataConfig, load_dataset
+from pruning.config import ModelConfig, TrainConfig
+from pruning.core.records import train_model
+from pruning.present.boundary import boundary_grid
+from pruning.present.live_training import (
+    LIVE_RESOLUTION,
+    MAX_POINTS,
+    Pacer,
+    edge_rows,
+    grid_rows,
+    history_rows,
+    live_boundary,
+    live_curves,
+    live_network,
+    mlp_weight_count,
+    payload_bytes,
+)
+from pruning.present.network_diagram import MAX_DIAGRAM_WEIGHTS, linear_weights
+from pruning.present.style import CLASSROOM_FONT_SCALE, set_font_scale
+
+EPOCHS = 12
+
+
+@pytest.fixture(scope="module")
+def moons():
+    return load_dataset(DataConfig(name="moons", seed=0))
+
+
+@pytest.fixture(scope="module")
+def snapshots(moons):
+    """A small MLP trained on moons, drawn at every epoch through ``watch``: (history rows as
+    reported, {epoch: (boundary grid, weights)}), and the trained model."""
+    rows, seen = [], {}
+
+    def watch(epoch, epochs, model):
+        seen[epoch] = (boundary_grid(model, moons, resolution=LIVE_RESOLUTION),
+                       [w.clone() for _, w in linear_weights(model)])
+
+    trained = train_model(DataConfig(name="moons", seed=0), ModelConfig(kind="mlp", hidden=(8, 8)),
+                          TrainConfig(epochs=EPOCHS, seed=0), data=moons,
+                          progress=lambda e, n, row: rows.append(row), watch=watch)
+    return rows, seen, trained
+
+
+def _without_data(spec: dict) -> str:
+    return json.dumps({k: v for k, v in spec.items() if k != "datasets"}, sort_keys=True)
+
+
+def test_watching_the_model_does_not_change_the_run(moons, snapshots):
+    rows, seen, watched = snapshots
+    plain = train_model(DataConfig(name="moons", seed=0), ModelConfig(kind="mlp", hidden=(8, 8)),
+                        TrainConfig(epochs=EPOCHS, seed=0), data=moons)
+    assert sorted(seen) == list(range(EPOCHS + 1)), "watch is called after every epoch and epoch 0"
+    assert plain.history.equals(watched.history)
+    assert all(torch.equal(plain.state[k], watched.state[k]) for k in plain.state)
+    assert len(rows) == EPOCHS + 1, "progress still reaches the caller beside watch"
+
+
+def test_curves_keep_one_spec_while_the_data_grows(snapshots):
+    rows = snapshots[0]
+    early, late = live_curves(rows[:2], EPOCHS), live_curves(rows, EPOCHS)
+    assert _without_data(early) == _without_data(late), \
+        "a changed spec would make the browser mount a new chart (a blank frame)"
+    assert early["encoding"]["x"]["scale"]["domain"] == [0, EPOCHS]
+    assert early["encoding"]["y"]["scale"]["domain"] == [0, 100]
+    data = late["datasets"]["history"]
+    assert len(data) == 3 * (EPOCHS + 1)
+    assert set(data["split"]) == {"train", "validation", "test"}
+    test = data[data["split"] == "test"].set_index("epoch")["accuracy"]
+    assert test.loc[EPOCHS] == pytest.approx(100 * rows[-1]["test_acc"], abs=0.01)
+
+
+def test_history_rows_of_an_empty_history():
+    assert len(history_rows([])) == 0
+
+
+def test_boundary_changes_its_data_not_its_spec(moons, snapshots):
+    seen = snapshots[1]
+    first, last = (live_boundary(seen[e][0], moons) for e in (0, EPOCHS))
+    assert _without_data(first) == _without_data(last)
+    g0, g1 = first["datasets"]["grid"], last["datasets"]["grid"]
+    assert len(g0) == LIVE_RESOLUTION ** 2
+    assert not np.allclose(g0["p"], g1["p"]), "the boundary moves while the model trains"
+    grid = seen[EPOCHS][0]
+    np.testing.assert_allclose(g1["p"].to_numpy(), grid.proba[:, :, 1].ravel(), atol=1e-3)
+    # the spec turns cell (i, j) into its rectangle: centred on the grid point, and
+    # neighbouring cells touch (no gaps in the coloured plane)
+    steps = {t["as"]: t["calculate"] for t in last["layer"][0]["transform"]}
+
+    def rect(i, j):
+        # plain arithmetic on numbers: what Vega evaluates (no names, no numpy reprs)
+        return {k: eval(e.replace("datum.i", str(i)).replace("datum.j", str(j)),  # noqa: S307
+                        {"__builtins__": {}}) for k, e in steps.items()}
+
+    a, b = rect(0, 0), rect(1, LIVE_RESOLUTION - 1)
+    assert (a["x0"] + a["x1"]) / 2 == pytest.approx(grid.xs[0], abs=1e-5)
+    assert (b["y0"] + b["y1"]) / 2 == pytest.approx(grid.ys[-1], abs=1e-5)
+    assert b["x0"] == pytest.approx(a["x1"]) and a["x1"] > a["x0"] and a["y1"] > a["y0"]
+    points = last["datasets"]["points"]
+    assert len(points) == min(MAX_POINTS, len(moons.y_train))
+    assert set(points["class"]) == {"class 0", "class 1"}
+
+
+def test_network_one_line_per_weight(snapshots):
+    seen = snapshots[1]
+    weights = seen[EPOCHS][1]
+    spec, early = live_network(weights), live_network(seen[0][1])
+    assert _without_data(spec) == _without_data(early)
+    edges = spec["datasets"]["edges"]
+    assert len(edges) == sum(w.numel() for w in weights) == mlp_weight_count(2, (8, 8), 2)
+    assert edges["strength"].max() == pytest.approx(1.0)
+    assert set(edges["sign"]) == {"w > 0", "w < 0"}
+    assert (edges["sign"] == "w > 0").sum() == sum(int((w > 0).sum()) for w in weights)
+    assert len(spec["datasets"]["units"]) == 2 + 8 + 8 + 2
+    assert not np.allclose(edge_rows(seen[0][1])["w"], edges["w"]), "the weights move"
+
+
+def test_live_updates_are_small(moons, snapshots):
+    """Every live update re-sends its chart's data: tens of kB, not a figure's hundreds."""
+    rows, seen, _ = snapshots
+    long_run = [dict(rows[-1], epoch=e) for e in range(301)]
+    sizes = {"curves (300 epochs)": payload_bytes(live_curves(long_run, 300)),
+             "boundary": payload_bytes(live_boundary(seen[EPOCHS][0], moons)),
+             "network 8-8": payload_bytes(live_network(seen[EPOCHS][1]))}
+    big = [torch.randn(45, 2), torch.randn(40, 45), torch.randn(2, 40)]
+    assert sum(w.numel() for w in big) <= MAX_DIAGRAM_WEIGHTS
+    sizes["network, largest drawn"] = payload_bytes(live_network(big))
+    assert all(b < 100_000 for b in sizes.values()), sizes
+
+
+def test_grid_rows_of_three_classes():
+    from pruning.present.boundary import BoundaryGrid
+
+    proba = np.zeros((2, 3, 3), dtype=np.float32)
+    proba[..., 2] = 1
+    rows = grid_rows(BoundaryGrid(np.arange(3, dtype=np.float32), np.arange(2, dtype=np.float32), proba))
+    assert len(rows) == 6 and set(rows["cls"]) == {2}
+
+
+def test_classroom_mode_enlarges_the_live_fonts(snapshots):
+    rows = snapshots[0]
+    normal = live_curves(rows, EPOCHS)["config"]["axis"]["labelFontSize"]
+    set_font_scale(CLASSROOM_FONT_SCALE)
+    try:
+        big = live_curves(rows, EPOCHS)
+    finally:
+        set_font_scale(1.0)
+    assert big["config"]["axis"]["labelFontSize"] >= 16
+    assert big["config"]["axis"]["labelFontSize"] > normal
+    assert big["height"] > live_curves(rows, EPOCHS)["height"]
+
+
+def test_pacer_limits_the_update_rate():
+    now = [0.0]
+    pacer = Pacer(0.5, clock=lambda: now[0])
+    due = []
+    for step in range(20):       # an epoch every 0.1 s for 2 s
+        now[0] = step * 0.1
+        due.append(pacer.due(final=step == 19))
+    assert due[0] and due[-1], "the first and the last epoch are always drawn"
+    assert sum(due) == 5, due     # 0.0, 0.5, 1.0, 1.5 and the final 1.9
