@@ -27,6 +27,7 @@ The pictures
 """
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -111,27 +112,28 @@ def _base(title: str, height: int, datasets: dict[str, pd.DataFrame]) -> dict:
 
 # ----------------------------------------------------------------------------- curves
 def history_rows(history: pd.DataFrame | Sequence[dict]) -> pd.DataFrame:
-    """Long form of a training history: ``epoch``, ``split`` (train / validation / test),
-    ``accuracy`` in percent; one row per epoch and split."""
+    """A training history as sent: ``epoch`` and one column per split (``train``,
+    ``validation``, ``test``) holding its accuracy in percent (float32). The spec folds the
+    split columns into (split, accuracy) pairs: a third of the bytes of the long form."""
     h = pd.DataFrame(list(history)) if not isinstance(history, pd.DataFrame) else history
-    frames = [pd.DataFrame({"epoch": h["epoch"].astype(int), "split": SPLIT_LABELS[s],
-                            "accuracy": (100 * h[f"{s}_acc"]).astype(float).round(2)})
-              for s in SPLITS if f"{s}_acc" in h]
-    if not frames:
-        return pd.DataFrame({"epoch": pd.Series(dtype=int), "split": pd.Series(dtype=str),
-                             "accuracy": pd.Series(dtype=float)})
-    return pd.concat(frames, ignore_index=True)
+    out = pd.DataFrame({"epoch": (h["epoch"] if "epoch" in h else pd.Series(dtype=int))
+                        .astype(np.int16)})
+    for s in SPLITS:
+        col = f"{s}_acc"
+        out[SPLIT_LABELS[s]] = (100 * h[col] if col in h else pd.Series(np.nan, index=h.index)
+                                ).astype(np.float32)
+    return out
 
 
 def live_curves(history, epochs: int, title: str = "accuracy while training",
                 height: int = 340) -> dict:
     """Accuracy (%) of each split against epoch, axes fixed for the whole run (epochs
-    0 … ``epochs``, 0–100 %), data in ``spec["datasets"]["history"]``."""
-    rows = history_rows(history).astype({"epoch": np.int16, "accuracy": np.float32})
+    0 … ``epochs``, 0–100 %), data in ``spec["datasets"]["history"]`` (``history_rows``)."""
     splits = [SPLIT_LABELS[s] for s in SPLITS]
-    spec = _base(title, height, {"history": rows})
+    spec = _base(title, height, {"history": history_rows(history)})
     spec.update({
         "data": {"name": "history"},
+        "transform": [{"fold": splits, "as": ["split", "accuracy"]}],
         "mark": {"type": "line", "strokeWidth": 3, "point": epochs <= 60},
         "encoding": {
             "x": {"field": "epoch", "type": "quantitative", "title": "epoch",
@@ -148,54 +150,61 @@ def live_curves(history, epochs: int, title: str = "accuracy while training",
 
 
 # ----------------------------------------------------------------------------- boundary
+P_LEVELS = 255   # P(class 1) is sent as a byte: round(255 · p), finer than any colour step
+
+
 def grid_rows(grid: BoundaryGrid) -> pd.DataFrame:
-    """One row per grid cell: its column ``i`` and row ``j`` on the grid (the spec turns them
-    into the cell's rectangle, ``cell_transform``: small integers instead of four
-    coordinates keep each live update small), ``p`` = P(class 1) for two classes, ``cls``
-    the predicted class for more."""
-    ny, nx, k = grid.proba.shape
-    jj, ii = np.indices((ny, nx))     # row j has y = ys[j], as grid.proba
-    rows = {"i": ii.ravel().astype(np.int16), "j": jj.ravel().astype(np.int16)}
+    """One row per grid cell, row by row (cell k is column k mod nx, row k div nx of the
+    grid; the spec computes its rectangle, ``cell_transform``): ``p`` = round(255 ·
+    P(class 1)) for two classes, ``cls`` the predicted class for more. One byte a cell keeps
+    each live update small."""
+    k = grid.proba.shape[2]
     if k == 2:
-        rows["p"] = grid.proba[:, :, 1].ravel().astype(np.float32)
-    else:
-        rows["cls"] = grid.classes.ravel().astype(np.int16)
-    return pd.DataFrame(rows)
+        return pd.DataFrame({"p": np.rint(P_LEVELS * grid.proba[:, :, 1].ravel())
+                             .astype(np.uint8)})
+    return pd.DataFrame({"cls": grid.classes.ravel().astype(np.uint8)})
 
 
 def cell_transform(grid: BoundaryGrid) -> list[dict]:
-    """Vega-Lite ``calculate`` steps giving cell (i, j) its rectangle ``x0``–``x1`` ×
-    ``y0``–``y1`` in data units, centred on (xs[i], ys[j]) (the grid is evenly spaced)."""
+    """Vega-Lite steps giving the k-th cell (``row_number`` − 1) its column i = k mod nx,
+    row j = k div nx and its rectangle ``x0``–``x1`` × ``y0``–``y1`` in data units, centred
+    on (xs[i], ys[j]) (the grid is evenly spaced)."""
     xs, ys = grid.xs.astype(np.float64), grid.ys.astype(np.float64)
+    nx = len(xs)
     x0, y0 = float(xs[0]), float(ys[0])   # plain floats: their repr is a JSON number
-    dx = float(xs[-1] - xs[0]) / max(len(xs) - 1, 1)
+    dx = float(xs[-1] - xs[0]) / max(nx - 1, 1)
     dy = float(ys[-1] - ys[0]) / max(len(ys) - 1, 1)
-    return [{"calculate": f"{x0!r} + (datum.i - 0.5) * {dx!r}", "as": "x0"},
+    return [{"window": [{"op": "row_number", "as": "k"}]},
+            {"calculate": f"(datum.k - 1) % {nx}", "as": "i"},
+            {"calculate": f"floor((datum.k - 1) / {nx})", "as": "j"},
+            {"calculate": f"{x0!r} + (datum.i - 0.5) * {dx!r}", "as": "x0"},
             {"calculate": f"{x0!r} + (datum.i + 0.5) * {dx!r}", "as": "x1"},
             {"calculate": f"{y0!r} + (datum.j - 0.5) * {dy!r}", "as": "y0"},
             {"calculate": f"{y0!r} + (datum.j + 0.5) * {dy!r}", "as": "y1"}]
 
 
 def point_rows(data: DataBundle, split: str = "train", max_points: int = MAX_POINTS) -> pd.DataFrame:
-    """The first ``max_points`` examples of ``split`` in original units, with their class name."""
+    """The first ``max_points`` examples of ``split`` in original units and their class
+    index ``c`` (the spec names it)."""
     X, y = data.split(split)
     P = data.unstandardize(X[:max_points]).numpy()
     return pd.DataFrame({"x": P[:, 0].astype(np.float32), "y": P[:, 1].astype(np.float32),
-                         "class": [f"class {data.class_names[int(c)]}" for c in y[:max_points]]})
+                         "c": y[:max_points].numpy().astype(np.uint8)})
 
 
 def live_boundary(grid: BoundaryGrid, data: DataBundle, title: str = "decision boundary",
                   height: int = 340) -> dict:
     """The plane coloured by the prediction on ``grid`` with the training points on top;
-    axes fixed to the data's plot range. Datasets ``grid`` (``grid_rows``) and ``points``."""
+    axes fixed to the data's plot range. Datasets ``grid`` (``grid_rows``) and ``points``
+    (``point_rows``)."""
     (x0, x1), (y0, y1) = plot_range(data)
     k = grid.proba.shape[2]
     names = [f"class {c}" for c in data.class_names]
     colours = [CLASS_COLOURS[c % len(CLASS_COLOURS)] for c in range(k)]
     if k == 2:
-        fill = {"field": "p", "type": "quantitative", "title": "P(class 1)",
-                "scale": {"domain": [0, 0.5, 1], "range": [colours[0], "#ffffff", colours[1]]},
-                "legend": None}
+        fill = {"field": "p", "type": "quantitative", "legend": None,
+                "scale": {"domain": [0, P_LEVELS / 2, P_LEVELS],
+                          "range": [colours[0], "#ffffff", colours[1]]}}
     else:
         fill = {"field": "cls", "type": "nominal", "scale": {"domain": list(range(k)),
                                                              "range": colours}, "legend": None}
@@ -210,6 +219,7 @@ def live_boundary(grid: BoundaryGrid, data: DataBundle, title: str = "decision b
          "encoding": {"x": {"field": "x0", **xs}, "x2": {"field": "x1"},
                       "y": {"field": "y0", **ys}, "y2": {"field": "y1"}, "color": fill}},
         {"data": {"name": "points"},
+         "transform": [{"calculate": f"{json.dumps(names)}[datum.c]", "as": "class"}],
          "mark": {"type": "point", "filled": True, "size": 70, "stroke": "white",
                   "strokeWidth": 1, "opacity": 1},
          "encoding": {"x": {"field": "x", **xs}, "y": {"field": "y", **ys},
@@ -246,8 +256,9 @@ def _unit_y(sizes: Sequence[int]) -> list[np.ndarray]:
 
 
 def edge_rows(weights: Sequence) -> pd.DataFrame:
-    """One row per connection: ``x`` (layer), ``y`` → ``y2`` (source → target unit height),
-    ``w``, ``strength`` = |w| / max |w| over the network, ``sign`` ("w > 0" / "w < 0")."""
+    """One row per connection: ``x`` (its layer: from unit column x to x + 1), ``y`` →
+    ``y2`` (source → target unit height), ``w`` and ``strength`` = |w| / max |w| over the
+    network (the spec draws the sign)."""
     mats = [np.asarray(w.detach().cpu().numpy() if hasattr(w, "detach") else w, dtype=np.float32)
             for w in weights]
     ys = _unit_y(layer_sizes(mats))
@@ -256,17 +267,16 @@ def edge_rows(weights: Sequence) -> pd.DataFrame:
     for layer, m in enumerate(mats):
         dst, src = np.indices(m.shape)
         frames.append(pd.DataFrame({
-            "x": np.float32(layer), "y": ys[layer][src.ravel()].astype(np.float32),
+            "x": np.full(m.size, layer, dtype=np.uint8),
+            "y": ys[layer][src.ravel()].astype(np.float32),
             "y2": ys[layer + 1][dst.ravel()].astype(np.float32),
-            "w": m.ravel().round(4), "strength": (np.abs(m.ravel()) / wmax).round(3)}))
-    edges = pd.concat(frames, ignore_index=True)
-    edges["sign"] = np.where(edges["w"] > 0, "w > 0", "w < 0")
-    return edges
+            "w": m.ravel(), "strength": (np.abs(m.ravel()) / wmax).astype(np.float32)}))
+    return pd.concat(frames, ignore_index=True)
 
 
 def unit_rows(sizes: Sequence[int]) -> pd.DataFrame:
     ys = _unit_y(sizes)
-    return pd.DataFrame({"x": np.concatenate([np.full(n, l, dtype=np.float32)
+    return pd.DataFrame({"x": np.concatenate([np.full(n, l, dtype=np.uint8)
                                               for l, n in enumerate(sizes)]),
                          "y": np.concatenate(ys).astype(np.float32)})
 
@@ -278,7 +288,7 @@ def live_network(weights: Sequence, title: str = "the network (line width = |wei
     sizes = layer_sizes([np.asarray(w.detach().cpu() if hasattr(w, "detach") else w)
                          for w in weights])
     labels = ["input"] + [f"hidden {i}" for i in range(1, len(sizes) - 1)] + ["output"]
-    label_expr = "[" + ",".join(f"'{s}'" for s in labels) + "][datum.value]"
+    label_expr = f"{json.dumps(labels)}[datum.value]"
     spec = _base(title, height, {"edges": edge_rows(weights), "units": unit_rows(sizes)})
     xs = {"type": "quantitative", "title": None,
           "scale": {"domain": [-0.3, len(sizes) - 0.7], "nice": False},
@@ -287,7 +297,8 @@ def live_network(weights: Sequence, title: str = "the network (line width = |wei
     ys = {"type": "quantitative", "scale": {"domain": [-1.12, 1.12]}, "axis": None}
     spec["layer"] = [
         {"data": {"name": "edges"}, "mark": {"type": "rule"},
-         "transform": [{"calculate": "datum.x + 1", "as": "x2"}],
+         "transform": [{"calculate": "datum.x + 1", "as": "x2"},
+                       {"calculate": "datum.w > 0 ? 'w > 0' : 'w < 0'", "as": "sign"}],
          "encoding": {"x": {"field": "x", **xs}, "x2": {"field": "x2"},
                       "y": {"field": "y", **ys}, "y2": {"field": "y2"},
                       "strokeWidth": {"field": "strength", "type": "quantitative",
@@ -311,8 +322,6 @@ def live_network(weights: Sequence, title: str = "the network (line width = |wei
 def payload_bytes(spec: dict) -> int:
     """Bytes of the spec's datasets as Arrow (what Streamlit sends on each update), plus the
     spec's JSON without them: the cost of one live update of this chart."""
-    import json
-
     import pyarrow as pa
 
     rest = {k: v for k, v in spec.items() if k != "datasets"}

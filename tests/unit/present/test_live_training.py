@@ -2,6 +2,7 @@
 (so the browser swaps data instead of mounting a new chart), the data right, small payloads,
 and drawing the model while it trains leaves the run's numbers unchanged."""
 import json
+import math
 
 import numpy as np
 import pytest
@@ -73,10 +74,12 @@ def test_curves_keep_one_spec_while_the_data_grows(snapshots):
     assert early["encoding"]["x"]["scale"]["domain"] == [0, EPOCHS]
     assert early["encoding"]["y"]["scale"]["domain"] == [0, 100]
     data = late["datasets"]["history"]
-    assert len(data) == 3 * (EPOCHS + 1)
-    assert set(data["split"]) == {"train", "validation", "test"}
-    test = data[data["split"] == "test"].set_index("epoch")["accuracy"]
-    assert test.loc[EPOCHS] == pytest.approx(100 * rows[-1]["test_acc"], abs=0.01)
+    assert len(data) == EPOCHS + 1
+    assert early["transform"] == [{"fold": ["train", "validation", "test"],
+                                   "as": ["split", "accuracy"]}]
+    assert list(data.columns) == ["epoch", "train", "validation", "test"]
+    assert data["test"].iloc[-1] == pytest.approx(100 * rows[-1]["test_acc"], abs=1e-3)
+    assert data["epoch"].tolist() == list(range(EPOCHS + 1))
 
 
 def test_history_rows_of_an_empty_history():
@@ -89,25 +92,35 @@ def test_boundary_changes_its_data_not_its_spec(moons, snapshots):
     assert _without_data(first) == _without_data(last)
     g0, g1 = first["datasets"]["grid"], last["datasets"]["grid"]
     assert len(g0) == LIVE_RESOLUTION ** 2
-    assert not np.allclose(g0["p"], g1["p"]), "the boundary moves while the model trains"
+    assert not np.array_equal(g0["p"], g1["p"]), "the boundary moves while the model trains"
     grid = seen[EPOCHS][0]
-    np.testing.assert_allclose(g1["p"].to_numpy(), grid.proba[:, :, 1].ravel(), atol=1e-3)
-    # the spec turns cell (i, j) into its rectangle: centred on the grid point, and
+    np.testing.assert_array_equal(g1["p"].to_numpy(), np.rint(255 * grid.proba[:, :, 1]).ravel())
+    # the spec turns the k-th row into its cell's rectangle: centred on the grid point, and
     # neighbouring cells touch (no gaps in the coloured plane)
-    steps = {t["as"]: t["calculate"] for t in last["layer"][0]["transform"]}
+    steps = last["layer"][0]["transform"]
+    assert steps[0] == {"window": [{"op": "row_number", "as": "k"}]}
 
-    def rect(i, j):
-        # plain arithmetic on numbers: what Vega evaluates (no names, no numpy reprs)
-        return {k: eval(e.replace("datum.i", str(i)).replace("datum.j", str(j)),  # noqa: S307
-                        {"__builtins__": {}}) for k, e in steps.items()}
+    def rect(k):
+        """Vega's calculate steps, evaluated in Python for row k (row_number = k + 1)."""
+        datum = {"k": k + 1}
+        for step in steps[1:]:
+            expr = step["calculate"]
+            for name, value in datum.items():
+                expr = expr.replace(f"datum.{name}", repr(value))
+            datum[step["as"]] = eval(expr, {"__builtins__": {}, "floor": math.floor})  # noqa: S307
+        return datum
 
-    a, b = rect(0, 0), rect(1, LIVE_RESOLUTION - 1)
+    n = LIVE_RESOLUTION
+    a, b, c = rect(0), rect(1), rect(n * n - 1)
+    assert (a["i"], a["j"], b["i"], c["i"], c["j"]) == (0, 0, 1, n - 1, n - 1)
     assert (a["x0"] + a["x1"]) / 2 == pytest.approx(grid.xs[0], abs=1e-5)
-    assert (b["y0"] + b["y1"]) / 2 == pytest.approx(grid.ys[-1], abs=1e-5)
+    assert (c["y0"] + c["y1"]) / 2 == pytest.approx(grid.ys[-1], abs=1e-5)
+    assert rect(n)["j"] == 1, "rows of the grid follow each other (row j has y = ys[j])"
     assert b["x0"] == pytest.approx(a["x1"]) and a["x1"] > a["x0"] and a["y1"] > a["y0"]
     points = last["datasets"]["points"]
     assert len(points) == min(MAX_POINTS, len(moons.y_train))
-    assert set(points["class"]) == {"class 0", "class 1"}
+    assert set(points["c"]) == {0, 1}
+    assert last["layer"][1]["transform"][0]["calculate"] == '["class 0", "class 1"][datum.c]'
 
 
 def test_network_one_line_per_weight(snapshots):
@@ -118,8 +131,9 @@ def test_network_one_line_per_weight(snapshots):
     edges = spec["datasets"]["edges"]
     assert len(edges) == sum(w.numel() for w in weights) == mlp_weight_count(2, (8, 8), 2)
     assert edges["strength"].max() == pytest.approx(1.0)
-    assert set(edges["sign"]) == {"w > 0", "w < 0"}
-    assert (edges["sign"] == "w > 0").sum() == sum(int((w > 0).sum()) for w in weights)
+    assert (edges["w"] > 0).sum() == sum(int((w > 0).sum()) for w in weights)
+    np.testing.assert_allclose(edges["w"].abs() / edges["w"].abs().max(), edges["strength"],
+                               rtol=1e-6)
     assert len(spec["datasets"]["units"]) == 2 + 8 + 8 + 2
     assert not np.allclose(edge_rows(seen[0][1])["w"], edges["w"]), "the weights move"
 
