@@ -5,6 +5,8 @@ a student sees, not only the text. Models are kept tiny (few epochs) to stay fas
 """
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -262,8 +264,6 @@ def test_two_d_model_shows_its_decision_boundary_and_network():
     assert not at.exception and not at.error, texts(at, "error")
     model = trained(at)
     assert model.model_config.hidden == (8, 8)
-    import json
-
     specs = [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
     titles = [s.get("title") for s in specs]
     assert "decision boundary" in titles and any("network" in str(t) for t in titles), titles
