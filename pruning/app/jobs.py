@@ -31,7 +31,8 @@ Limits are the server owner's: environment variables read by ``Limits.from_env``
     PRUNING_MAX_JOBS          heavy jobs running at once (default: the number of CPU cores)
     PRUNING_JOB_MAX_SECONDS   refuse a job estimated above this (default 600); a running job
                               is stopped at twice this
-    PRUNING_JOB_MAX_MB        refuse a job estimated to need more memory (default 1024)
+    PRUNING_JOB_MAX_MB        refuse a job estimated to need more memory (default: the job's
+                              share of the memory budget, ``job_memory_share``)
     PRUNING_MAX_QUEUE         jobs waiting at once, over the whole server (default 64)
 
 The time estimate is *measured*: ``calibrate()`` times a few training steps of two small MLPs
@@ -55,6 +56,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from pruning.app.memory import memory_budget_bytes
 from pruning.config import ModelConfig
 from pruning.core.models import SmallCNN
 from pruning.core.stop import stop_hook
@@ -91,23 +93,49 @@ def _env_number(environ: Mapping[str, str], name: str, default: float, lo: float
     return v
 
 
+#: Share of the memory budget that running jobs may hold together (``job_memory_share``).
+JOBS_SHARE = 0.5
+
+
+def job_memory_share(budget: int, max_jobs: int) -> int:
+    """The default per-job memory limit: ``JOBS_SHARE · budget / max_jobs``.
+
+    The budget (``pruning.app.memory``) must hold, at the same time, the ``max_jobs`` jobs
+    that may run at once, the shared caches (at most ``DEFAULT_MODEL_ENTRIES`` = 4 default
+    models of at most 1/32 of the budget each, so 1/8) and every connected session's own
+    models (a class of 30-40 students, each holding a trained and a pruned model). Giving
+    the running jobs half leaves 3/8 for the sessions: with all ``max_jobs`` slots at their
+    limit the server is still within its budget. (A fixed limit would be too small on a big
+    server and too large in a small container.)
+    """
+    return max(int(JOBS_SHARE * budget / max(int(max_jobs), 1)), 2**20)
+
+
 @dataclass(frozen=True)
 class Limits:
-    """What the server's owner allows (module docstring for the environment variables)."""
+    """What the server's owner allows (module docstring for the environment variables).
+    ``max_bytes=None`` means the job's share of the memory budget (``job_memory_share``)."""
 
     max_jobs: int = max(1, os.cpu_count() or 1)
     max_seconds: float = 600.0
-    max_bytes: int = 1024 * 2**20
+    max_bytes: int | None = None
     max_queue: int = 64
+
+    def __post_init__(self):
+        if self.max_bytes is None:
+            object.__setattr__(self, "max_bytes",
+                               job_memory_share(memory_budget_bytes(), self.max_jobs))
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Limits":
         env = os.environ if environ is None else environ
-        d = cls()
+        d = cls(max_bytes=0)
+        max_jobs = int(_env_number(env, "PRUNING_MAX_JOBS", d.max_jobs, 1, 256))
+        share = job_memory_share(memory_budget_bytes(env), max_jobs)
         return cls(
-            max_jobs=int(_env_number(env, "PRUNING_MAX_JOBS", d.max_jobs, 1, 256)),
+            max_jobs=max_jobs,
             max_seconds=_env_number(env, "PRUNING_JOB_MAX_SECONDS", d.max_seconds, 1, 7 * 86400),
-            max_bytes=int(_env_number(env, "PRUNING_JOB_MAX_MB", d.max_bytes / 2**20, 1,
+            max_bytes=int(_env_number(env, "PRUNING_JOB_MAX_MB", share / 2**20, 1,
                                       2**20) * 2**20),
             max_queue=int(_env_number(env, "PRUNING_MAX_QUEUE", d.max_queue, 0, 10_000)),
         )

@@ -12,8 +12,8 @@ weights), with the server's resident memory read from /proc after each step.
 
 Epochs are 0 (the model is built and evaluated, as in the concurrency test): the memory a
 finished model holds is the same as after training, and 6 × 4096 trains for minutes here.
-The per-job limit is raised for the test (by default these jobs are refused before they
-start). Every scenario stays within the budget (the default: half the machine's memory), and the
+The per-job memory limit is the server's default (half the budget over the jobs that may
+run at once: 2.9 GB on the 24 GB, 2-core machine), which admits this 2.1 GB job. Every scenario stays within the budget (the default: half the machine's memory), and the
 growth each scenario is about is bounded by model records, not by clicks.
 """
 from __future__ import annotations
@@ -57,9 +57,6 @@ def gb(kib: int) -> float:
 
 def test_three_scenarios_stay_within_the_memory_budget(browser, tmp_path, monkeypatch):
     monkeypatch.setenv("PRUNING_STORE_PATH", str(tmp_path / "workspaces.sqlite3"))
-    # An owner who allows jobs this large (the default per-job limit, PRUNING_JOB_MAX_MB,
-    # refuses them before they start): what is measured here is what the server keeps.
-    monkeypatch.setenv("PRUNING_JOB_MAX_MB", "8192")
     budget = memory_budget_bytes()
     server = kit.start_server("memory-budget")
     rss = {"start": server.rss_kib()}

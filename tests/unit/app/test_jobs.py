@@ -16,10 +16,12 @@ from pruning.app.jobs import (
     JobStopped,
     Limits,
     estimate_training,
+    job_memory_share,
     model_shape,
     refusal,
 )
 from pruning.app.job_costs import training_estimate
+from pruning.app.memory import memory_budget_bytes
 from pruning.core.counts import count_parameters, multiply_adds
 from pruning.core.training import train
 from pruning.errors import PruningError
@@ -55,11 +57,27 @@ def test_model_shape_matches_a_built_model(kind, hidden, channels, image):
     assert shape.macs == multiply_adds(model, n_features)["dense"]
 
 
+def test_job_memory_limit_is_a_share_of_the_budget():
+    """Half the budget, split over the jobs that may run at once; the host can still set it."""
+    lim = Limits.from_env({"PRUNING_MEMORY_BUDGET_MB": "8192", "PRUNING_MAX_JOBS": "2"})
+    assert lim.max_bytes == 2048 * 2**20 == job_memory_share(8192 * 2**20, 2)
+    lim = Limits.from_env({"PRUNING_MEMORY_BUDGET_MB": "8192", "PRUNING_MAX_JOBS": "4"})
+    assert lim.max_bytes == 1024 * 2**20
+    lim = Limits.from_env({"PRUNING_MEMORY_BUDGET_MB": "8192", "PRUNING_JOB_MAX_MB": "300"})
+    assert lim.max_bytes == 300 * 2**20
+    # all jobs at their limit at once still leave half the budget to sessions and caches
+    # by default (no variables): every job slot at its limit holds half the machine's budget
+    d = Limits()
+    assert d.max_jobs * d.max_bytes <= 0.5 * memory_budget_bytes() < d.max_jobs * d.max_bytes + d.max_jobs
+
+
 def test_sixteen_wide_layers_are_priced_without_allocating():
     shape = model_shape(ModelConfig(hidden=(4096,) * 6), 784, 10)   # nothing allocated
     est = estimate_training(shape, 60_000, 70_000, 500, 64, calibration=CAL)
-    why = refusal(est, Limits())
-    assert why is not None and "fewer epochs" in why and "memory" in why
+    # a 4 GB budget served by 2 jobs at once: 1 GB each
+    limits = Limits.from_env({"PRUNING_MEMORY_BUDGET_MB": "4096", "PRUNING_MAX_JOBS": "2"})
+    why = refusal(est, limits)
+    assert why is not None and "fewer epochs" in why and "memory" in why and "1.0 GB" in why
 
 
 def test_estimate_grows_with_epochs_runs_and_width(digits):
