@@ -15,7 +15,7 @@ $(STAMP): requirements.txt requirements-test.txt
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(PY) -m streamlit run app.py
+	$(PY) -m streamlit run serve.py
 
 test: $(STAMP)
 	bash scripts/ensure_chromium.sh

@@ -2,7 +2,7 @@
 
     python -m deploy.class_server [--replicas N] [--port 8501] [--host 0.0.0.0]    (make class)
 
-Starts ``--replicas`` ``streamlit run app.py`` processes (default: one per core) on loopback
+Starts ``--replicas`` ``streamlit run serve.py`` processes (default: one per core) on loopback
 ports ``--port``+1 … ``--port``+N, and HAProxy (Debian's package; scripts/ensure_haproxy.sh
 installs it) on ``--host``:``--port`` in front of them (deploy/haproxy.cfg.in):
 
@@ -109,7 +109,7 @@ class ClassServer:
             name, port = f"app{i}", _free_port()
             log = open(self.log_dir / f"{name}.log", "w")
             proc = subprocess.Popen(
-                [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+                [sys.executable, "-m", "streamlit", "run", "serve.py", "--server.headless", "true",
                  "--server.port", str(port), "--server.address", "127.0.0.1",
                  "--browser.gatherUsageStats", "false",
                  "--server.fileWatcherType", "none", *self.extra_args],

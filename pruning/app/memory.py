@@ -11,12 +11,19 @@ n₀, n₁, …, n_L has Σ (n_{i}·n_{i+1} + n_{i+1}) parameters (``mlp_paramet
 """
 from __future__ import annotations
 
+import gc
+import logging
 import os
+import threading
+import time
 from pathlib import Path
+from typing import Callable
 
 import torch
 
 from pruning.errors import PruningError
+
+log = logging.getLogger("pruning_playground.memory")
 
 #: Share of the machine's memory the app may use unless its owner says otherwise.
 DEFAULT_SHARE = 0.5
@@ -86,3 +93,84 @@ def mlp_parameter_count(n_features: int, hidden: tuple[int, ...], n_classes: int
     """Weights and biases of an MLP n_features → hidden… → n_classes."""
     widths = [int(n_features), *map(int, hidden), int(n_classes)]
     return sum(a * b + b for a, b in zip(widths, widths[1:]))
+
+
+class ExpiredSessionCollector:
+    """Releases the models of sessions that went away, soon after Streamlit drops them.
+
+    Measured (a probe against a real server, automatic GC off): a closed tab's session
+    keeps its models after Streamlit dropped it, until Python's *full* garbage collection
+    runs, because Streamlit's session objects refer to each other in cycles. With the
+    server's per-run full collection turned off (``runner.postScriptGC = false``: it cost
+    0.25-0.7 s per rerun, see BENCHMARKS.md), Python runs a full collection only when its
+    long-lived objects grew by a quarter, which on a server holding torch, pandas and plotly
+    can take minutes: in one of four runs of the memory test a closed session's 0.64 GB
+    model was still resident a minute after it expired.
+
+    When Streamlit drops a session: a disconnected session is kept ``ttl`` seconds
+    (``server.disconnectedSessionTTL``) and removed from its store at the next
+    disconnection after that (its store reaps expired entries on a write). So on every
+    closed connection (``closed()``, called by the server's guard), if an earlier one closed
+    at least ``ttl`` seconds ago, that session has just been dropped: one full collection
+    runs ``delay`` seconds later, in a background thread, at most once per ``min_gap``
+    seconds (later requests wait for the gap), followed by ``malloc_trim`` so the freed
+    memory goes back to the system. A collection costs about as much as the per-run one
+    did, but once per batch of expired sessions, not once per slider move.
+    """
+
+    def __init__(self, ttl: float | Callable[[], float], delay: float = 1.0,
+                 min_gap: float = 5.0, collect: Callable[[], object] | None = None,
+                 clock: Callable[[], float] = time.monotonic):
+        self._ttl = ttl if callable(ttl) else (lambda: float(ttl))
+        self.delay, self.min_gap = float(delay), float(min_gap)
+        self._collect = collect or _full_collection
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._closed: list[float] = []      # close times not yet known to be dropped
+        self._timer: threading.Timer | None = None
+        self._last = -float("inf")
+        self.collections = 0                # (for tests and the log)
+
+    def closed(self) -> None:
+        """A connection closed now (a tab closed, a page reloaded, a network drop)."""
+        now = self.clock()
+        with self._lock:
+            ttl = self._ttl()
+            dropped = [t for t in self._closed if t <= now - ttl]
+            self._closed = [t for t in self._closed if t > now - ttl][-10_000:]
+            self._closed.append(now)
+            if dropped:
+                self._schedule(now)
+
+    def _schedule(self, now: float) -> None:
+        if self._timer is not None:           # one already pending covers this one
+            return
+        wait = max(self.delay, self._last + self.min_gap - now)
+        self._timer = threading.Timer(wait, self._run)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _run(self) -> None:
+        with self._lock:
+            self._timer = None
+            self._last = self.clock()
+        self._collect()
+        self.collections += 1
+
+    def cancel(self) -> None:
+        with self._lock:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+
+
+def _full_collection() -> None:
+    started = time.perf_counter()
+    freed = gc.collect()
+    try:
+        import ctypes
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):   # not glibc: nothing to give back
+        pass
+    log.info("released expired sessions: full collection freed %d objects in %.2f s",
+             freed, time.perf_counter() - started)

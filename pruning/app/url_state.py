@@ -99,6 +99,26 @@ class AppSettings:
 
 PARAM_NAMES = tuple(f.name for f in fields(AppSettings))
 
+#: Set by the server's guard (``pruning.app.guard``) when it redirected a request; the app
+#: turns its code into a sentence (``guard_notice``) and never writes it back into a link.
+NOTICE_PARAM = "pp_notice"
+
+
+def guard_notice(code: str) -> str | None:
+    """The sentence for a ``pp_notice`` code written by the server's guard, or None for a
+    code it does not write (a hand-made value is then reported as ignored)."""
+    if code == "path":
+        return ("That address is not a page of this app (it had extra parts after the page "
+                "name), so you are on Home; the link's settings were kept.")
+    parts = code.split("-")
+    if len(parts) == 3 and parts[0] == "dropped" and parts[1].isdigit() and parts[2].isdigit():
+        total, kept = int(parts[1]), int(parts[2])
+        if 0 <= kept <= total:
+            return (f"The link had {total:,} parameters, more than the 1,000 a page accepts: "
+                    f"its {kept} setting(s) of this app were kept and the other "
+                    f"{total - kept:,} parameter(s) dropped.")
+    return None
+
 
 class _Invalid(ValueError):
     """A value that cannot be used; the message completes "ignored <name>=<value>: …"."""
@@ -393,6 +413,14 @@ def parse_query_params(params: Mapping[str, object],
     notices: list[str] = []
     values: dict[str, object] = {}
     items = list(params.items()) if isinstance(params, Mapping) else []
+    for name, raw in items:     # the server's guard says why it redirected (not a setting)
+        if str(name) == NOTICE_PARAM:
+            codes = raw if isinstance(raw, (list, tuple)) else [raw]
+            for code in codes[:4]:
+                text = guard_notice(str(code))
+                notices.append(text or f"Ignored {shown(NOTICE_PARAM)}={shown(str(code))}: "
+                                       "it is not a message of this server.")
+    items = [(n, v) for n, v in items if str(n) != NOTICE_PARAM]
     # However many parameters a link has, the app's own settings are read by name and kept;
     # only the others are dropped, and counted (never listed in full).
     unknown = [str(n) for n, _ in items if str(n) not in _PARSERS]

@@ -52,7 +52,7 @@ def free_port() -> int:
 
 @dataclass
 class StreamlitServer:
-    """One ``streamlit run app.py`` process on loopback. ``url`` ends without a slash."""
+    """One ``streamlit run serve.py`` (app.py behind the server guard) process on loopback. ``url`` ends without a slash."""
 
     port: int
     process: subprocess.Popen
@@ -129,7 +129,7 @@ def spawn_server(log_name: str = "streamlit-server",
     log_path = ARTIFACTS / f"{log_name}-{port}.log"
     log_file = open(log_path, "w")
     env = dict(os.environ, PYTHONUNBUFFERED="1", STREAMLIT_BROWSER_GATHER_USAGE_STATS="false")
-    cmd = [sys.executable, "-m", "streamlit", "run", "app.py",
+    cmd = [sys.executable, "-m", "streamlit", "run", "serve.py",
            "--server.headless", "true", "--server.port", str(port),
            "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
            "--server.fileWatcherType", "none", *extra_args]

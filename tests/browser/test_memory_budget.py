@@ -81,7 +81,7 @@ def test_three_scenarios_stay_within_the_memory_budget(browser, tmp_path, monkey
             rss[f"reload{i}"] = server.rss_kib()
         released = min(rss[f"reload{n}"] for n in (1, 2, 3))
         deadline = time.monotonic() + 60     # "promptly": within a minute of the reloads
-        while (released - rss["click1"]) * 1024 >= RECORD and time.monotonic() < deadline:
+        while (released - rss["click1"]) * 1024 >= RECORD / 2 and time.monotonic() < deadline:
             page.wait_for_timeout(5_000)
             kit.goto(page, page.url, timeout=600)     # a connection lets Streamlit expire them
             released = min(released, server.rss_kib())
@@ -107,13 +107,13 @@ def test_three_scenarios_stay_within_the_memory_budget(browser, tmp_path, monkey
         print({k: round(gb(v), 2) for k, v in rss.items()}, "peak", round(gb(peak), 2))
         assert peak * 1024 < budget, f"peak {gb(peak):.1f} GB over the budget {budget / GB:.1f} GB"
         # the shared cache no longer pins one model per seed, and the closed sessions'
-        # models go (before: both closed sessions' records stayed, ≥ 2 × RECORD = 1.26 GB,
-        # never released). Streamlit drops an expired session at a later connection, so the
-        # lowest reading after the reloads (more reloads for up to a minute while it is
-        # still high) is compared. On a busy machine one of the two has been seen still
-        # resident after that minute (0.64 GB over click1, once in four runs): the test
-        # requires that they do not both stay; the README's note on memory says so.
-        assert (rss["released"] - rss["click1"]) * 1024 < 1.5 * RECORD, rss
+        # models go (before: both closed sessions' records stayed, >= 2 x RECORD = 1.26 GB,
+        # never released; later one of them was seen resident a minute after it expired,
+        # waiting for Python's full garbage collection: now the server's guard collects
+        # right after Streamlit drops an expired session, pruning.app.memory). Streamlit
+        # drops an expired session at a later connection, so the lowest reading after the
+        # reloads (more reloads for up to a minute while it is still high) is compared.
+        assert (rss["released"] - rss["click1"]) * 1024 < RECORD / 2, rss
         # reloads share the live workspace: no model record per reload
         assert (rss["reload3"] - rss["reload1"]) * 1024 < RECORD / 2, rss
     finally:

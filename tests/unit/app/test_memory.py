@@ -39,3 +39,26 @@ def test_the_largest_model_a_link_allows_is_too_large_to_share_on_a_24_gb_server
     """6 × 4096 units on 784 inputs: 87 M parameters, 0.7 GB for initial + trained weights."""
     size = 2 * 4 * mlp_parameter_count(784, (4096,) * 6, 10)
     assert size > shared_model_limit_bytes(12 * 2**30)
+
+
+def test_expired_session_collector_collects_once_after_an_expired_session_is_dropped():
+    import threading
+
+    from pruning.app.memory import ExpiredSessionCollector
+
+    now = [0.0]
+    ran = threading.Event()
+    c = ExpiredSessionCollector(ttl=20, delay=0.01, min_gap=0, clock=lambda: now[0],
+                                collect=ran.set)
+    c.closed()                      # a tab closes at 0 s
+    now[0] = 10
+    c.closed()                      # another at 10 s: nothing has expired yet
+    assert not ran.wait(0.2) and c.collections == 0
+    now[0] = 25
+    c.closed()                      # at 25 s the first one is dropped by Streamlit: collect
+    assert ran.wait(5)
+    ran.clear()
+    now[0] = 26
+    c.closed()                      # nothing newly expired (10 s and 25 s are recent)
+    assert not ran.wait(0.2)
+    c.cancel()
