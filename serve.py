@@ -8,7 +8,7 @@ link with more than 1,000 parameters, and reports closed connections to the coll
 releases expired sessions' models (``pruning.app.memory.ExpiredSessionCollector``). Limits a
 host can change (README, "Security and limits"):
 
-    PRUNING_UPLOADS_PER_SESSION    files one session may upload per 10 minutes (default 5)
+    PRUNING_UPLOADS_PER_SESSION    files one session may upload per 10 minutes (default 10)
     PRUNING_UPLOADS_IN_FLIGHT_MB   megabytes being received at once, whole server (default
                                    100: four files at the 25 MB server.maxUploadSize)
 """
@@ -42,7 +42,7 @@ def _max_file_bytes() -> int:
 collector = ExpiredSessionCollector(ttl=lambda: float(config.get_option(
     "server.disconnectedSessionTTL")))
 limits = UploadLimits(
-    per_session=int(_number("PRUNING_UPLOADS_PER_SESSION", 5)),
+    per_session=int(_number("PRUNING_UPLOADS_PER_SESSION", 10)),
     inflight_bytes=int(_number("PRUNING_UPLOADS_IN_FLIGHT_MB", 4 * 25) * 2**20))
 
 def _shut_down_cleanly_on_sigterm() -> None:

@@ -4,8 +4,8 @@ requests past the page:
 
 * **Uploads per session.** Streamlit limits each file (``server.maxUploadSize``) but not
   how many a session sends, and keeps every upload in memory until the session ends. Here a
-  session may send at most ``uploads_per_session`` files per ``upload_window`` seconds
-  (HTTP 429 after that), and the files being received at once, over the whole server, may
+  session may have at most ``per_session`` files accepted per ``window`` seconds (HTTP 429
+  after that; a refused one, e.g. too large, does not count), and the files being received at once, over the whole server, may
   total at most ``inflight_bytes`` (HTTP 503 with ``Retry-After``; a request without a
   ``Content-Length`` counts as a file of the full per-file limit).
 * **Addresses that are not pages.** ``/a/b`` (more than one path segment, outside
@@ -42,14 +42,17 @@ RESERVED = frozenset({"_stcore", "static", "media", "component", "app", "auth",
 
 def redirect_for(path: str, query: str, accept: str = "") -> str | None:
     """Where a GET of ``path?query`` should go instead (a relative ``Location``), or None to
-    let Streamlit serve it. ``accept`` is the request's Accept header: an asset request
-    (a file name with a dot, not asking for HTML) is never redirected."""
+    let Streamlit serve it. ``accept`` is the request's Accept header: only a request for an
+    HTML page is redirected."""
     segments = [s for s in path.split("/") if s]
-    if segments and segments[0] in RESERVED:
+    if RESERVED.intersection(segments):
+        # Streamlit's routes, also under a page's name: the page at /prune first looks for
+        # the server at /prune/_stcore/… (its base address unknown) and must get Streamlit's
+        # own 404 there, not a page, or it would never connect
         return None
-    asks_html = "text/html" in accept
-    if segments and "." in segments[-1] and not asks_html:
-        return None
+    if "text/html" not in accept:
+        return None     # only a page the browser opens (a document) is redirected, never an
+                        # asset or a script's request
     fields = parse_qsl(query, keep_blank_values=True) if query else []
     notices = []
     target = path
@@ -74,7 +77,7 @@ class UploadLimits:
     """Counts uploads per session (a sliding window) and bytes being received (thread-safe:
     the counters are shared by the server's event loop and its tests)."""
 
-    def __init__(self, per_session: int = 5, window: float = 600.0,
+    def __init__(self, per_session: int = 10, window: float = 600.0,
                  inflight_bytes: int = 100 * 2**20, clock: Callable[[], float] = time.monotonic):
         self.per_session = int(per_session)
         self.window = float(window)
@@ -86,7 +89,8 @@ class UploadLimits:
 
     def admit(self, session: str, size: int) -> tuple[int, str] | None:
         """Take an upload of ``size`` bytes for ``session``: None if admitted (then call
-        ``done(size)`` when it is received), else (HTTP status, reason)."""
+        ``done(session, size, accepted)`` when the server answered), else (HTTP status,
+        reason)."""
         now = self.clock()
         with self._lock:
             for sid in [s for s, q in self._times.items() if not q or q[-1] <= now - self.window]:
@@ -103,9 +107,13 @@ class UploadLimits:
             self._inflight += size
             return None
 
-    def done(self, size: int) -> None:
+    def done(self, session: str, size: int, accepted: bool = True) -> None:
+        """The upload admitted for ``session`` is over; a refused one gives its place back."""
         with self._lock:
             self._inflight = max(self._inflight - size, 0)
+            times = self._times.get(session)
+            if not accepted and times:
+                times.pop()
 
     @property
     def inflight(self) -> int:
@@ -179,7 +187,14 @@ class Guard:
             status, why = refused
             await _plain(send, status, why, [(b"retry-after", b"60")] if status == 503 else ())
             return
+        status = []
+
+        async def watch(message):
+            if message["type"] == "http.response.start":
+                status.append(message["status"])
+            await send(message)
+
         try:
-            await self.app(scope, receive, send)
+            await self.app(scope, receive, watch)
         finally:
-            self.limits.done(size)
+            self.limits.done(session, size, accepted=bool(status) and status[0] < 300)

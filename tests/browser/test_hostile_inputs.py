@@ -5,6 +5,7 @@ bystander keeps working.
 Attacks (a student session on "What shrank?" with a pruned default model):
   * an inflating archive: a 1-2 MB checkpoint whose storage entry DEFLATEs 400 MB of zeros;
   * a direct oversized upload: a PUT to the session's upload URL, past the page's widget;
+    then many small ones (the server's guard refuses more than 10 per session in 10 minutes);
   * a nested field: the version is a list of lists sharing references, 10**9 leaves when
     printed (building the message froze the server);
   * a huge seed (2**70), a 200,000-sample MNIST-1D data set, zero-size validation/test splits;
@@ -175,6 +176,18 @@ def test_hostile_uploads_and_links_are_refused_and_the_class_keeps_working(serve
     assert small.status in (200, 204), f"the probe itself is broken: {small.status}"
     grown_mb = (server.rss_kib() - rss_before) / 1024
     assert grown_mb < 60, f"the server grew by {grown_mb:.0f} MB for refused uploads"
+    # the server's guard (serve.py) counts a session's accepted uploads: at most
+    # UploadLimits.per_session (10) per 10 minutes, then 429 (this session has had 8)
+    more = []
+    for i in range(12):
+        resp = page.request.put(f"{url}-many-{i}", headers=headers, multipart={
+            "file": {"name": "ok.pt", "mimeType": "application/octet-stream",
+                     "buffer": b"x" * 10}})
+        more.append(resp.status)
+        if resp.status == 429:
+            assert "uploads per session" in resp.text(), resp.text()
+            break
+    assert more[-1] == 429 and set(more[:-1]) <= {200, 204} and len(more) <= 10, more
     kit.assert_no_exception(page, "after the direct uploads")
 
     # ---- the over-long link: hundreds of parameters around two valid settings (Streamlit

@@ -84,3 +84,24 @@ def test_each_bad_value_is_named_in_the_notice(page, base_url, query, needles):
         assert needle in text, f"{needle!r} not in the notice:\n{text}"
     assert text.count("Ignored") >= len(needles)
     assert page.get_by_role("heading", name="Pruning Playground").is_visible()
+
+
+@pytest.mark.timeout(300)
+def test_addresses_that_are_not_pages_and_huge_links_land_with_a_notice(page, base_url):
+    """Served by the server's guard (pruning/app/guard.py) before Streamlit: ``/a/b`` used to
+    give a blank white page, and a link with more than 1,000 parameters opened with the
+    defaults and no word (Streamlit drops such a query string whole)."""
+    kit.goto(page, f"{base_url}/a/b?seed=5")
+    kit.assert_no_exception(page, "an address with two path segments")
+    assert "/a/" not in page.url, page.url
+    assert "not a page of this app" in notice_text(page)
+    assert sidebar_setting(page, "Seed") == "5"
+    assert page.get_by_role("heading", name="Pruning Playground").count() == 1, "not on Home"
+
+    params = [(f"p{i}", "1") for i in range(1200)] + [("seed", "7"), ("scorer", "random")]
+    kit.open_app(page, base_url, "prune", urlencode(params), timeout=180)
+    kit.assert_no_exception(page, "Prune with a link of 1,202 parameters")
+    text = notice_text(page)
+    assert "1,202 parameters" in text and "1,200 parameter(s) dropped" in text, text
+    assert sidebar_setting(page, "Seed") == "7"
+    assert "/prune" in page.url and "p1199" not in page.url and "pp_notice" not in page.url

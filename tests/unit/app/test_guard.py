@@ -15,6 +15,9 @@ def test_pages_assets_and_streamlit_routes_pass():
                  "/app/static/a.png", "/favicon.png"):
         assert redirect_for(path, "seed=3", "text/html") is None, path
     assert redirect_for("/a/static/js/main.js", "", "*/*") is None   # an asset, not a page
+    assert redirect_for("/a/b", "", "*/*") is None                   # not a page request
+    # the page at /prune looks for the server at /prune/_stcore/… first: Streamlit's 404
+    assert redirect_for("/prune/_stcore/health", "", "text/html") is None
 
 
 def test_multi_segment_path_goes_home_with_the_query_and_a_notice():
@@ -50,10 +53,11 @@ def test_upload_limits_count_per_session_and_bytes_in_flight():
     assert lim.admit("a", 10) is None and lim.admit("a", 10) is None
     assert lim.admit("a", 10)[0] == 429            # a third one from the same session
     assert lim.admit("b", 90)[0] == 503            # 20 + 90 > 100 bytes being received
-    lim.done(10), lim.done(10)
+    lim.done("a", 10), lim.done("a", 10)
     assert lim.admit("b", 90) is None and lim.inflight == 90
+    lim.done("b", 90, accepted=False)              # refused by the server: not counted
+    assert lim.admit("b", 10) is None and lim.admit("b", 10) is None
     now[0] = 61                                    # the window moved on
-    lim.done(90)
     assert lim.admit("a", 10) is None
 
 
