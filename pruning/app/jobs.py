@@ -37,7 +37,8 @@ Limits are the server owner's: environment variables read by ``Limits.from_env``
 
 The time estimate is *measured*: ``calibrate()`` times a few training steps of two small MLPs
 the first time an estimate is needed (about 0.2 s, once per process) and fits
-``seconds = a · multiply-adds + b · optimizer steps``. Memory is counted from the tensors a run
+``seconds = a · multiply-adds + b · optimizer steps``; finished jobs then correct it for the
+server's load as it is now (``Slowdown``: actual ÷ estimated time of the latest jobs). Memory is counted from the tensors a run
 holds (parameters, gradients, optimizer moments, masks, kept copies, activations).
 """
 from __future__ import annotations
@@ -218,8 +219,8 @@ def _time_steps(in_f: int, hidden: int, batch: int, steps: int) -> tuple[float, 
 def calibrate(force: bool = False) -> Calibration:
     """Measure this machine once per process (about 0.2 s): a tiny MLP, whose steps cost
     mostly per-step overhead, and a 784-512-512-10 one, whose steps cost mostly arithmetic;
-    the two timings fix the two unknowns. Measured on the machine as loaded at that moment,
-    so on a busy server the estimates lean long, which is the safe side."""
+    the two timings fix the two unknowns. Measured on the machine as loaded at that moment;
+    the load changes later, and finished jobs correct for it (``Slowdown``)."""
     global _calibration
     with _calibration_lock:
         if _calibration is None or force:
@@ -229,6 +230,39 @@ def calibrate(force: bool = False) -> Calibration:
             per_step = max(t_small - per_mac * m_small, 1e-6)
             _calibration = Calibration(per_mac, per_step)
         return _calibration
+
+
+class Slowdown:
+    """How much longer finished jobs took than estimated: the calibration is measured once,
+    at first use, and the server's load changes after that (on the busy 2-core machine
+    estimates leaned short). Every job that ran to the end and was estimated at
+    ``MIN_SECONDS`` or more updates ``factor`` = an exponentially weighted mean (weight
+    ``WEIGHT`` for the newest) of actual ÷ estimated running time, clipped to
+    [``LOW``, ``HIGH``]; estimates made from the measured calibration are multiplied by it.
+    So the shown estimate follows the server as it is now (a busy class: longer estimates,
+    and the time limit refuses sooner), from the jobs' own measured times."""
+
+    MIN_SECONDS = 1.0
+    WEIGHT = 0.3
+    LOW, HIGH = 0.5, 8.0
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self.factor = 1.0
+        self.samples = 0
+
+    def observe(self, estimated: float, actual: float) -> None:
+        if not (estimated >= self.MIN_SECONDS and math.isfinite(actual) and actual > 0):
+            return
+        ratio = min(max(actual / (estimated / self.factor), self.LOW), self.HIGH)
+        with self._lock:
+            w = 1.0 if self.samples == 0 else self.WEIGHT
+            self.factor = (1 - w) * self.factor + w * ratio
+            self.samples += 1
+
+
+#: The process's correction of its calibration, from finished jobs (``Slowdown``).
+slowdown = Slowdown()
 
 
 @dataclass(frozen=True)
@@ -289,11 +323,12 @@ def estimate_training(shape: ModelShape, n_train: int, n_eval: int, epochs: floa
     (output and gradient of every layer, 3 floats) and of an evaluation chunk.
     """
     cal = calibration or calibrate()
+    load = 1.0 if calibration is not None else slowdown.factor   # (tests pass their own)
     n_train = max(int(n_train), 0)
     batch = max(1, min(int(batch_size), max(n_train, 1)))
     steps = runs * epochs * math.ceil(n_train / batch)
     macs = runs * (epochs * (3 * n_train + n_eval) + n_eval) * shape.macs + extra_eval * shape.macs
-    seconds = cal.per_mac * macs + cal.per_step * steps
+    seconds = (cal.per_mac * macs + cal.per_step * steps) * load
     memory = (shape.params * (4 * (4 + copies) + 1)
               + 4 * 3 * batch * shape.activations
               + 4 * 2 * min(max(n_eval, 1), EVAL_BATCH) * shape.activations)
@@ -532,6 +567,8 @@ class JobRunner:
             if message:
                 job.message = message
             self._cond.notify_all()
+        if state == "done" and job.started is not None:
+            slowdown.observe(job.estimate.seconds, job.ended - job.started)
         log.info("job %d %s", job.id, job.summary())
 
     # -- stopping

@@ -98,6 +98,12 @@ def test_addresses_that_are_not_pages_and_huge_links_land_with_a_notice(page, ba
     assert sidebar_setting(page, "Seed") == "5"
     assert page.get_by_role("heading", name="Pruning Playground").count() == 1, "not on Home"
 
+    # an unknown single name: Streamlit's own "Page not found" notice, then Home
+    kit.goto(page, f"{base_url}/nosuchpage?seed=4")
+    assert "Page not found" in " ".join(page.locator("[role='dialog']").all_inner_texts())
+    assert page.get_by_role("heading", name="Pruning Playground").count() == 1, "not on Home"
+    assert sidebar_setting(page, "Seed") == "4"
+
     params = [(f"p{i}", "1") for i in range(1200)] + [("seed", "7"), ("scorer", "random")]
     kit.open_app(page, base_url, "prune", urlencode(params), timeout=180)
     kit.assert_no_exception(page, "Prune with a link of 1,202 parameters")

@@ -226,3 +226,28 @@ def test_calibration_is_measured_and_positive():
     cal = calibrate()
     assert cal.per_mac > 0 and cal.per_step > 0
     assert torch.get_num_threads() >= 1
+
+
+def test_finished_jobs_correct_the_estimates_for_the_servers_load(monkeypatch):
+    from pruning.app import jobs
+
+    sd = jobs.Slowdown()
+    sd.observe(2.0, 6.0)                       # the first job took 3x its estimate
+    assert sd.factor == pytest.approx(3.0)
+    sd.observe(0.2, 100.0)                     # too short to tell: ignored
+    sd.observe(3.0 * 2.0, 2.0)                 # estimated with the factor, ran as calibrated
+    assert sd.factor == pytest.approx(0.7 * 3.0 + 0.3 * 1.0)
+    sd.observe(2.0, 1e6)                       # an outlier is clipped
+    assert sd.factor <= jobs.Slowdown.HIGH
+
+    monkeypatch.setattr(jobs, "slowdown", sd)
+    monkeypatch.setattr(jobs, "_calibration", CAL)
+    shape = model_shape(ModelConfig(), 64, 10)
+    measured = estimate_training(shape, 1000, 500, 5)            # the server's own calibration
+    fixed = estimate_training(shape, 1000, 500, 5, calibration=CAL)
+    assert measured.seconds == pytest.approx(fixed.seconds * sd.factor)
+
+    r = JobRunner(Limits(max_jobs=1))
+    job = r.submit("s", "Train", Estimate(2.0, 10))
+    r.run(job, lambda h: time.sleep(0.05))
+    assert sd.samples == 4 and sd.factor < jobs.Slowdown.HIGH   # done jobs are observed
