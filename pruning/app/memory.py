@@ -115,11 +115,13 @@ class ExpiredSessionCollector:
     runs ``delay`` seconds later, in a background thread, at most once per ``min_gap``
     seconds (later requests wait for the gap), followed by ``malloc_trim`` so the freed
     memory goes back to the system. A collection costs about as much as the per-run one
-    did, but once per batch of expired sessions, not once per slider move.
+    did (0.7-1.0 s on the busy 2-core machine), but once per batch of expired sessions, not
+    once per slider move; ``min_gap`` (15 s) caps it at a few per cent of the server's time
+    when a class keeps reloading.
     """
 
     def __init__(self, ttl: float | Callable[[], float], delay: float = 1.0,
-                 min_gap: float = 5.0, collect: Callable[[], object] | None = None,
+                 min_gap: float = 15.0, collect: Callable[[], object] | None = None,
                  clock: Callable[[], float] = time.monotonic):
         self._ttl = ttl if callable(ttl) else (lambda: float(ttl))
         self.delay, self.min_gap = float(delay), float(min_gap)
