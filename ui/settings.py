@@ -2,6 +2,8 @@
 and read as configs."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import streamlit as st
 
 from pruning.config import DataConfig, ModelConfig, TrainConfig, parse_hidden
@@ -31,6 +33,13 @@ SETTINGS_DEFAULTS = {
 }
 
 
+#: (TrainConfig field, session key of the Train page's widget, type) of the training knobs
+#: on the Train page.
+TRAIN_PAGE_KNOBS = (("lr", "train_lr", float), ("optimizer", "train_optimizer", str),
+                    ("batch_size", "train_batch_size", int),
+                    ("weight_decay", "train_weight_decay", float))
+
+
 def _init_settings() -> None:
     for k, v in SETTINGS_DEFAULTS.items():
         st.session_state.setdefault(k, v)
@@ -47,7 +56,11 @@ def current_configs() -> tuple[DataConfig, ModelConfig, TrainConfig]:
                       seed=seed)
     model = ModelConfig(kind=s["set_model"], hidden=parse_hidden(s["set_hidden"]))
     train = TrainConfig(epochs=int(s["set_epochs"]), seed=seed)
-    return data, model, train
+    # The Train page's own knobs count everywhere a model is trained for these settings (the
+    # one-click default model, Lottery, Structured): a link carries them (``url_state``) and
+    # a student who opens it without visiting Train must get the teacher's numbers.
+    knobs = {f: cast(s[key]) for f, key, cast in TRAIN_PAGE_KNOBS if s.get(key) is not None}
+    return data, model, replace(train, **knobs) if knobs else train
 
 
 def render_settings_sidebar() -> None:

@@ -1,7 +1,7 @@
 """The copy-link buttons and the new link settings, through the real app (AppTest)."""
 from urllib.parse import parse_qs, urlsplit
 
-from tests.pages.kit import FINETUNE, ITERATE, click, goto, new_app
+from tests.pages.kit import FINETUNE, ITERATE, PRUNE, click, goto, new_app
 
 QUERY = {"epochs": "7", "train_size": "200", "label_noise": "0.1", "ft_lr": "0.01",
          "ft_epochs": "4", "it_epochs": "6", "it_oneshot": "0", "sc_seeds": "2",
@@ -36,3 +36,16 @@ def test_a_link_sets_the_widgets_and_the_copy_buttons_hand_it_on():
     at.number_input(key="set_epochs").set_value(9).run()
     assert at.query_params["epochs"] in ("9", ["9"])
     assert "classroom" not in at.query_params
+
+
+def test_a_links_training_knobs_act_on_the_default_model_without_a_visit_to_train():
+    """A student opens the teacher's link on Prune and presses "Use a trained default model":
+    the model is trained with the link's learning rate, optimizer, batch size and weight
+    decay (they used to act only when Train was pressed on the Train page)."""
+    at = new_app({"dataset": "moons", "epochs": "2", "lr": "0.05", "optimizer": "sgd",
+                  "batch_size": "32", "weight_decay": "0.001", "hidden": "8,8"},
+                 page=PRUNE, epochs=None)
+    click(at, "use_default_model")
+    t = at.session_state["workspace"].trained.train_config
+    assert (t.lr, t.optimizer, t.batch_size, t.weight_decay, t.epochs) == \
+        (0.05, "sgd", 32, 0.001, 2)
