@@ -137,7 +137,8 @@ def step_prune() -> None:
         return
     ws = workspace()
     c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
-    target = c1.slider("Share of the weights to remove (%)", 50.0, 99.0, 90.0, 0.5,
+    st.session_state.setdefault("lesson_sparsity", 90.0)   # (a link may set it)
+    target = c1.slider("Share of the weights to remove (%)", 50.0, 99.0, step=0.5,
                        key="lesson_sparsity", format="%.1f %%",
                        help="The smallest weights (by |w|, ranked over all layers) become 0.")
     if c2.button(f"Prune {target:.1f} %", key="lesson_prune", type="primary", width="stretch",
@@ -181,7 +182,8 @@ def step_finetune() -> None:
         return
     ws = workspace()
     c1, c2 = st.columns([1, 2], vertical_alignment="bottom")
-    epochs = c1.number_input("Epochs", 1, 50, FT_EPOCHS, key="lesson_ft_epochs",
+    st.session_state.setdefault("lesson_ft_epochs", FT_EPOCHS)   # (a link may set it)
+    epochs = c1.number_input("Epochs", 1, 50, step=1, key="lesson_ft_epochs",
                              help="Passes over the training data; pruned weights stay 0.")
     if c2.button(f"Fine-tune {int(epochs)} epochs", key="lesson_finetune", type="primary",
                  icon="🔧"):

@@ -99,7 +99,8 @@ def prune_region() -> None:
                      help="Global: one ranking over all layers, so some layers lose more than others. "
                           "Per layer: every layer loses the same share. (A threshold is one number "
                           "for every layer, so the scope does not apply to it.)")
-    include_output = c4.checkbox("Prune the output layer too", value=True, key="prune_include_output",
+    st.session_state.setdefault("prune_include_output", True)   # (a link may set it)
+    include_output = c4.checkbox("Prune the output layer too", key="prune_include_output",
                                  help="The last layer turns features into class scores. Leaving it "
                                       "dense is common because it is small and sensitive.")
 

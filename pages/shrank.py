@@ -137,8 +137,9 @@ st.subheader("The model in this session")
 if ws.pruned is None:
     st.info("No pruned model in this session yet. Prune on the **Prune** page, or here in one "
             "click: remove the 90 % of weights with the smallest |w| (ranked over all layers).")
+    st.session_state.setdefault("shrank_default_finetune", True)   # (a link may set it)
     also_finetune = st.checkbox("Then fine-tune the survivors (5 epochs, pruned weights held at "
-                                "zero)", value=True, key="shrank_default_finetune")
+                                "zero)", key="shrank_default_finetune")
     if st.button("Prune 90 % now (global magnitude)", type="primary", key="shrank_default_prune"):
         try:
             with st.spinner("Pruning…"):

@@ -24,13 +24,12 @@ from pruning.present.structured import (
     unit_scores_figure,
 )
 from pruning.scoring import SCORERS
-from pruning.structured.units import UNIT_METHOD_LABELS, UNIT_METHODS
+from pruning.structured.units import UNIT_METHOD_LABELS, UNIT_METHODS, UNIT_OPTIONS
 from ui.charts import show_chart
 from ui.scaffold import page_context, run_and_keep
 from ui.tables import show_table
 from ui.widgets import NOTICE, remembered
 
-UNIT_OPTIONS = [*UNIT_METHODS, "sum:obd", "sum:snip"]
 UNIT_LABELS = {**UNIT_METHOD_LABELS, "sum:obd": "sum of OBD scores of incoming weights",
                "sum:snip": "sum of SNIP scores of incoming weights"}
 PCT = {"format": "percent"}

@@ -19,6 +19,8 @@ Pure Python: no streamlit, no I/O.
 from __future__ import annotations
 
 import math
+import re
+from collections import ChainMap
 from dataclasses import dataclass, fields, replace
 from typing import Callable, Mapping
 
@@ -33,13 +35,17 @@ from pruning.core.data import DATASETS
 from pruning.core.schedules import SCHEDULES
 from pruning.core.selection import SCOPES
 from pruning.errors import PruningError
+from pruning.labs import generalization as _gen
+from pruning.labs.scorer_compare import DEFAULT_SCORERS
 from pruning.present.lesson import N_STEPS as LESSON_STEPS
 from pruning.scoring import SCORERS
+from pruning.structured.units import UNIT_METHODS, UNIT_OPTIONS
 
 MODELS = ("mlp", "cnn")
-MAX_VALUE_CHARS = 64       # longer values are ignored (nothing valid is that long)
+MAX_VALUE_CHARS = 96       # longer values are ignored (nothing valid is that long: all 8 scorers are 69)
 MAX_SHOWN = 32             # characters of a bad value quoted back in a notice
 MAX_PARAMS = 40            # more unknown parameters than this: the notice also counts them
+SHOWN_NAMES = 12           # setting names listed in the unknown-setting notice
 MAX_SEED = 10_000          # as the sidebar's seed input
 MAX_ROUNDS = 10            # the Iterate page's slider range; a link must not start an hour of training
 MAX_THRESHOLD = 1e6
@@ -51,6 +57,15 @@ _TRAIN_DEFAULTS = TrainConfig()
 OPTIMIZERS = ("adam", "sgd")
 FT_LEARNING_RATES = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1)   # the Fine-tune page's slider
 FT_BATCH_SIZES = (16, 32, 64, 128)                              # the Fine-tune page's choices
+PRUNE_STARTS = ("finetuned", "dense")                           # Prune's "Start from"
+LOTTERY_RATES = tuple(range(10, 81, 5))                         # Lottery's "Pruned per round" (%)
+STRUCTURED_FRACTIONS = tuple(range(0, 96, 5))                   # Structured's units removed (%)
+BUDGET_FRACTIONS = (25, 50, 75, 90)                             # Structured's same-budget shares
+SENSITIVITY_SCORERS = tuple(s for s in SCORERS if s not in ("ablation", "movement"))
+SENSITIVITY_TOLERANCES = tuple(x / 2 for x in range(21))        # 0, 0.5, … 10 points
+GL_PRESETS = tuple(_gen.PRESETS)
+GL_CONTROLS = tuple(_gen.CONTROLS)
+LESSON_SPARSITIES = tuple(50 + x / 2 for x in range(99))         # the lesson's slider, 50–99 %
 
 
 @dataclass(frozen=True)
@@ -95,6 +110,46 @@ class AppSettings:
     sc_ft_epochs: int = 2
     sc_sparsity: int = 80        # percent, as its slider
     sc_mv_epochs: int = 2
+    sc_scorers: tuple[str, ...] = DEFAULT_SCORERS
+    # Prune page (beside scorer, scope, sparsity / threshold).
+    include_output: bool = True
+    start: str = "finetuned"     # when a fine-tuned model exists: prune it again, or the dense
+    # Lottery tickets page.
+    lt_rounds: int = 4
+    lt_rate: int = 50            # percent of the survivors pruned per round
+    lt_epochs: int = 8
+    lt_rewind: int = 0
+    # Structured & sensitivity page.
+    st_method: str = "l1"
+    st_fraction: int = 50        # percent of each hidden layer's units
+    st_ft_epochs: int = 2
+    st_budget_fracs: tuple[int, ...] = (50, 75, 90)
+    st_budget_method: str = "l1"
+    st_budget_ft: int = 2
+    st_sens_scorer: str = "magnitude"
+    st_sens_tol: float = 1.0     # accuracy points
+    # Threshold basics: the worked example (four weights, a threshold) and the real layers.
+    # None: the page's default (the article's numbers; for a layer, its median |w|).
+    ex_weights: tuple[float, ...] | None = None
+    ex_t: float | None = None
+    thr_layer: str | None = None
+    thr_t: float | None = None   # the threshold on ``thr_layer`` (reset when the layer changes)
+    thr_target: int = 50
+    thr_global: float | None = None
+    # Generalization lab: the experiment, and its knobs (None: the preset's own; reset when
+    # the experiment changes, each preset has its own defaults).
+    gl_preset: str = GL_PRESETS[0]
+    gl_levels: tuple[float, ...] | None = None
+    gl_seeds: int | None = None
+    gl_rewind: bool | None = None
+    gl_epochs: int | None = None
+    gl_ft: int | None = None
+    gl_patience: int | None = None
+    gl_controls: tuple[str, ...] | None = None
+    # Guided lesson: its prune and fine-tune steps. What shrank?: fine-tune the one-click model.
+    ls_sparsity: float = 90.0
+    ls_ft_epochs: int = 10
+    sh_finetune: bool = True
 
 
 PARAM_NAMES = tuple(f.name for f in fields(AppSettings))
@@ -190,6 +245,62 @@ def _hidden(value: str) -> tuple[int, ...]:
         return parse_hidden(value)
     except PruningError as exc:  # its message never quotes the value
         raise _Invalid(str(exc)) from None
+
+
+def _names(options, lo: int = 1):
+    """A comma-separated list of distinct names, each one of ``options`` (a multiselect)."""
+    def parse(value: str) -> tuple[str, ...]:
+        if lo == 0 and value.strip() == "none":
+            return ()
+        items = tuple(v.strip() for v in value.split(",") if v.strip())
+        bad = [v for v in items if v not in options]
+        if bad or len(set(items)) != len(items) or len(items) < lo:
+            raise _Invalid(f"give {'at least one of ' if lo else 'some of '}"
+                           + ", ".join(map(str, options)) + ", separated by commas, each once")
+        return items
+    return parse
+
+
+def _numbers_among(options, lo: int = 0):
+    """A comma-separated list of distinct numbers, each one of ``options`` (a multiselect)."""
+    def parse(value: str) -> tuple:
+        out = []
+        for text in (v.strip() for v in value.split(",") if v.strip()):
+            out.append(_among(options, str)(text))
+        if len(set(out)) != len(out) or len(out) < lo:
+            raise _Invalid("give some of " + ", ".join(map(str, options)) + ", each once")
+        return tuple(out)
+    return parse
+
+
+def _fractions(value: str) -> tuple[float, ...]:
+    """Sparsity levels: distinct numbers strictly between 0 and 1 (at most 20)."""
+    try:
+        out = tuple(float(v) for v in value.split(",") if v.strip())
+    except ValueError:
+        raise _Invalid("give fractions between 0 and 1, e.g. 0.5,0.9") from None
+    if not out or len(out) > 20 or len(set(out)) != len(out) \
+            or not all(math.isfinite(v) and 0 < v < 1 for v in out):
+        raise _Invalid("give 1 to 20 distinct fractions between 0 and 1, e.g. 0.5,0.9")
+    return out
+
+
+def _weights4(value: str) -> tuple[float, ...]:
+    """The worked example's four weights, each from -10 to 10."""
+    try:
+        out = tuple(float(v) for v in value.split(","))
+    except ValueError:
+        out = ()
+    if len(out) != 4 or not all(math.isfinite(v) and -10 <= v <= 10 for v in out):
+        raise _Invalid("give four numbers from -10 to 10, e.g. 0.2,0.5,0.1,0.3")
+    return out
+
+
+def _layer_name(value: str) -> str:
+    """A weight's parameter name (letters, digits, '_' and single dots), as the page lists."""
+    if not re.fullmatch(r"[A-Za-z_]\w*(\.\w+)*", value):
+        raise _Invalid("not a layer name of this app")
+    return value
 
 
 def _flag(value: str) -> bool:
@@ -288,6 +399,9 @@ class Prop:
     in_link: function of the settings: is this one written to a link? (default: when its
              value is not None).
     widgets: the widgets that show it (see ``Binding``).
+    resets:  settings that go back to None (the page's default) when the user changes this
+             one, because they only mean something for its old value (a layer's threshold
+             when another layer is chosen).
     """
 
     name: str
@@ -295,6 +409,7 @@ class Prop:
     encode: Callable[[object], str] = str
     in_link: Callable[[AppSettings], bool] | None = None
     widgets: tuple[Binding, ...] = ()
+    resets: tuple[str, ...] = ()
 
     def written(self, settings: AppSettings) -> bool:
         if self.in_link is not None:
@@ -307,6 +422,30 @@ _DEFAULTS_FOR_LINK = AppSettings()
 
 def _flag_text(on) -> str:
     return "1" if on else "0"
+
+
+def _list_text(values) -> str:
+    return ",".join(str(v) for v in values) or "none"
+
+
+def _numbers_text(values) -> str:
+    return ",".join(repr(float(v)) if isinstance(v, float) else str(int(v)) for v in values)
+
+
+def _layer_threshold_key(state: Mapping) -> str | None:
+    """Threshold basics' slider of the chosen layer: one remembered value per layer."""
+    layer = state.get("thr_layer")
+    return None if layer is None else f"thr_layer_t:{layer}"
+
+
+def _preset_key(field: str):
+    """The Generalization lab's remembered value ``field`` of the chosen experiment."""
+    return lambda state: f"gl_{field}_{state.get('gl_preset', GL_PRESETS[0])}"
+
+
+def _gl(name: str, field: str, parse, encode, to_widget=None, to_text=None) -> Prop:
+    return Prop(name, parse, encode, widgets=(
+        Binding(_preset_key(field), to_widget=to_widget, to_text=to_text),))
 
 
 def _knob(name: str, parse, encode, *widgets: Binding) -> Prop:
@@ -385,6 +524,54 @@ PROPS: tuple[Prop, ...] = (
     _knob("sc_ft_epochs", _whole(0, 50), _int_text, Binding("sc_ft_epochs", to_widget=int)),
     _knob("sc_sparsity", _whole(5, 99), _int_text, Binding("sc_sparsity", to_widget=int)),
     _knob("sc_mv_epochs", _whole(1, 50), _int_text, Binding("sc_mv_epochs", to_widget=int)),
+    _knob("sc_scorers", _names(tuple(SCORERS)), _list_text,
+          Binding("sc_scorers", to_widget=list, to_text=_list_text)),
+    _knob("include_output", _flag, _flag_text,
+          Binding("prune_include_output", to_widget=bool, to_text=_flag_text)),
+    _knob("start", _choice(PRUNE_STARTS), str, Binding("prune_start")),
+    _knob("lt_rounds", _whole(1, 8), _int_text, Binding("lt_rounds", to_widget=int)),
+    _knob("lt_rate", _among(LOTTERY_RATES, str), _int_text, Binding("lt_rate", to_widget=int)),
+    _knob("lt_epochs", _whole(1, 100), _int_text, Binding("lt_epochs", to_widget=int)),
+    _knob("lt_rewind", _whole(0, 99), _int_text, Binding("lt_rewind", to_widget=int)),
+    _knob("st_method", _choice(UNIT_OPTIONS), str, Binding("st_method")),
+    _knob("st_fraction", _among(STRUCTURED_FRACTIONS, str), _int_text,
+          Binding("st_fraction", to_widget=int)),
+    _knob("st_ft_epochs", _whole(0, 50), _int_text, Binding("st_ft_epochs", to_widget=int)),
+    _knob("st_budget_fracs", _numbers_among(BUDGET_FRACTIONS), _numbers_text,
+          Binding("st_budget_fracs", to_widget=list, to_text=_numbers_text)),
+    _knob("st_budget_method", _choice(UNIT_METHODS), str, Binding("st_budget_method")),
+    _knob("st_budget_ft", _whole(0, 50), _int_text, Binding("st_budget_ft", to_widget=int)),
+    _knob("st_sens_scorer", _choice(SENSITIVITY_SCORERS), str, Binding("st_sens_scorer")),
+    _knob("st_sens_tol", _among(SENSITIVITY_TOLERANCES, str), _number_text,
+          Binding("st_sens_tol", to_widget=float)),
+    Prop("ex_weights", _weights4, _numbers_text, widgets=tuple(
+        Binding(f"thr_w{i}", to_widget=lambda v, i=i: float(v[i]), to_text=_numbers_text,
+                read=lambda state: [state[f"thr_w{j}"] for j in range(4)])
+        for i in range(4))),
+    Prop("ex_t", _number(0.0, 100.0), _number_text, widgets=(Binding("thr_t", to_widget=float),)),
+    Prop("thr_layer", _layer_name, widgets=(Binding("thr_layer"),), resets=("thr_t",)),
+    Prop("thr_t", _number(0.0, MAX_THRESHOLD), _number_text,
+         widgets=(Binding(_layer_threshold_key, to_widget=float),)),
+    _knob("thr_target", _whole(0, 100), _int_text, Binding("thr_layer_target", to_widget=int)),
+    Prop("thr_global", _number(0.0, MAX_THRESHOLD), _number_text,
+         widgets=(Binding("thr_global_t", to_widget=float),)),
+    Prop("gl_preset", _choice(GL_PRESETS), in_link=lambda s: s.gl_preset != GL_PRESETS[0],
+         widgets=(Binding("gl_preset"),),
+         resets=("gl_levels", "gl_seeds", "gl_rewind", "gl_epochs", "gl_ft", "gl_patience",
+                 "gl_controls")),
+    _gl("gl_levels", "levels", _fractions, _numbers_text, to_widget=list, to_text=_numbers_text),
+    _gl("gl_seeds", "seeds", _whole(1, 5), _int_text, to_widget=int),
+    _gl("gl_rewind", "rewind", _flag, _flag_text, to_widget=bool, to_text=_flag_text),
+    _gl("gl_epochs", "epochs", _whole(1, 1000), _int_text, to_widget=int),
+    _gl("gl_ft", "ft", _whole(0, 1000), _int_text, to_widget=int),
+    _gl("gl_patience", "patience", _whole(1, 1000), _int_text, to_widget=int),
+    _gl("gl_controls", "controls", _names(GL_CONTROLS, lo=0), _list_text, to_widget=list,
+        to_text=_list_text),
+    _knob("ls_sparsity", _among(LESSON_SPARSITIES, str), _number_text,
+          Binding("lesson_sparsity", to_widget=float)),
+    _knob("ls_ft_epochs", _whole(1, 50), _int_text, Binding("lesson_ft_epochs", to_widget=int)),
+    _knob("sh_finetune", _flag, _flag_text,
+          Binding("shrank_default_finetune", to_widget=bool, to_text=_flag_text)),
 )
 assert tuple(p.name for p in PROPS) == PARAM_NAMES, "one row per AppSettings field, in order"
 
@@ -394,7 +581,9 @@ _PARSERS = {p.name: p.parse for p in PROPS}
 #: Streamlit drops an undrawn widget's state, so without this a fine-tuning setting came back
 #: as the widget's minimum after a visit to another page, and the link changed with it.
 KEPT_WIDGETS = ("ft_epochs", "ft_lr", "ft_optimizer", "ft_momentum", "ft_batch",
-                "it_epochs", "it_rewind", "it_rewind_epochs", "it_oneshot", "it_baseline")
+                "it_epochs", "it_rewind", "it_rewind_epochs", "it_oneshot", "it_baseline",
+                "prune_include_output", "prune_start", "lesson_sparsity", "lesson_ft_epochs",
+                "shrank_default_finetune")
 
 #: {setting: the widgets that show it}, for the UI's URL sync (``settings_from_widgets`` & co.).
 WIDGET_BINDINGS: dict[str, list[Binding]] = {p.name: list(p.widgets) for p in PROPS if p.widgets}
@@ -456,7 +645,8 @@ def parse_query_params(params: Mapping[str, object],
                 f"{len(items)} setting(s) of this app were read." if len(unknown) > MAX_PARAMS
                 else "")
         notices.append(f"Ignored unknown setting(s) {listed}{more}; this app reads "
-                       f"{', '.join(PARAM_NAMES)}.{kept}")
+                       f"{', '.join(PARAM_NAMES[:SHOWN_NAMES])} and {len(PARAM_NAMES) - SHOWN_NAMES} "
+                       f"more (a copied link has them all).{kept}")
     if "sparsity" in values and "threshold" in values:
         notices.append("The link gives both a sparsity and a threshold; the sparsity is used.")
         del values["threshold"]
@@ -552,6 +742,10 @@ def settings_from_widgets(state: Mapping, seen: Mapping, settings: AppSettings,
             pending.discard(name)
             break
     new, names = _apply(settings, changed)
+    resets = {r for p in PROPS if p.name in names for r in p.resets} - names
+    if resets:
+        new = replace(new, **{r: None for r in resets})
+        names |= {r for r in resets if getattr(settings, r) is not None}
     return new, names, pending - names
 
 
@@ -582,7 +776,8 @@ def _seeded_widgets(settings: AppSettings, names, bindings: Mapping[str, list[Bi
                     state: Mapping):
     """(binding, session key, widget value) for every seedable widget bound to the settings
     ``names`` that are set (None is skipped): the walk both functions below filter."""
-    for name in names:
+    names = set(names)
+    for name in (n for n in PARAM_NAMES if n in names):   # a key may depend on one before
         value = getattr(settings, name)
         if value is None:
             continue
@@ -611,8 +806,9 @@ def widget_values(settings: AppSettings, names, bindings: Mapping[str, list[Bind
     ``settings`` for the setting ``names`` (a setting that is None is skipped, e.g. the
     sparsity while a threshold is used). Present widgets are left alone: they show what the
     user chose."""
-    out = {}
-    for b, key, want in _seeded_widgets(settings, names, bindings, state):
+    out: dict = {}
+    # keys resolved against what is seeded so far: the threshold slider of the link's layer
+    for b, key, want in _seeded_widgets(settings, names, bindings, ChainMap(out, state)):
         if key in state:
             continue
         out[key] = want

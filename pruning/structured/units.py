@@ -38,6 +38,8 @@ from pruning.scoring import SCORERS, ScoreContext, score
 from pruning.scoring.ablation import unit_ablation_scores
 
 UNIT_METHODS = ("l1", "l2", "taylor", "ablation", "random")
+#: The Structured page's unit scores: the methods above and a weight scorer summed over a unit.
+UNIT_OPTIONS = (*UNIT_METHODS, "sum:obd", "sum:snip")
 
 UNIT_METHOD_LABELS = {
     "l1": "L1 norm of incoming weights",

@@ -8,10 +8,12 @@ from pruning.app.url_state import (
     FT_BATCH_SIZES,
     FT_LEARNING_RATES,
     PROPS,
+    SCORERS,
     WIDGET_BINDINGS,
     AppSettings,
     encode_settings,
     parse_query_params,
+    settings_from_widgets,
     share_query,
     widget_values,
 )
@@ -26,6 +28,21 @@ CUSTOM = {
     "it_epochs": (6, 0), "it_rewind": (True, True), "it_rewind_epochs": (4, 100),
     "it_oneshot": (False, False), "it_baseline": (True, True),
     "sc_seeds": (2, 10), "sc_ft_epochs": (0, 50), "sc_sparsity": (95, 5), "sc_mv_epochs": (1, 50),
+    # Compare scorers' list, Prune, Lottery, Structured, Threshold basics, Generalization,
+    # the lesson and What shrank?
+    "sc_scorers": (("magnitude", "snip"), tuple(SCORERS)),
+    "include_output": (False, False), "start": ("dense", "dense"),
+    "lt_rounds": (2, 8), "lt_rate": (20, 80), "lt_epochs": (3, 100), "lt_rewind": (1, 99),
+    "st_method": ("taylor", "sum:snip"), "st_fraction": (75, 0), "st_ft_epochs": (0, 50),
+    "st_budget_fracs": ((25,), (90, 25, 50, 75)), "st_budget_method": ("l2", "random"),
+    "st_budget_ft": (1, 50), "st_sens_scorer": ("snip", "random"), "st_sens_tol": (2.5, 10.0),
+    "ex_weights": ((0.1, -0.25, 0.3, 0.4), (-10.0, 10.0, 0.0, 1e-3)), "ex_t": (0.25, 0.0),
+    "thr_layer": ("layers.0.weight", "net.fc2.weight"), "thr_t": (0.012, 0.0),
+    "thr_target": (80, 0), "thr_global": (0.02, 1.5),
+    "gl_preset": ("mnist1d", "article-2d"), "gl_levels": ((0.5, 0.9), (0.99,)),
+    "gl_seeds": (2, 5), "gl_rewind": (True, False), "gl_epochs": (50, 1000), "gl_ft": (0, 1000),
+    "gl_patience": (3, 1000), "gl_controls": (("random",), ()),
+    "ls_sparsity": (95.5, 50.0), "ls_ft_epochs": (3, 50), "sh_finetune": (False, False),
 }
 
 
@@ -87,3 +104,28 @@ def test_a_link_never_carries_classroom_unless_asked(classroom_here):
     assert {k: v for k, v in projector.items() if k != "classroom"} == students
     assert parse_query_params(projector)[0] == replace(settings, classroom=True)
     assert parse_query_params(students)[0] == replace(settings, classroom=False)
+
+
+def test_a_link_seeds_the_widget_of_its_layer_and_of_its_experiment():
+    """Keys that depend on another setting (Threshold basics keeps one threshold per layer,
+    the Generalization lab its knobs per experiment) are seeded for the link's choice."""
+    settings, _ = parse_query_params({"thr_layer": "net.2.weight", "thr_t": "0.015",
+                                      "gl_preset": "mnist1d", "gl_seeds": "2",
+                                      "gl_levels": "0.5,0.9", "ex_weights": "0.1,0.2,0.3,0.4"})
+    seeded = widget_values(settings, {"thr_layer", "thr_t", "gl_preset", "gl_seeds",
+                                      "gl_levels", "ex_weights"}, WIDGET_BINDINGS, {})
+    assert seeded["thr_layer"] == "net.2.weight" and seeded["thr_layer_t:net.2.weight"] == 0.015
+    assert seeded["gl_preset"] == "mnist1d" and seeded["gl_seeds_mnist1d"] == 2
+    assert seeded["gl_levels_mnist1d"] == [0.5, 0.9]
+    assert [seeded[f"thr_w{i}"] for i in range(4)] == [0.1, 0.2, 0.3, 0.4]
+
+
+def test_choosing_another_layer_or_experiment_drops_the_values_that_belonged_to_the_old_one():
+    settings = replace(AppSettings(), thr_layer="a.weight", thr_t=0.01, gl_seeds=2, gl_ft=7)
+    seen = {"thr_layer": "a.weight", "gl_preset": "digits-noisy"}
+    state = {"thr_layer": "b.weight", "gl_preset": "mnist1d"}
+    new, changed, _ = settings_from_widgets(state, seen, settings, WIDGET_BINDINGS)
+    assert (new.thr_layer, new.thr_t) == ("b.weight", None)
+    assert (new.gl_preset, new.gl_seeds, new.gl_ft) == ("mnist1d", None, None)
+    assert {"thr_t", "gl_seeds", "gl_ft"} <= changed
+    assert "thr_t" not in encode_settings(new) and "gl_seeds" not in encode_settings(new)
