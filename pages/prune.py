@@ -3,6 +3,8 @@
 Moving a slider only re-selects masks over the cached scores and evaluates the masked copy;
 nothing is retrained here.
 """
+import weakref
+
 import numpy as np
 import streamlit as st
 import torch
@@ -34,16 +36,16 @@ from pruning.present.network_diagram import (
 )
 from pruning.present.prune import (
     boundary_note,
-    cutoff_histogram,
     dead_units_note,
     diagram_note,
     histogram_note,
-    layer_heatmap,
     pruning_effect_note,
     unevenness_note,
     unit_images_note,
 )
 from pruning.present.scorer_compare import method_note
+from pruning.present.slider_figures import SliderHeatmap, SliderHistogram, SliderImages
+from pruning.present.style import font_scale
 from pruning.scoring import SCORERS
 from ui.charts import show_chart
 from ui.fragments import live_region
@@ -80,9 +82,53 @@ if start is not None:
                    f"{pct(start.metrics['test_acc'])}). Choose a larger target to cut more. "
                    "The changes below are against the dense model.")
 
+class ModelViews:
+    """What this session's Prune page draws of one model, kept between slider moves: the
+    weights it prunes, a scratch copy to measure the pruned weights in, and the figures, built
+    once (``pruning.present.slider_figures``) and updated per move. The figures are updated
+    in place, so they are this session's own (in ``st.session_state``, never in a shared cache)."""
+
+    def __init__(self, trained, start, data):
+        self.trained, self.start = weakref.ref(trained), None if start is None else weakref.ref(start)
+        self.scale = font_scale()
+        model = trained.build(data, None if start is None else start.state)
+        self.params = {n: p.detach() for n, p in model.named_parameters()}
+        self.scratch = trained.build(data)   # a pruned state is loaded into it per move
+        self.heatmaps: dict[str, SliderHeatmap] = {}
+        self.histograms: dict[tuple, SliderHistogram] = {}
+        self.pictures: tuple | None = None
+
+    def fits(self, trained, start) -> bool:
+        return (self.trained() is trained and self.scale == font_scale()
+                and (self.start is None if start is None else
+                     self.start is not None and self.start() is start))
+
+    def heatmap(self, name: str) -> SliderHeatmap:
+        if name not in self.heatmaps:
+            w = self.params[name]
+            title = f"{name.removesuffix('.weight')} ({' × '.join(map(str, w.shape))})"
+            self.heatmaps[name] = SliderHeatmap(w, title, float(w.abs().max()) or 1.0)
+        return self.heatmaps[name]
+
+    def histogram(self, key: tuple, scores, log_x: bool, title: str) -> SliderHistogram:
+        if (key, log_x) not in self.histograms:
+            self.histograms[key, log_x] = SliderHistogram(scores, log_x=log_x, title=title)
+        return self.histograms[key, log_x]
+
+
+def model_views(trained, start, data) -> ModelViews:
+    """This session's ``ModelViews`` of ``trained`` (pruned from ``start``), new when the
+    model, the start or the classroom font size changed."""
+    views = st.session_state.get("_prune_views")
+    if views is None or not views.fits(trained, start):
+        views = st.session_state["_prune_views"] = ModelViews(trained, start, data)
+    return views
+
+
 @live_region
 def prune_region() -> None:
-    """Every control of the pruning and what it changes: a move reruns this region alone."""
+    """Every control of the pruning and what it changes: a change reruns this region alone,
+    a move of the slider only ``prune_results``."""
     # ----------------------------------------------------------------------------- controls
     c1, c2, c3, c4 = st.columns([1.2, 1, 1, 1])
     scorer = c1.selectbox(
@@ -104,6 +150,12 @@ def prune_region() -> None:
                                  help="The last layer turns features into class scores. Leaving it "
                                       "dense is common because it is small and sensitive.")
 
+    prune_results(scorer, mode, scope, include_output)
+
+
+@live_region
+def prune_results(scorer: str, mode: str, scope: str, include_output: bool) -> None:
+    """The slider and everything it changes: a move reruns this region alone."""
     if mode == "sparsity":
         # Drawn before the scores: a scorer that refuses (ablation on a large model) ends the
         # region, and a slider not drawn in a run loses its value in Streamlit; the next run
@@ -125,9 +177,10 @@ def prune_region() -> None:
         key = f"prune_threshold_{scorer}_{include_output}"
         if key in st.session_state and st.session_state[key] > top:
             st.session_state[key] = top  # another model's range: keep the slider valid
-        # Start at the median score (about half pruned), rounded to a readable number.
-        median = float(torch.cat([s.flatten() for s in scores.values()]).median())
-        st.session_state.setdefault(key, min(float(f"{median:.2g}"), top))
+        if key not in st.session_state:
+            # Start at the median score (about half pruned), rounded to a readable number.
+            median = float(torch.cat([s.flatten() for s in scores.values()]).median())
+            st.session_state[key] = min(float(f"{median:.2g}"), top)
         tc1, tc2 = st.columns([3, 1])
         value = tc1.slider("Threshold (prune every weight whose score is below it)", 0.0, top,
                            step=step, key=key, format="%.3g",
@@ -148,7 +201,9 @@ def prune_region() -> None:
         show_error(exc)
         return
 
-    pruned_model = trained.build(data, pruned.state)
+    views = model_views(trained, start, data)
+    pruned_model = views.scratch
+    pruned_model.load_state_dict(pruned.state)
     table = sparsity_table(pruned_model, sel, scope, mode)
     dense_m, pruned_m = trained.metrics, pruned.metrics
     empty_layers = [n.removesuffix(".weight") for n, s in sel.per_layer.items() if s >= 1.0]
@@ -203,16 +258,13 @@ def prune_region() -> None:
     st.subheader("Weights (amber = pruned)")
     st.markdown("Rows are a layer's units, columns their inputs; blue is negative, red positive. "
                 + unevenness_note(sel.per_layer, scope, mode) + " " + dead_units_note(table))
-    params = dict(trained.build(data, None if start is None else start.state).named_parameters())
+    params = views.params
     names = list(sel.masks)
     for i in range(0, len(names), 2):
         cols = st.columns(2)
         for col, name in zip(cols, names[i:i + 2]):
-            w = params[name].detach()
-            title = f"{name.removesuffix('.weight')} ({' × '.join(map(str, w.shape))})"
-            show_chart(layer_heatmap(w, sel.masks[name], title=title,
-                                     zmax=float(w.abs().max()) or 1.0, compact=True),
-                       key=f"prune_heatmap_{name}", where=col)
+            show_chart(views.heatmap(name).at(sel.masks[name]), key=f"prune_heatmap_{name}",
+                       where=col)
 
     # ----------------------------------------------------------------------------- histogram + table
     st.subheader("Scores and the line")
@@ -230,12 +282,13 @@ def prune_region() -> None:
     else:
         line = sel.cutoff
     hist_masks = {n: sel.masks[n] for n in hist_scores}
-    show_chart(cutoff_histogram(hist_scores, hist_masks, line, mode, log_x=log_x,
-                                title="scores of " + ("all prunable weights" if hist_layer == "all"
-                                                      else hist_layer.removesuffix(".weight"))),
-               key="prune_histogram", where=h1)
+    histogram = views.histogram(
+        (scorer, include_output, seed, hist_layer), hist_scores, log_x,
+        title="scores of " + ("all prunable weights" if hist_layer == "all"
+                              else hist_layer.removesuffix(".weight")))
+    show_chart(histogram.at(line, mode, hist_masks), key="prune_histogram", where=h1)
     n_pruned_here = int(sum(int((~m_).sum()) for m_ in hist_masks.values()))
-    flat = torch.cat([s.flatten() for s in hist_scores.values()]).numpy()
+    flat = histogram.scores
     if per_layer_cutoffs and hist_layer == "all":
         h2.info("Per-layer scope: every layer has its own cut-off. Pick a layer to see its line.")
     else:
@@ -248,16 +301,20 @@ def prune_region() -> None:
                        help="One row per layer: shape, weights, non-zeros, target and reached sparsity.")
 
     # ----------------------------------------------------------------------------- pictures
-    first_name, first_w = next((n, p.detach()) for n, p in params.items() if p.ndim in (2, 4))
+    first_name, first_w = next((n, p) for n, p in params.items() if p.ndim in (2, 4))
     if data.is_image:
         st.subheader("What the first layer looks at")
         imgs, kept, titles = first_layer_units(first_w, sel.masks.get(first_name), data.image_shape)
+        if views.pictures is None:
+            views.pictures = (images_grid(imgs, titles, cols=len(imgs), symmetric=True,
+                                          title="before pruning", height=260),
+                              SliderImages(imgs, titles, "after pruning (amber = pruned)"))
+        before_grid, after_grid = views.pictures
         # One row each (full width): bigger pictures, and titles never overlap a row above.
+        show_chart(before_grid, key="prune_units_before")
         show_chart(images_grid(imgs, titles, cols=len(imgs), symmetric=True,
-                               title="before pruning", height=260), key="prune_units_before")
-        show_chart(images_grid(imgs, titles, cols=len(imgs), symmetric=True,
-                               title="after pruning (amber = pruned)", masks=kept, height=260),
-                   key="prune_units_after")
+                               title="after pruning (amber = pruned)", height=260)
+                   if kept is None else after_grid.at(kept), key="prune_units_after")
         share = 0.0 if kept is None else 1 - float(np.mean(kept))
         st.markdown(NOTICE + unit_images_note(first_w.ndim == 4, len(titles), share))
 
@@ -283,7 +340,7 @@ def prune_region() -> None:
         n_weights = count_weights([w for _, w in lin])
         if n_weights <= MAX_DIAGRAM_WEIGHTS:
             st.subheader("The network")
-            dense_lin = [params[n].detach() for n, _ in lin]
+            dense_lin = [params[n] for n, _ in lin]
             masks = [sel.masks.get(n) for n, _ in lin]
             edges = diagram_edges(dense_lin, masks)
             cut = cut_off_units(edges, layer_sizes(dense_lin))

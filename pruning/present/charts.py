@@ -56,20 +56,32 @@ def weight_heatmap(weight, mask=None, title: str = "weights", zmax: float | None
         dict(type="heatmap", z=z, colorscale=WEIGHT_SCALE, zmid=0, zmin=-zmax, zmax=zmax,
              colorbar=dict(title=dict(text="w")), name="weights",
              hovertemplate="out %{y}, in %{x}<br>w = %{z:.4f}<extra></extra>"),
-    ], heatmap_layout(int(pruned.sum()), pruned.size), title, height)
+    ], heatmap_layout(int(pruned.sum()), pruned.size, w.shape), title, height)
 
 
-def heatmap_layout(n_pruned: int, n: int) -> dict:
+def pruned_count_text(n_pruned: int, n: int) -> str:
+    """The line above a weight heatmap: "<b>45,180</b> of 50,200 pruned (90.0 %)"."""
+    return f"<b>{n_pruned:,}</b> of {n:,} pruned ({pct(n_pruned / n)})"
+
+
+def heatmap_layout(n_pruned: int, n: int, shape: tuple[int, int] | None = None) -> dict:
     """The layout of a weight heatmap: amber plot background (where pruned cells show),
-    rows top-down, no grid, and the pruned count above the plot."""
+    rows top-down, no grid, and the pruned count above the plot. With the matrix ``shape``
+    (rows, columns) the unit/input ticks are whole numbers, one per cell when there are at
+    most 12 (a 2 × 8 layer otherwise gets ticks at 0.5)."""
     # No grid or zero line: they would show through the transparent (pruned) cells.
     axis = dict(showgrid=False, zeroline=False, automargin=False)
+
+    def ticks(k: int) -> dict:
+        return {} if shape is None else dict(tickformat="d", **({"dtick": 1} if k <= 12 else {}))
+
     return dict(
         plot_bgcolor=PRUNED_COLOUR,
         margin=fixed_margin(l=75, r=100, t=60, b=60),
-        yaxis=dict(autorange="reversed", title=dict(text="output unit"), **axis),
-        xaxis=dict(title=dict(text="input"), **axis),
-        annotations=[dict(text=f"<b>{n_pruned:,}</b> of {n:,} pruned ({pct(n_pruned / n)})",
+        yaxis=dict(autorange="reversed", title=dict(text="output unit"), **axis,
+                   **ticks(shape[0] if shape else 0)),
+        xaxis=dict(title=dict(text="input"), **axis, **ticks(shape[1] if shape else 0)),
+        annotations=[dict(text=pruned_count_text(n_pruned, n),
                           xref="paper", yref="paper", x=0,
                           y=1.0, yanchor="bottom", showarrow=False,
                           font=dict(size=FONT_SIZE - 2))],
@@ -98,39 +110,54 @@ def score_histogram(scores, threshold: float | None = None, title: str = "scores
     every slider move of the Prune page). ``fig.data[0].y`` are the counts, ``.x`` the bin
     centres, ``.customdata`` each bin's [low, high) edges.
     """
-    if isinstance(scores, dict):
-        scores = torch.cat([torch.as_tensor(s).flatten() for s in scores.values()])
-    s = torch.as_tensor(scores).detach().flatten().cpu().numpy().astype(np.float32)
-    x, t = s, threshold
-    xlabel = "score"
-    if log_x:
-        floor = max(float(s[s > 0].min()) if (s > 0).any() else 1e-8, 1e-12)
-        x = np.log10(np.maximum(s, floor))
-        t = None if threshold is None else math.log10(max(threshold, floor))
-        xlabel = "log10(score)"
+    s, x, xlabel, floor = _histogram_values(scores, log_x)
     counts, edges = histogram_bins(x, nbins)
     spec = dict(xaxis=dict(title=dict(text=xlabel), automargin=False),
                   yaxis=dict(title=dict(text="number of weights"), automargin=False),
                   margin=fixed_margin(l=85, r=25, t=60, b=60), bargap=0)
-    if t is not None:
-        # What add_vrect / add_vline (annotation top left / top right) would add, in one go.
-        n_below = int((s < threshold).sum())
-        lo = float(min(edges[0], t)) if counts.size else t
-        span = dict(xref="x", y0=0, y1=1, yref="y domain")
-        label = dict(y=1, yref="y domain", xref="x", xanchor="left", yanchor="top",
-                     showarrow=False)
-        spec["shapes"] = [
-            dict(type="rect", x0=lo, x1=t, fillcolor=PRUNED_COLOUR, opacity=0.25,
-                 line=dict(width=0), **span),
-            dict(type="line", x0=t, x1=t, line=dict(color="black", width=3, dash="dash"), **span)]
-        spec["annotations"] = [dict(text=f"pruned: {n_below:,}", x=lo, **label),
-                                 dict(text=f"threshold {threshold:.4g}", x=t, **label)]
+    spec.update(threshold_marks(s, threshold, edges, counts.size, log_x, floor))
     return figure([dict(type="bar", x=(edges[:-1] + edges[1:]) / 2, y=counts,
                          width=np.diff(edges), customdata=np.stack([edges[:-1], edges[1:]], axis=1),
                          marker=dict(color="#4c72b0", line=dict(width=0)), name="scores",
                          hovertemplate=f"{xlabel} %{{customdata[0]:.4g}} to %{{customdata[1]:.4g}}"
                                        "<br>%{y:,} weights<extra></extra>")],
                    spec, title, height)
+
+
+def _histogram_values(scores, log_x: bool) -> tuple[np.ndarray, np.ndarray, str, float]:
+    """``(scores as float32, the values binned, the x label, the log floor)`` of
+    ``score_histogram``: with ``log_x`` the values are log10(max(score, floor)), ``floor`` the
+    smallest positive score (at least 1e-12)."""
+    if isinstance(scores, dict):
+        scores = torch.cat([torch.as_tensor(s).flatten() for s in scores.values()])
+    s = torch.as_tensor(scores).detach().flatten().cpu().numpy().astype(np.float32)
+    if not log_x:
+        return s, s, "score", 0.0
+    floor = max(float(s[s > 0].min()) if (s > 0).any() else 1e-8, 1e-12)
+    return s, np.log10(np.maximum(s, floor)), "log10(score)", floor
+
+
+def threshold_marks(s: np.ndarray, threshold: float | None, edges: np.ndarray, n_bins: int,
+                    log_x: bool, floor: float) -> dict:
+    """The layout ``shapes`` and ``annotations`` of ``score_histogram``'s line at
+    ``threshold``: the pruned region (< t) shaded, the dashed line, "pruned: n" and the
+    threshold's value; ``{}`` without a threshold."""
+    if threshold is None:
+        return {}
+    t = math.log10(max(threshold, floor)) if log_x else threshold
+    # What add_vrect / add_vline (annotation top left / top right) would add, in one go.
+    n_below = int((s < threshold).sum())
+    lo = float(min(edges[0], t)) if n_bins else t
+    span = dict(xref="x", y0=0, y1=1, yref="y domain")
+    label = dict(y=1, yref="y domain", xref="x", xanchor="left", yanchor="top",
+                 showarrow=False)
+    return dict(
+        shapes=[dict(type="rect", x0=lo, x1=t, fillcolor=PRUNED_COLOUR, opacity=0.25,
+                     line=dict(width=0), **span),
+                dict(type="line", x0=t, x1=t, line=dict(color="black", width=3, dash="dash"),
+                     **span)],
+        annotations=[dict(text=f"pruned: {n_below:,}", x=lo, **label),
+                     dict(text=f"threshold {threshold:.4g}", x=t, **label)])
 
 
 def training_curves(history: pd.DataFrame, metric: str = "acc", title: str | None = None,
@@ -217,23 +244,14 @@ def images_grid(images: np.ndarray, titles: list[str] | None = None, cols: int =
     cols = max(1, min(cols, n))
     rows = math.ceil(n / cols)
     pad = 1
-    canvas = np.full((rows * (h + pad) - pad, cols * (w + pad) - pad), np.nan, np.float32)
-    pruned = np.full_like(canvas, np.nan)
-    for i in range(n):
-        r, c = divmod(i, cols)
-        canvas[r * (h + pad): r * (h + pad) + h, c * (w + pad): c * (w + pad) + w] = images[i]
-        if masks is not None:
-            cell = np.where(~np.asarray(masks[i], bool), 1.0, np.nan)
-            pruned[r * (h + pad): r * (h + pad) + h, c * (w + pad): c * (w + pad) + w] = cell
-            canvas[r * (h + pad): r * (h + pad) + h, c * (w + pad): c * (w + pad) + w][
-                ~np.asarray(masks[i], bool)] = np.nan
+    canvas, pruned = grid_canvases(images, cols, masks)
     traces = []
     if masks is not None:
         traces.append(dict(type="heatmap", z=pruned,
                            colorscale=[[0, PRUNED_COLOUR], [1, PRUNED_COLOUR]],
                            showscale=False, hoverinfo="skip", name="pruned"))
     if symmetric:
-        m = float(np.nanmax(np.abs(canvas))) if np.isfinite(canvas).any() else 1.0
+        m = grid_limit(canvas)
         traces.append(dict(type="heatmap", z=canvas, colorscale=WEIGHT_SCALE, zmid=0, zmin=-m,
                            zmax=m, showscale=True, name="weights"))
     else:
@@ -247,6 +265,31 @@ def images_grid(images: np.ndarray, titles: list[str] | None = None, cols: int =
                  showarrow=False, yanchor="bottom", font=dict(size=FONT_SIZE - 4))
             for i, t in enumerate(titles[:n])]
     return figure(traces, spec, title, height or 120 + rows * 110)
+
+
+def grid_canvases(images: np.ndarray, cols: int, masks: np.ndarray | None = None,
+                  pad: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """``images_grid``'s two pictures: the images tiled ``cols`` to a row with ``pad`` NaN
+    between them (pruned pixels NaN too), and 1.0 where a pixel is pruned, NaN elsewhere."""
+    n, h, w = images.shape
+    cols = max(1, min(cols, n))
+    rows = math.ceil(n / cols)
+    canvas = np.full((rows * (h + pad) - pad, cols * (w + pad) - pad), np.nan, np.float32)
+    pruned = np.full_like(canvas, np.nan)
+    for i in range(n):
+        r, c = divmod(i, cols)
+        canvas[r * (h + pad): r * (h + pad) + h, c * (w + pad): c * (w + pad) + w] = images[i]
+        if masks is not None:
+            cell = np.where(~np.asarray(masks[i], bool), 1.0, np.nan)
+            pruned[r * (h + pad): r * (h + pad) + h, c * (w + pad): c * (w + pad) + w] = cell
+            canvas[r * (h + pad): r * (h + pad) + h, c * (w + pad): c * (w + pad) + w][
+                ~np.asarray(masks[i], bool)] = np.nan
+    return canvas, pruned
+
+
+def grid_limit(canvas: np.ndarray) -> float:
+    """The symmetric colour limit of an incoming-weight grid: max |w| over what is shown."""
+    return float(np.nanmax(np.abs(canvas))) if np.isfinite(canvas).any() else 1.0
 
 
 def confusion_matrix_figure(y_true, y_pred, class_names, title="confusion matrix (test)",

@@ -72,7 +72,8 @@ def compact_weight_heatmap(weight, mask=None, title: str = "weights",
              colorbar=dict(title=dict(text="w"), tickvals=np.rint(ticks * STEPS / zmax).tolist(),
                            ticktext=[f"{t:.2g}" for t in ticks]),
              hovertemplate="out %{y}, in %{x}<extra></extra>"),
-    ], heatmap_layout(int((levels == PRUNED_LEVEL).sum()), levels.size), title, height)
+    ], heatmap_layout(int((levels == PRUNED_LEVEL).sum()), levels.size, levels.shape), title,
+        height)
 
 
 def pruned_cells(z) -> int:

@@ -324,11 +324,6 @@ def layer_heatmap(weight, mask=None, title: str = "weights", zmax: float | None 
     ``compact``: one byte per cell (``compact_heatmap``), for figures re-sent on every move."""
     rows = weight.shape[0]
     build = compact_weight_heatmap if compact else weight_heatmap
-    fig = build(weight, mask, title=title, zmax=zmax,
-                height=height or (300 if rows <= 20 else 420))
-    cols = np.asarray(fig.data[0].z).shape[1]
-    # One update for both axes (each plotly update re-validates the figure; this runs on
-    # every slider move of the Prune page).
-    fig.update_layout(xaxis=dict(tickformat="d", **({"dtick": 1} if cols <= 12 else {})),
-                      yaxis=dict(tickformat="d", **({"dtick": 1} if rows <= 12 else {})))
-    return fig
+    # Whole-number ticks come from ``heatmap_layout`` (one build: each plotly update would
+    # re-validate the figure, and this runs on every move of the Prune page's slider).
+    return build(weight, mask, title=title, zmax=zmax, height=height or (300 if rows <= 20 else 420))

@@ -63,15 +63,26 @@ def _scale_set_fonts(fig: go.Figure, scale: float) -> None:
 #: types' defaults, so the figures look the same and carry 3 kB less each.
 DRAWN_TRACE_TYPES = ("bar", "heatmap", "scatter", "scattergl", "histogram", "contour", "image")
 LEAN_TEMPLATE = "playground_white"
+#: plotly_white's layout defaults for subplot kinds no trace type above is drawn on (maps,
+#: polar, 3-D scenes, ternary): left out of the lean template (1 kB a figure, never used).
+UNDRAWN_SUBPLOTS = ("geo", "polar", "scene", "ternary")
 
 
-def _lean_template(base: str = "plotly_white") -> str:
-    if LEAN_TEMPLATE not in pio.templates:
+def _lean_template(base: str = "plotly_white", trace_types: tuple[str, ...] | None = None) -> str:
+    """The name of a registered template: ``base``'s layout without ``UNDRAWN_SUBPLOTS`` and
+    the trace defaults of ``trace_types`` only (default ``DRAWN_TRACE_TYPES``). A figure whose
+    traces are all given (``figure()``) gets the template of just its trace types: plotly
+    applies a template's trace defaults by trace type only, so the others never show."""
+    types = DRAWN_TRACE_TYPES if trace_types is None else tuple(sorted(set(trace_types)))
+    name = LEAN_TEMPLATE if trace_types is None else f"{LEAN_TEMPLATE}_{'_'.join(types)}"
+    if name not in pio.templates:   # registered once per process (same content if two race)
         full = pio.templates[base]
-        pio.templates[LEAN_TEMPLATE] = go.layout.Template(
-            layout=full.layout,
-            data={t: getattr(full.data, t) for t in DRAWN_TRACE_TYPES if getattr(full.data, t)})
-    return LEAN_TEMPLATE
+        layout = {k: v for k, v in full.layout.to_plotly_json().items()
+                  if k not in UNDRAWN_SUBPLOTS}
+        pio.templates[name] = go.layout.Template(
+            layout=layout, data={t: getattr(full.data, t) for t in types
+                                 if t in DRAWN_TRACE_TYPES and getattr(full.data, t)})
+    return name
 
 
 def _set_template(fig: go.Figure, name: str | None = None) -> None:
@@ -107,7 +118,9 @@ def layout(fig: go.Figure, title: str, height: int = 420) -> go.Figure:
 
 
 def figure(data: list[dict], spec: dict, title: str, height: int = 420) -> go.Figure:
-    """``layout(go.Figure(data, layout), title, height)`` built in one pass.
+    """``layout(go.Figure(data, layout), title, height)`` built in one pass, with the template
+    of just these traces' types (``_lean_template``; a trace added later gets no template
+    defaults of its own type).
 
     Plotly validates on every ``update_*`` / ``add_*`` call, so a figure assembled by ten
     updates costs about three times one built from a single dict (the Prune page rebuilds its
@@ -122,7 +135,7 @@ def figure(data: list[dict], spec: dict, title: str, height: int = 420) -> go.Fi
         "margin": spec.get("margin", dict(l=60, r=20, t=60, b=50))})
     if scale != 1.0:
         _scale_set_fonts(fig, scale)
-    _set_template(fig)
+    _set_template(fig, _lean_template(trace_types=tuple(d.get("type", "scatter") for d in data)))
     return fig
 
 
