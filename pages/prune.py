@@ -193,17 +193,16 @@ def prune_results(scorer: str, mode: str, scope: str, include_output: bool) -> N
                                      format="%.6g", key="prune_threshold_exact",
                                      help="Any number ≥ 0; weights with a smaller score are pruned.")
 
+    views = model_views(trained, start, data)
     try:
         sel = select(scores, mode, value, scope, previous=None if start is None else start.masks)
         cfg = prune_config_for(scorer, mode, value, scope, include_output, seed)
-        pruned = prune_trained(trained, data, cfg, sel.masks, start=start)
+        pruned = prune_trained(trained, data, cfg, sel.masks, start=start, into=views.scratch)
     except PruningError as exc:
         show_error(exc)
         return
 
-    views = model_views(trained, start, data)
-    pruned_model = views.scratch
-    pruned_model.load_state_dict(pruned.state)
+    pruned_model = views.scratch   # holds the pruned weights now
     table = sparsity_table(pruned_model, sel, scope, mode)
     dense_m, pruned_m = trained.metrics, pruned.metrics
     empty_layers = [n.removesuffix(".weight") for n, s in sel.per_layer.items() if s >= 1.0]
@@ -292,11 +291,12 @@ def prune_results(scorer: str, mode: str, scope: str, include_output: bool) -> N
     if per_layer_cutoffs and hist_layer == "all":
         h2.info("Per-layer scope: every layer has its own cut-off. Pick a layer to see its line.")
     else:
-        h2.markdown(NOTICE + histogram_note(flat, line, mode, n_pruned_here))
+        h2.markdown(NOTICE + histogram_note(flat, line, mode, n_pruned_here, histogram.summary))
 
     st.markdown("**Per layer**")
     show_table(table.dropna(axis=1, how="all"))  # the CSV keeps every column
-    st.download_button("Download the table (CSV)", readable_csv(table), "pruned_layers.csv",
+    # The CSV is made when the button is pressed (a callable), not on every slider move.
+    st.download_button("Download the table (CSV)", lambda: readable_csv(table), "pruned_layers.csv",
                        "text/csv", key="prune_table_csv",
                        help="One row per layer: shape, weights, non-zeros, target and reached sparsity.")
 

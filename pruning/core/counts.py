@@ -48,6 +48,12 @@ def layer_table(model: nn.Module, n_features: int | None = None) -> pd.DataFrame
     ``dead_neurons`` counts output units (rows / filters) whose incoming weights are all zero;
     ``mean_abs_w`` is the mean |w| of the surviving (non-zero) weights.
     """
+    return pd.DataFrame(layer_rows(model))
+
+
+def layer_rows(model: nn.Module) -> list[dict]:
+    """``layer_table``'s rows as dicts (for a caller that adds columns before making the
+    DataFrame: each pandas column operation costs more than these rows)."""
     rows = []
     for name, mod in _weight_layers(model):
         w = mod.weight.detach()
@@ -62,7 +68,7 @@ def layer_table(model: nn.Module, n_features: int | None = None) -> pd.DataFrame
             "dead_neurons": int(((flat != 0).sum(1) == 0).sum()),
             "mean_abs_w": float(w[w != 0].abs().mean()) if nz else 0.0,
         })
-    return pd.DataFrame(rows)
+    return rows
 
 
 def count_parameters(model: nn.Module) -> int:

@@ -103,20 +103,30 @@ class FinetunedModel:
 
 
 def prune_trained(trained: TrainedModel, data: DataBundle, prune_config: PruneConfig,
-                  masks: Masks, start: FinetunedModel | None = None) -> PrunedModel:
+                  masks: Masks, start: FinetunedModel | None = None,
+                  into: nn.Module | None = None) -> PrunedModel:
     """Apply ``masks`` to a copy of the trained weights and evaluate it.
 
     With ``start`` (a fine-tuned model) the masks are applied to *its* weights instead: pruning
     again, the repeat step of the loop. ``masks`` must then keep every weight ``start`` had
     pruned pruned (``select_by_*(…, previous=start.masks)`` does); a mask that would revive
     one is refused, because a revived weight would come back as 0, not as a trained value.
+
+    ``into``: a module made by ``trained.build`` to hold the pruned copy instead of a new one
+    (the Prune page keeps one per session and re-fills it on every slider move); it is left
+    holding the pruned weights. The result owns its own copy either way.
     """
     if start is not None:
         revived = [n for n, m in start.masks.items() if n in masks and bool((masks[n] & ~m).any())]
         if revived or set(start.masks) - set(masks):
             raise PruningError("pruning again must keep every weight pruned before pruned "
                                f"(not so in {', '.join(revived) or 'a missing layer'})")
-    model = trained.build(data, None if start is None else start.state)
+    if into is None:
+        model = trained.build(data, None if start is None else start.state)
+    else:
+        model = into
+        model.load_state_dict(trained.state if start is None else start.state)
+        model.eval()
     apply_masks(model, masks)
     return PrunedModel(prune_config, {k: v.clone() for k, v in masks.items()},
                        _copy_state(model), evaluate_all(model, data),

@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from pruning.config import PruneConfig
-from pruning.core.counts import layer_table
+from pruning.core.counts import layer_rows
 from pruning.core.data import DataBundle
 from pruning.core.models import prunable_names
 from pruning.core.selection import (
@@ -100,16 +100,19 @@ def sparsity_table(model: nn.Module, selection: Selection, scope: str,
     layer has its own target), ``cutoff_score`` (the score below which the layer's weights
     were pruned; NaN if nothing was cut). ``sparsity_pct`` is measured from the weights.
     """
-    table = layer_table(model)
     masked = {_layer_of(n): n for n in selection.masks}
-    table["prunable"] = table["layer"].isin(list(masked))
     per_layer_target = (100 * selection.target if mode == "sparsity" and scope == "layer"
                         and selection.target is not None else np.nan)
-    table["target_sparsity_pct"] = [per_layer_target if p else np.nan for p in table["prunable"]]
-    table["cutoff_score"] = [selection.cutoffs.get(masked.get(layer, ""), np.nan)
-                             for layer in table["layer"]]
-    return table[["layer", "shape", "prunable", "total", "nonzero", "target_sparsity_pct",
-                  "sparsity_pct", "cutoff_score", "dead_neurons", "mean_abs_w"]]
+    rows = layer_rows(model)
+    for row in rows:   # one DataFrame at the end: this runs on every Prune slider move
+        prunable = row["layer"] in masked
+        row.update(prunable=prunable,
+                   target_sparsity_pct=per_layer_target if prunable else np.nan,
+                   cutoff_score=selection.cutoffs.get(masked.get(row["layer"], ""), np.nan))
+    columns = ["layer", "shape", "prunable", "total", "nonzero", "target_sparsity_pct",
+               "sparsity_pct", "cutoff_score", "dead_neurons", "mean_abs_w"]
+    return pd.DataFrame(rows, columns=columns).astype({"target_sparsity_pct": float,
+                                                        "cutoff_score": float})
 
 
 def nonzero_at_pruned(state: Mapping[str, torch.Tensor],

@@ -79,20 +79,23 @@ def unevenness_note(per_layer: Mapping[str, float], scope: str, mode: str) -> st
             f"lose more.")
 
 
-def histogram_note(scores: np.ndarray, cutoff: float | None, mode: str, n_pruned: int) -> str:
-    """Where the line sits in the score distribution."""
+def histogram_note(scores: np.ndarray, cutoff: float | None, mode: str, n_pruned: int,
+                   summary: tuple[float, float, float] | None = None) -> str:
+    """Where the line sits in the score distribution. ``summary``: the scores' (min, median,
+    max) if known already (``score_summary``; the Prune page keeps them between moves)."""
     s = np.asarray(scores, dtype=np.float64).ravel()
     if s.size == 0:
         return ""
     if cutoff is None:
         return "No line: nothing is pruned at this setting."
-    if mode == "threshold" and cutoff > s.max():
+    lo, median, hi = summary or score_summary(s)
+    if mode == "threshold" and cutoff > hi:
         return (f"The threshold {cutoff:.4g} is above every score (the largest is "
-                f"{s.max():.4g}), so **every** weight is pruned.")
-    if mode == "threshold" and cutoff <= s.min():
+                f"{hi:.4g}), so **every** weight is pruned.")
+    if mode == "threshold" and cutoff <= lo:
         return (f"The threshold {cutoff:.4g} is at or below every score (the smallest is "
-                f"{s.min():.4g}), so nothing is pruned.")
-    tail = f" Median score: {np.median(s):.4g}, largest: {s.max():.4g}."
+                f"{lo:.4g}), so nothing is pruned.")
+    tail = f" Median score: {median:.4g}, largest: {hi:.4g}."
     if mode == "threshold":
         return (f"The threshold {cutoff:.4g} lies above {pct(float((s < cutoff).mean()))} of the "
                 f"scores: those {n_pruned:,} weights are pruned, everything at or right of the "
@@ -102,12 +105,20 @@ def histogram_note(scores: np.ndarray, cutoff: float | None, mode: str, n_pruned
             f"pruned." + tail)
 
 
+def score_summary(scores: np.ndarray) -> tuple[float, float, float]:
+    """(min, median, max) of the scores, as ``histogram_note`` prints them (float64)."""
+    s = np.asarray(scores, dtype=np.float64).ravel()
+    return float(s.min()), float(np.median(s)), float(s.max())
+
+
 def dead_units_note(table: pd.DataFrame) -> str:
     """Units (rows of a weight matrix) whose every incoming weight is pruned."""
-    dead = table[table["dead_neurons"] > 0]
-    if dead.empty:
+    # Plain column walks, not a filtered DataFrame: this runs on every Prune slider move.
+    parts = [f"{layer}: {dead} of {shape.split(' × ')[0]}"
+             for layer, shape, dead in zip(table["layer"], table["shape"], table["dead_neurons"])
+             if dead > 0]
+    if not parts:
         return "Every unit still has at least one incoming weight."
-    parts = [f"{r.layer}: {r.dead_neurons} of {r.shape.split(' × ')[0]}" for r in dead.itertuples()]
     return ("Units with **every incoming weight pruned** (a full amber row) now output a "
             "constant, whatever the input: relu(b) for a hidden unit (0 when its bias b is "
             "negative, else b passed on to the next layer), the bias itself for an output "

@@ -36,7 +36,7 @@ from pruning.present.charts import (
     threshold_marks,
 )
 from pruning.present.compact_heatmap import PRUNED_LEVEL, weight_levels
-from pruning.present.prune import cutoff_histogram, layer_heatmap
+from pruning.present.prune import cutoff_histogram, layer_heatmap, score_summary
 
 
 class SliderHeatmap:
@@ -71,6 +71,8 @@ class SliderHistogram:
         self.scores, x, _, self.floor = _histogram_values(dict(scores), log_x)
         _, self.edges = histogram_bins(x, nbins)
         self.n_bins = len(self.edges) - 1
+        #: (min, median, max) of the scores, for ``histogram_note(…, summary=…)``
+        self.summary = score_summary(self.scores) if self.scores.size else None
         self.figure = cutoff_histogram(scores, {}, None, "threshold", log_x=log_x, title=title,
                                        height=height)
 
