@@ -107,12 +107,11 @@ def sparsity_table(model: nn.Module, selection: Selection, scope: str,
     for row in rows:   # one DataFrame at the end: this runs on every Prune slider move
         prunable = row["layer"] in masked
         row.update(prunable=prunable,
-                   target_sparsity_pct=per_layer_target if prunable else np.nan,
-                   cutoff_score=selection.cutoffs.get(masked.get(row["layer"], ""), np.nan))
-    columns = ["layer", "shape", "prunable", "total", "nonzero", "target_sparsity_pct",
-               "sparsity_pct", "cutoff_score", "dead_neurons", "mean_abs_w"]
-    return pd.DataFrame(rows, columns=columns).astype({"target_sparsity_pct": float,
-                                                        "cutoff_score": float})
+                   target_sparsity_pct=float(per_layer_target) if prunable else np.nan,
+                   cutoff_score=float(selection.cutoffs.get(masked.get(row["layer"], ""), np.nan)))
+    return pd.DataFrame(rows, columns=["layer", "shape", "prunable", "total", "nonzero",
+                                       "target_sparsity_pct", "sparsity_pct", "cutoff_score",
+                                       "dead_neurons", "mean_abs_w"])
 
 
 def nonzero_at_pruned(state: Mapping[str, torch.Tensor],

@@ -68,21 +68,47 @@ LEAN_TEMPLATE = "playground_white"
 UNDRAWN_SUBPLOTS = ("geo", "polar", "scene", "ternary")
 
 
-def _lean_template(base: str = "plotly_white", trace_types: tuple[str, ...] | None = None) -> str:
+#: Template parts that only colour a trace without a colour scale of its own: the layout's
+#: default scales and colour axis, and each trace type's default ``colorscale``.
+COLOUR_SCALE_DEFAULTS = ("colorscale", "coloraxis")
+
+
+def _lean_template(base: str = "plotly_white", trace_types: tuple[str, ...] | None = None,
+                   scales: bool = True) -> str:
     """The name of a registered template: ``base``'s layout without ``UNDRAWN_SUBPLOTS`` and
     the trace defaults of ``trace_types`` only (default ``DRAWN_TRACE_TYPES``). A figure whose
     traces are all given (``figure()``) gets the template of just its trace types: plotly
-    applies a template's trace defaults by trace type only, so the others never show."""
+    applies a template's trace defaults by trace type only, so the others never show.
+    ``scales=False`` also leaves out ``COLOUR_SCALE_DEFAULTS``, for a figure whose every trace
+    brings its own colour scale or a fixed colour (``_own_colours``): plotly uses a default
+    scale only for a trace without one, so those never show either (0.9 kB a figure)."""
     types = DRAWN_TRACE_TYPES if trace_types is None else tuple(sorted(set(trace_types)))
     name = LEAN_TEMPLATE if trace_types is None else f"{LEAN_TEMPLATE}_{'_'.join(types)}"
+    name += "" if scales else "_ownscales"
     if name not in pio.templates:   # registered once per process (same content if two race)
         full = pio.templates[base]
-        layout = {k: v for k, v in full.layout.to_plotly_json().items()
-                  if k not in UNDRAWN_SUBPLOTS}
-        pio.templates[name] = go.layout.Template(
-            layout=layout, data={t: getattr(full.data, t) for t in types
-                                 if t in DRAWN_TRACE_TYPES and getattr(full.data, t)})
+        drop = UNDRAWN_SUBPLOTS + (() if scales else COLOUR_SCALE_DEFAULTS)
+        layout = {k: v for k, v in full.layout.to_plotly_json().items() if k not in drop}
+        data = {}
+        for t in types:
+            defaults = getattr(full.data, t) if t in DRAWN_TRACE_TYPES else None
+            if defaults:
+                data[t] = [d if scales else {k: v for k, v in d.to_plotly_json().items()
+                                             if k != "colorscale"} for d in defaults]
+        pio.templates[name] = go.layout.Template(layout=layout, data=data)
     return name
+
+
+def _own_colours(trace: dict) -> bool:
+    """Does this trace (a ``figure()`` data dict) bring its own colours, so no default colour
+    scale of the template can apply? A heatmap or contour with a ``colorscale``, a bar with one
+    fixed marker colour."""
+    kind = trace.get("type", "scatter")
+    if kind in ("heatmap", "contour"):
+        return "colorscale" in trace
+    if kind == "bar":
+        return isinstance((trace.get("marker") or {}).get("color"), str)
+    return False
 
 
 def _set_template(fig: go.Figure, name: str | None = None) -> None:
@@ -135,7 +161,8 @@ def figure(data: list[dict], spec: dict, title: str, height: int = 420) -> go.Fi
         "margin": spec.get("margin", dict(l=60, r=20, t=60, b=50))})
     if scale != 1.0:
         _scale_set_fonts(fig, scale)
-    _set_template(fig, _lean_template(trace_types=tuple(d.get("type", "scatter") for d in data)))
+    _set_template(fig, _lean_template(trace_types=tuple(d.get("type", "scatter") for d in data),
+                                      scales=not all(_own_colours(d) for d in data)))
     return fig
 
 
