@@ -1,4 +1,4 @@
-"""Where a real server's time goes: ``streamlit run app.py`` with cProfile in its script threads.
+"""Where a real server's time goes: ``streamlit run serve.py`` (the app as `make run` serves it) with cProfile in its script threads.
 
     python -m bench.profile_server [--moves 20] [--top 40] [--out test-artifacts/profile.pstats]
 
@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     log = open(Path(args.out).with_suffix(".log"), "w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "bench.profile_server", "--child", "--out", args.out, "run",
-         "app.py", "--server.headless", "true", "--server.port", str(port),
+         "serve.py", "--server.headless", "true", "--server.port", str(port),
          "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
          "--server.fileWatcherType", "none"], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
         env=dict(os.environ, PYTHONUNBUFFERED="1"))
