@@ -7,11 +7,32 @@ really drove the app.
 """
 from __future__ import annotations
 
+import os
 import re
 
 import pytest
 
 from tests.browser import kit
+
+#: ``ui.cache.MODEL_CACHE_ENV`` (not imported: importing ``ui`` sets up the app's logging and
+#: torch threads in the test process).
+MODEL_CACHE_ENV = "PRUNING_MODEL_CACHE"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def shared_default_models(tmp_path_factory):
+    """Every server the browser tests start shares one folder of trained default models
+    (``PRUNING_MODEL_CACHE``, as ``make class`` shares it between its processes): the first
+    server that needs a setting's default model really trains it in the browser's job, the
+    next servers (restarts, a fresh server) load it. Set only while the browser tests run."""
+    folder = tmp_path_factory.mktemp("default-models")
+    old = os.environ.get(MODEL_CACHE_ENV)
+    os.environ[MODEL_CACHE_ENV] = str(folder)
+    yield folder
+    if old is None:
+        os.environ.pop(MODEL_CACHE_ENV, None)
+    else:
+        os.environ[MODEL_CACHE_ENV] = old
 
 
 @pytest.fixture(scope="session")
