@@ -161,19 +161,13 @@ def test_hostile_uploads_and_links_are_refused_and_the_class_keeps_working(serve
     req = seen[-1]
     url = req.url.rsplit("/", 1)[0] + "/attacker-file"
     headers = {k: v for k, v in req.headers.items() if k.lower().startswith("x-")}
-    big = tmp_path / "big.bin"
-    big.write_bytes(b"\0" * (30 * 2**20))
+    big = bytes(30 * 2**20)
     rss_before = server.rss_kib()
-    statuses = []
-    for i in range(3):
-        resp = page.request.put(f"{url}-{i}", headers=headers, multipart={
-            "file": {"name": "big.pt", "mimeType": "application/octet-stream",
-                     "buffer": big.read_bytes()}})
-        statuses.append(resp.status)
+    statuses = [kit.put_file(page.context, f"{url}-{i}", "big.pt", big, headers)
+                for i in range(3)]
     assert statuses == [413] * 3, f"oversized direct uploads were not refused: {statuses}"
-    small = page.request.put(f"{url}-ok", headers=headers, multipart={
-        "file": {"name": "ok.pt", "mimeType": "application/octet-stream", "buffer": b"x" * 10}})
-    assert small.status in (200, 204), f"the probe itself is broken: {small.status}"
+    small = kit.put_file(page.context, f"{url}-ok", "ok.pt", b"x" * 10, headers)
+    assert small in (200, 204), f"the probe itself is broken: {small}"
     grown_mb = (server.rss_kib() - rss_before) / 1024
     assert grown_mb < 60, f"the server grew by {grown_mb:.0f} MB for refused uploads"
     # the server's guard (serve.py) counts a session's accepted uploads: at most
