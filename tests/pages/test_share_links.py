@@ -1,7 +1,16 @@
 """The copy-link buttons and the new link settings, through the real app (AppTest)."""
 from urllib.parse import parse_qs, urlsplit
 
-from tests.pages.kit import FINETUNE, ITERATE, LOTTERY, PRUNE, THRESHOLD, click, goto, new_app
+from tests.pages.kit import (
+    FINETUNE,
+    ITERATE,
+    LOTTERY,
+    PRUNE,
+    THRESHOLD,
+    click,
+    goto,
+    new_app,
+)
 
 QUERY = {"epochs": "7", "train_size": "200", "label_noise": "0.1", "ft_lr": "0.01",
          "ft_epochs": "4", "it_epochs": "6", "it_oneshot": "0", "sc_seeds": "2",
