@@ -14,8 +14,8 @@ from dataclasses import replace
 import streamlit as st
 
 from pruning.app.job_costs import sweep_estimate, training_estimate
-from pruning.app.memory import mlp_parameter_count, shared_model_limit_bytes
 from pruning.app.jobs import TICK_SECONDS
+from pruning.app.memory import mlp_parameter_count, shared_model_limit_bytes
 from pruning.app.model_cache import load_or_train
 from pruning.config import DataConfig, ModelConfig, TrainConfig
 from pruning.core.data import DataBundle, load_dataset

@@ -18,7 +18,6 @@ growth each scenario is about is bounded by model records, not by clicks.
 """
 from __future__ import annotations
 
-import os
 import time
 
 from pruning.app.memory import memory_budget_bytes, mlp_parameter_count

@@ -31,8 +31,6 @@ Exit status 0 when every student got through their first page and there were no 
 """
 from __future__ import annotations
 
-from locust import events  # first: Locust patches the standard library for gevent
-
 import argparse
 import json
 import os
@@ -43,6 +41,7 @@ from collections import Counter
 from pathlib import Path
 
 import gevent
+from locust import events  # first: Locust patches the standard library for gevent
 from locust.env import Environment
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from pruning import DataConfig, ModelConfig, TrainConfig, build_model, load_dataset
+from pruning.app.job_costs import training_estimate
 from pruning.app.jobs import (
     Calibration,
     Estimate,
@@ -20,7 +21,6 @@ from pruning.app.jobs import (
     model_shape,
     refusal,
 )
-from pruning.app.job_costs import training_estimate
 from pruning.app.memory import memory_budget_bytes
 from pruning.core.counts import count_parameters, multiply_adds
 from pruning.core.training import train

@@ -33,7 +33,11 @@ from pruning.present.generalization_figures import (
     overfitting_figure,
     sweep_figure,
 )
-from pruning.present.generalization_text import explain_sweep, infer_n_test, overfit_heading
+from pruning.present.generalization_text import (
+    explain_sweep,
+    infer_n_test,
+    overfit_heading,
+)
 
 TINY = SweepConfig(
     data=DataConfig(name="digits", train_size=120, label_noise=0.2),

@@ -10,7 +10,12 @@ from pruning import (
     train,
 )
 from pruning.labs.lottery import LotteryConfig, rewound, run_lottery
-from pruning.present.lottery import budget_caption, epochs_note, lottery_figure, lottery_notes
+from pruning.present.lottery import (
+    budget_caption,
+    epochs_note,
+    lottery_figure,
+    lottery_notes,
+)
 
 MODEL = ModelConfig(hidden=(16,))
 TRAIN = TrainConfig(epochs=99, seed=0)  # epochs come from LotteryConfig

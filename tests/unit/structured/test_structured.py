@@ -175,11 +175,11 @@ def test_layer_collapse_is_detected_and_said():
 
 
 def test_structured_sizes_come_from_saved_bytes(data):
+    from pruning import DataConfig
     from pruning.core.records import train_model
     from pruning.labs.measure import saved_bytes
     from pruning.labs.structured_run import run_structured
     from pruning.present.structured import compaction_note
-    from pruning import DataConfig
     trained = train_model(DataConfig(), ModelConfig(hidden=(16, 8)), TrainConfig(epochs=1, seed=0),
                           data=data)
     rep = run_structured(trained, data, "l1", 0.5, 0, 0)
