@@ -18,7 +18,6 @@ from contextlib import asynccontextmanager
 
 import streamlit as st
 from starlette.middleware import Middleware
-from streamlit import config
 
 from pruning.app.guard import Guard, UploadLimits
 from pruning.app.memory import ExpiredSessionCollector
@@ -36,10 +35,10 @@ def _number(name: str, default: float) -> float:
 
 
 def _max_file_bytes() -> int:
-    return int(config.get_option("server.maxUploadSize")) * 2**20
+    return int(st.get_option("server.maxUploadSize")) * 2**20
 
 
-collector = ExpiredSessionCollector(ttl=lambda: float(config.get_option(
+collector = ExpiredSessionCollector(ttl=lambda: float(st.get_option(
     "server.disconnectedSessionTTL")))
 limits = UploadLimits(
     per_session=int(_number("PRUNING_UPLOADS_PER_SESSION", 10)),

@@ -55,7 +55,9 @@ def redirect_for(path: str, query: str, accept: str = "") -> str | None:
                         # asset or a script's request
     fields = parse_qsl(query, keep_blank_values=True) if query else []
     notices = []
-    target = path
+    # rebuilt from its segments: a path such as //other.host would otherwise become a
+    # protocol-relative Location and send the visitor to another site
+    target = "/" + "/".join(segments)
     if len(fields) > STREAMLIT_MAX_FIELDS:
         kept = {}
         for name, value in fields:

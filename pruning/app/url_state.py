@@ -165,10 +165,12 @@ def guard_notice(code: str) -> str | None:
     if code == "path":
         return ("That address is not a page of this app (it had extra parts after the page "
                 "name), so you are on Home; the link's settings were kept.")
-    parts = code.split("-")
-    if len(parts) == 3 and parts[0] == "dropped" and parts[1].isdigit() and parts[2].isdigit():
-        total, kept = int(parts[1]), int(parts[2])
-        if 0 <= kept <= total:
+    # ASCII digits, at most 9 of each: str.isdigit() also takes '²' and int() refuses
+    # strings of more than 4,300 digits, and this must never raise for a hand-made link
+    match = re.fullmatch(r"dropped-([0-9]{1,9})-([0-9]{1,9})", code)
+    if match:
+        total, kept = int(match[1]), int(match[2])
+        if kept <= total:
             return (f"The link had {total:,} parameters, more than the 1,000 a page accepts: "
                     f"its {kept} setting(s) of this app were kept and the other "
                     f"{total - kept:,} parameter(s) dropped.")

@@ -45,6 +45,17 @@ def test_a_hand_made_notice_is_reported_not_shown():
     _, notices = parse_query_params({"pp_notice": "<b>you won</b>"})
     assert len(notices) == 1 and "not a message of this server" in notices[0]
     assert "`<b>you won</b>`" in notices[0]   # quoted in a code span, as every bad value
+    for code in ("dropped-" + "9" * 5000 + "-1", "dropped-²-1", "dropped-5-9"):
+        _, notices = parse_query_params({"pp_notice": code})   # never raises
+        assert len(notices) == 1 and "not a message of this server" in notices[0], code
+
+
+def test_a_redirect_never_leaves_the_site():
+    query = "&".join(f"x{i}=1" for i in range(1001))
+    for path in ("//evil.example", "//evil.example/", "///evil.example"):
+        target = redirect_for(path, query, "text/html")
+        assert target.startswith("/evil.example?"), target   # a path here, not a host
+    assert redirect_for("//a/b", "", "text/html").startswith("/?")
 
 
 def test_upload_limits_count_per_session_and_bytes_in_flight():
