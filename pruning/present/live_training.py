@@ -44,6 +44,7 @@ from pruning.present.network_diagram import (
     POSITIVE_COLOUR,
     count_weights,
     layer_sizes,
+    unit_positions,
 )
 from pruning.present.style import (
     CLASS_COLOURS,
@@ -246,22 +247,13 @@ def mlp_weight_count(n_features: int, hidden: Sequence[int], n_classes: int) -> 
     return sum(a * b for a, b in pairwise(sizes))
 
 
-def _unit_y(sizes: Sequence[int]) -> list[np.ndarray]:
-    # as network_diagram: big layers span the height, small ones keep an 8-unit spacing
-    out = []
-    for n in sizes:
-        half = min(1.0, (n - 1) / 8) if n > 1 else 0.0
-        out.append(np.linspace(half, -half, n) if n > 1 else np.zeros(1))
-    return out
-
-
 def edge_rows(weights: Sequence) -> pd.DataFrame:
     """One row per connection: ``x`` (its layer: from unit column x to x + 1), ``y`` →
     ``y2`` (source → target unit height), ``w`` and ``strength`` = |w| / max |w| over the
     network (the spec draws the sign)."""
     mats = [np.asarray(w.detach().cpu().numpy() if hasattr(w, "detach") else w, dtype=np.float32)
             for w in weights]
-    ys = _unit_y(layer_sizes(mats))
+    ys = unit_positions(layer_sizes(mats))
     wmax = max(float(np.abs(m).max()) for m in mats) or 1.0
     frames = []
     for layer, m in enumerate(mats):
@@ -275,7 +267,7 @@ def edge_rows(weights: Sequence) -> pd.DataFrame:
 
 
 def unit_rows(sizes: Sequence[int]) -> pd.DataFrame:
-    ys = _unit_y(sizes)
+    ys = unit_positions(sizes)
     return pd.DataFrame({"x": np.concatenate([np.full(n, l, dtype=np.uint8)
                                               for l, n in enumerate(sizes)]),
                          "y": np.concatenate(ys).astype(np.float32)})

@@ -107,7 +107,8 @@ def cut_off_units(edges: pd.DataFrame, sizes: Sequence[int]) -> list[np.ndarray]
     return out
 
 
-def _unit_positions(sizes: Sequence[int]) -> list[np.ndarray]:
+def unit_positions(sizes: Sequence[int]) -> list[np.ndarray]:
+    """Each layer's unit heights (top to bottom), the diagram's y coordinates."""
     # Layers with many units span the full height; small layers stay compact in the middle,
     # with the same spacing as an 8-unit layer, so a 2-8-8-2 net does not look stretched.
     out = []
@@ -132,7 +133,7 @@ def network_diagram(weights: Sequence, masks: Sequence | None = None,
                            f"{max_weights:,} (use smaller hidden layers, e.g. 32,32)")
     edges = diagram_edges(weights, masks)
     sizes = layer_sizes(weights)
-    ys = _unit_positions(sizes)
+    ys = unit_positions(sizes)
     kept = edges[edges["kept"]]
     wmax = float(edges["weight"].abs().max()) or 1.0
     fig = go.Figure()

@@ -173,6 +173,35 @@ def test_classroom_mode_enlarges_the_live_fonts(snapshots):
     assert big["height"] > live_curves(rows, EPOCHS)["height"]
 
 
+def _font_sizes(spec) -> list:
+    """Every font size a spec sets, wherever it sets one (config, an axis, a legend, a mark)."""
+    if isinstance(spec, dict):
+        return [v for k, v in spec.items() if k.lower().endswith("fontsize")] + [
+            size for v in spec.values() for size in _font_sizes(v)]
+    if isinstance(spec, list):
+        return [size for v in spec for size in _font_sizes(v)]
+    return []
+
+
+def test_every_live_chart_reads_from_the_back_in_classroom_mode(moons, snapshots):
+    """The classroom standard (tick labels >= 16 px at 1280x720 with ?classroom=1) for the
+    three Vega-Lite charts. They draw on a canvas, so the browser test's tick probe (SVG text
+    of Plotly charts) cannot read them: their specs are checked here instead, every label,
+    title and legend size, and Vega-Lite sizes are pixels whatever the chart's width."""
+    rows, seen, _ = snapshots
+    grid, weights = seen[EPOCHS]
+    set_font_scale(CLASSROOM_FONT_SCALE)
+    try:
+        specs = {"curves": live_curves(rows, EPOCHS), "boundary": live_boundary(grid, moons),
+                 "network": live_network(weights)}
+    finally:
+        set_font_scale(1.0)
+    for name, spec in specs.items():
+        sizes = _font_sizes({k: v for k, v in spec.items() if k != "datasets"})
+        assert spec["config"]["axis"]["labelFontSize"] >= 16, name
+        assert sizes and min(sizes) >= 16, (name, sizes)
+
+
 def test_pacer_limits_the_update_rate():
     now = [0.0]
     pacer = Pacer(0.5, clock=lambda: now[0])
