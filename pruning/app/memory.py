@@ -98,14 +98,12 @@ def mlp_parameter_count(n_features: int, hidden: tuple[int, ...], n_classes: int
 class ExpiredSessionCollector:
     """Releases the models of sessions that went away, soon after Streamlit drops them.
 
-    Measured (a probe against a real server, automatic GC off): a closed tab's session
-    keeps its models after Streamlit dropped it, until Python's *full* garbage collection
-    runs, because Streamlit's session objects refer to each other in cycles. With the
-    server's per-run full collection turned off (``runner.postScriptGC = false``: it cost
-    0.25-0.7 s per rerun, see BENCHMARKS.md), Python runs a full collection only when its
-    long-lived objects grew by a quarter, which on a server holding torch, pandas and plotly
-    can take minutes: in one of four runs of the memory test a closed session's 0.64 GB
-    model was still resident a minute after it expired.
+    Why a collector: Streamlit's session objects refer to each other in cycles, so a
+    dropped session's models stay resident until Python's *full* garbage collection runs.
+    With the server's per-run full collection turned off (``runner.postScriptGC = false``,
+    it stalled every rerun), Python runs one only when its long-lived objects grew by a
+    quarter, which on a server holding torch, pandas and plotly can take minutes
+    (BENCHMARKS.md, "Closed sessions' models").
 
     When Streamlit drops a session: a disconnected session is kept ``ttl`` seconds
     (``server.disconnectedSessionTTL``) and removed from its store at the next
@@ -114,10 +112,10 @@ class ExpiredSessionCollector:
     at least ``ttl`` seconds ago, that session has just been dropped: one full collection
     runs ``delay`` seconds later, in a background thread, at most once per ``min_gap``
     seconds (later requests wait for the gap), followed by ``malloc_trim`` so the freed
-    memory goes back to the system. A collection costs about as much as the per-run one
-    did (0.7-1.0 s on the busy 2-core machine), but once per batch of expired sessions, not
-    once per slider move; ``min_gap`` (15 s) caps it at a few per cent of the server's time
-    when a class keeps reloading.
+    memory goes back to the system. A collection costs about as much as one per-run
+    collection did, but it runs once per batch of expired sessions, not once per slider
+    move, and ``min_gap`` bounds its share of the server's time when a class keeps
+    reloading.
     """
 
     def __init__(self, ttl: float | Callable[[], float], delay: float = 1.0,

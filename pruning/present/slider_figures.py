@@ -1,8 +1,8 @@
 """The Prune page's figures for one model, built once and then only updated as the slider moves.
 
 A slider move changes which weights are pruned, never the weights themselves. Building a
-Plotly figure validates every property it is given (a layer heatmap: ~6 ms, most of a move's
-server time before this module), so each figure is built once per model with what does not
+Plotly figure validates every property it is given (for the layer heatmaps, most of a move's
+server time without this module: BENCHMARKS.md), so each figure is built once per model with what does not
 depend on the slider — the weights' colour levels, axes, colour bar, the histogram's bars —
 and a move only sets what does: ::
 
