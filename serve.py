@@ -44,6 +44,7 @@ limits = UploadLimits(
     per_session=int(_number("PRUNING_UPLOADS_PER_SESSION", 10)),
     inflight_bytes=int(_number("PRUNING_UPLOADS_IN_FLIGHT_MB", 4 * 25) * 2**20))
 
+
 def _shut_down_cleanly_on_sigterm() -> None:
     """SIGTERM ends the server with status 0, like ``streamlit run app.py`` does.
 
@@ -51,9 +52,14 @@ def _shut_down_cleanly_on_sigterm() -> None:
     signal again with the default handler restored, so the process dies by the signal
     (status -15) and the interpreter's exit hooks, which stop the jobs and flush the
     workspace store (``ui/persist.py``), never run. Here SIGTERM asks the same server to stop
-    (``uvicorn.Server.should_exit``, its documented way to stop it from code) without
-    recording the signal: the server stops, ``streamlit run`` returns, and the interpreter
-    exits normally."""
+    without recording the signal: the server stops, ``streamlit run`` returns, and the
+    interpreter exits normally.
+
+    Not a public API (none exists: uvicorn documents no way to stop a running server, and
+    ``st.App`` gives no handle to it): the server is found as the owner of the SIGTERM
+    handler uvicorn installs (its bound ``handle_exit``), and stopped by setting
+    ``should_exit``, the flag that handler sets. If a uvicorn version installs its handler
+    differently, nothing is changed here and SIGTERM ends the server as uvicorn does."""
     import uvicorn
 
     previous = signal.getsignal(signal.SIGTERM)

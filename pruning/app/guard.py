@@ -5,9 +5,10 @@ requests past the page:
 * **Uploads per session.** Streamlit limits each file (``server.maxUploadSize``) but not
   how many a session sends, and keeps every upload in memory until the session ends. Here a
   session may have at most ``per_session`` files accepted per ``window`` seconds (HTTP 429
-  after that; a refused one, e.g. too large, does not count), and the files being received at once, over the whole server, may
-  total at most ``inflight_bytes`` (HTTP 503 with ``Retry-After``; a request without a
-  ``Content-Length`` counts as a file of the full per-file limit).
+  after that; a refused one, e.g. too large, does not count), and the files being received
+  at once, over the whole server, may total at most ``inflight_bytes`` (HTTP 503 with
+  ``Retry-After``; a request without a ``Content-Length`` counts as a file of the full
+  per-file limit).
 * **Addresses that are not pages.** ``/a/b`` (more than one path segment, outside
   Streamlit's own ``/_stcore/``, ``/static/``, ``/media/``… routes) used to give a blank
   white page: Streamlit served its page there, whose relative asset addresses then pointed
