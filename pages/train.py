@@ -17,6 +17,7 @@ from pruning.present.data_preview import data_samples_figure
 from pruning.present.format import pct
 from pruning.present.live_training import LIVE_RESOLUTION, live_boundary, live_network
 from pruning.present.network_diagram import MAX_DIAGRAM_WEIGHTS
+from pruning.present.style import font_scale
 from pruning.present.training import (
     generalization_note,
     mistake_note,
@@ -109,13 +110,15 @@ def show_pictures(trained, data) -> None:
     """For 2-D data: the final decision boundary and network, drawn as in the live view."""
     ws = workspace()
     pics = ws.extras.get("train.pictures")
-    if pics is None or pics[0] is not trained:
+    # the specs carry their font sizes: classroom mode switched on or off draws them anew
+    if pics is None or pics[0] is not trained or pics[1] != font_scale():
         model = trained.build(data)
         grid = boundary_grid(model, data, resolution=LIVE_RESOLUTION)
         weights = network_weights(model) if trained.model_config.kind == "mlp" else None
         pics = ws.extras["train.pictures"] = (
-            trained, live_boundary(grid, data), None if weights is None else live_network(weights))
-    _, boundary, network = pics
+            trained, font_scale(), live_boundary(grid, data),
+            None if weights is None else live_network(weights))
+    _, _, boundary, network = pics
     c1, c2 = st.columns(2)
     show_vega(boundary, c1, alt="The trained model's decision boundary over the data.")
     if network is not None:

@@ -269,3 +269,9 @@ def test_two_d_model_shows_its_decision_boundary_and_network():
     assert "decision boundary" in titles and any("network" in str(t) for t in titles), titles
     names = [[d.name for d in c.proto.datasets] for c in at.get("vega_lite_chart")]
     assert ["grid", "points"] in names and ["edges", "units"] in names, names
+    # classroom mode switched on afterwards: the kept pictures are drawn with its larger fonts
+    normal = {s["config"]["axis"]["labelFontSize"] for s in specs}
+    at.toggle(key="set_classroom").set_value(True).run()
+    big = {json.loads(c.proto.spec)["config"]["axis"]["labelFontSize"]
+           for c in at.get("vega_lite_chart")}
+    assert min(big) >= 16 and min(big) > max(normal), (normal, big)
