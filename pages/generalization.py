@@ -31,7 +31,7 @@ from ui.tables import show_table
 from ui.widgets import NOTICE, remembered, show_error
 
 RESULT_KEY = "gl_ran"   # session_state: keys of the sweeps this session has run
-LEVEL_MENU = (0.1, 0.2, 0.35, 0.5, 0.65, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99)
+LEVEL_MENU = gen.LEVEL_MENU
 
 
 st.title("🔬 Generalization lab")

@@ -276,14 +276,16 @@ def _numbers_among(options, lo: int = 0):
 
 
 def _fractions(value: str) -> tuple[float, ...]:
-    """Sparsity levels: distinct numbers strictly between 0 and 1 (at most 20)."""
+    """The Generalization lab's sparsity levels: distinct values of its menu (LEVEL_MENU,
+    which holds every preset's levels)."""
     try:
         out = tuple(float(v) for v in value.split(",") if v.strip())
     except ValueError:
-        raise _Invalid("give fractions between 0 and 1, e.g. 0.5,0.9") from None
-    if not out or len(out) > 20 or len(set(out)) != len(out) \
-            or not all(math.isfinite(v) and 0 < v < 1 for v in out):
-        raise _Invalid("give 1 to 20 distinct fractions between 0 and 1, e.g. 0.5,0.9")
+        out = ()
+    menu = tuple(sorted(set(_gen.LEVEL_MENU).union(*(p.config.levels
+                                                     for p in _gen.PRESETS.values()))))
+    if not out or len(set(out)) != len(out) or not all(v in menu for v in out):
+        raise _Invalid("give some of " + ", ".join(f"{v:g}" for v in menu) + ", each once")
     return out
 
 

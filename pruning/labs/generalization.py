@@ -78,6 +78,8 @@ SweepProgress = Callable[[float, str], None]  # (fraction done in [0, 1], messag
 
 ARMS = ("dense", "pruned", "random", "small_dense", "early_stopping", "weight_decay")
 CONTROLS = ("random", "small_dense", "early_stopping", "weight_decay")
+#: The sparsity levels the page offers (with each preset's own levels, all among these).
+LEVEL_MENU = (0.1, 0.2, 0.35, 0.5, 0.65, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99)
 ARM_LABELS = {
     "dense": "dense (no early stopping)",
     "pruned": "pruned + fine-tuned",

@@ -129,3 +129,14 @@ def test_choosing_another_layer_or_experiment_drops_the_values_that_belonged_to_
     assert (new.gl_preset, new.gl_seeds, new.gl_ft) == ("mnist1d", None, None)
     assert {"thr_t", "gl_seeds", "gl_ft"} <= changed
     assert "thr_t" not in encode_settings(new) and "gl_seeds" not in encode_settings(new)
+
+
+def test_a_link_cannot_put_a_value_its_widget_does_not_offer():
+    """Menus and ranges follow the widgets (a multiselect given an option it does not have
+    would stop the page): such values are ignored with a notice."""
+    for name, value in (("gl_levels", "0.33"), ("st_budget_fracs", "30"), ("lt_rate", "52"),
+                        ("sc_scorers", "magnitude,magnitude"), ("st_sens_scorer", "ablation"),
+                        ("ex_weights", "1,2,3"), ("ls_sparsity", "95.3"), ("thr_layer", "a/b")):
+        settings, notices = parse_query_params({name: value})
+        assert len(notices) == 1 and getattr(settings, name) == getattr(AppSettings(), name), \
+            (name, value, notices)
