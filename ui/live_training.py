@@ -29,6 +29,7 @@ from pruning.present.live_training import (
     live_curves,
     live_network,
     mlp_weight_count,
+    network_note,
 )
 from pruning.present.network_diagram import (
     MAX_DIAGRAM_WEIGHTS,
@@ -97,8 +98,3 @@ class LiveTraining:
             if slot is not None:
                 slot.empty()
 
-
-def network_note(n_weights: int) -> str:
-    return (f"The network diagram is drawn for MLPs with up to {MAX_DIAGRAM_WEIGHTS:,} "
-            f"weights; this one has {n_weights:,}. Try hidden sizes 32,32 (or 8,8) to watch "
-            f"the weights change while it trains.")

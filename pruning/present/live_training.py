@@ -247,6 +247,13 @@ def mlp_weight_count(n_features: int, hidden: Sequence[int], n_classes: int) -> 
     return sum(a * b for a, b in pairwise(sizes))
 
 
+def network_note(n_weights: int) -> str:
+    """Why no live network diagram is drawn for an MLP of ``n_weights`` weights, and what to try."""
+    return (f"The network diagram is drawn for MLPs with up to {MAX_DIAGRAM_WEIGHTS:,} "
+            f"weights; this one has {n_weights:,}. Try hidden sizes 32,32 (or 8,8) to watch "
+            f"the weights change while it trains.")
+
+
 def edge_rows(weights: Sequence) -> pd.DataFrame:
     """One row per connection: ``x`` (its layer: from unit column x to x + 1), ``y`` →
     ``y2`` (source → target unit height), ``w`` and ``strength`` = |w| / max |w| over the

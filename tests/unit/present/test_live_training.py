@@ -23,6 +23,7 @@ from pruning.present.live_training import (
     live_curves,
     live_network,
     mlp_weight_count,
+    network_note,
     payload_bytes,
 )
 from pruning.present.network_diagram import MAX_DIAGRAM_WEIGHTS, linear_weights
@@ -211,3 +212,11 @@ def test_pacer_limits_the_update_rate():
         due.append(pacer.due(final=step == 19))
     assert due[0] and due[-1], "the first and the last epoch are always drawn"
     assert sum(due) == 5, due     # 0.0, 0.5, 1.0, 1.5 and the final 1.9
+
+
+def test_the_note_for_a_large_network_suggests_sizes_that_are_drawn():
+    note = network_note(mlp_weight_count(2, (64, 64), 2))
+    assert f"{MAX_DIAGRAM_WEIGHTS:,}" in note and f"{mlp_weight_count(2, (64, 64), 2):,}" in note
+    for hidden in ((32, 32), (8, 8)):           # the sizes it suggests, on 2-D data
+        for classes in (2, 3, 4):
+            assert mlp_weight_count(2, hidden, classes) <= MAX_DIAGRAM_WEIGHTS
