@@ -11,13 +11,23 @@ A real ``streamlit run app.py`` (tests/browser/kit.py) and simulated students
                     protobuf payload;
                     large unchanged elements come as references, as the browser holds them);
   * ``first_page``: a new student's first page (the Prune page, no model yet): GET of the
-                    page + websocket + first run, on a server that has served one student before.
+                    page + websocket + first run, on a server that has served one student
+                    before, while the teacher's session stays connected (as in a class).
+                    Also reported: the same with no other session connected, when Streamlit
+                    has cleared its compiled scripts and compiles app.py and the page again.
+
+Besides the wall time, the server process's CPU time (all its threads, ``/proc/<pid>/stat``)
+is read around each repeat's moves and each first page: on a shared machine the wall time
+grows with other people's load, the CPU time much less.
 
 With one student and nothing else running this is the server's own time plus a loopback
 round trip (well under a millisecond). Each value is a new slider position (a value already
 sent returns almost everything as references, which a student moving on does not get).
 """
 from __future__ import annotations
+
+import os
+import time
 
 from tests.browser.kit import start_server
 from tests.load.st_protocol import StudentSession
@@ -33,24 +43,32 @@ def _positions(n: int) -> list[float]:
     return [50.0 + ((i * 37) % 98) / 2 for i in range(1, n + 1)]
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process ``pid`` so far (all its threads)."""
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _measure(repeats: int) -> dict[str, list[float]]:
     server = start_server("bench-protocol")
     try:
         teacher = StudentSession(server.url)   # the first visit of a new server opens Home
         teacher.open("")                        # (ui/__init__.py: leaving legacy pages mode)
-        teacher.close()
         warm = StudentSession(server.url)
         warm.open("prune")
         warm.click("Use a trained default model")          # trains the shared model once
         warm.set_slider(SLIDER, 80.0)
         warm.close()
-        moves, sizes, wire, firsts, refs = [], [], [], [], []
+        moves, sizes, wire, firsts, refs, move_cpu, first_cpu = [], [], [], [], [], [], []
         positions = _positions(MOVES_PER_REPEAT * repeats)
         for r in range(repeats):
             s = StudentSession(server.url, compression=True)   # as a browser: deflate offered
+            cpu = _cpu_seconds(server.pid)
             first = s.open("prune")
+            first_cpu.append(_cpu_seconds(server.pid) - cpu)
             firsts.append(first.seconds)
             s.click("Use a trained default model")
+            cpu = _cpu_seconds(server.pid)
             for v in positions[r * MOVES_PER_REPEAT:(r + 1) * MOVES_PER_REPEAT]:
                 step = s.set_slider(SLIDER, v)
                 if step.exceptions or not step.fragment:
@@ -60,8 +78,17 @@ def _measure(repeats: int) -> dict[str, list[float]]:
                 sizes.append(step.bytes)
                 wire.append(step.wire_bytes)
                 refs.append(step.references)
+            move_cpu.append((_cpu_seconds(server.pid) - cpu) / MOVES_PER_REPEAT)
             s.close()
-        return {"moves": moves, "bytes": sizes, "wire": wire, "first": firsts, "refs": refs}
+        teacher.close()   # no session left: Streamlit clears its compiled scripts
+        alone = []
+        for _ in range(repeats):
+            time.sleep(0.5)
+            s = StudentSession(server.url, compression=True)
+            alone.append(s.open("prune").seconds)
+            s.close()
+        return {"moves": moves, "bytes": sizes, "wire": wire, "first": firsts, "refs": refs,
+                "move_cpu": move_cpu, "first_cpu": first_cpu, "first_alone": alone}
     finally:
         server.stop()
 
@@ -81,6 +108,8 @@ def slider_move(repeats: int) -> Result:
     res = Result("move", "server time per Prune slider move (default model, websocket)",
                  Target("<=", 30.0, " ms"), Stats.of(n["moves"]), headline_scale=1e3,
                  headline_unit="ms", headline_digits=1)
+    res.detail("server CPU time per move (all threads; mean over each repeat's moves)",
+               Stats.of(n["move_cpu"]), 1e3, "ms", 1)
     res.notes.append(f"{len(n['moves'])} moves ({MOVES_PER_REPEAT} per repeat, each to a new "
                      "value), one student, fragment runs; send → final message on loopback.")
     return res
@@ -106,5 +135,10 @@ def first_page(repeats: int) -> Result:
     res = Result("first_page", "a new student's first page (Prune, no model yet)",
                  Target("<=", 60.0, " ms"), Stats.of(n["first"]), headline_scale=1e3,
                  headline_unit="ms", headline_digits=1)
-    res.notes.append("HTTP GET of the page + websocket + first full run, on a warm server.")
+    res.detail("server CPU time per first page (all threads; 10 ms ticks)",
+               Stats.of(n["first_cpu"]), 1e3, "ms", 0)
+    res.detail("the same with no other session connected (scripts compiled again)",
+               Stats.of(n["first_alone"]), 1e3, "ms", 1)
+    res.notes.append("HTTP GET of the page + websocket + first full run, on a warm server "
+                     "with the teacher's session connected.")
     return res
