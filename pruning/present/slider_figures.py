@@ -56,7 +56,7 @@ class SliderHeatmap:
             levels[~as_matrix(mask).astype(bool)] = PRUNED_LEVEL
         n_pruned = int((levels == PRUNED_LEVEL).sum())
         self.figure.data[0].z = levels
-        self.figure.layout.annotations[0].text = pruned_count_text(n_pruned, levels.size)
+        self.figure.layout.annotations[0]["text"] = pruned_count_text(n_pruned, levels.size)
         return self.figure
 
 
