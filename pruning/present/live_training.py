@@ -99,7 +99,8 @@ def _config() -> dict:
                      "titleColor": "#2a3f5f", "gridColor": "#ebf0f8"},
             "legend": {"labelFontSize": label, "titleFontSize": label, "symbolSize": 120},
             "title": {"fontSize": _sizes()[2], "anchor": "start", "fontWeight": "normal",
-                      "color": "#2a3f5f"},
+                      "color": "#2a3f5f", "subtitleFontSize": round(0.8 * label),
+                      "subtitleColor": "#506784"},
             "font": "Source Sans Pro, sans-serif"}
 
 
@@ -143,7 +144,10 @@ def live_curves(history, epochs: int, title: str = "accuracy while training",
                   "scale": {"domain": [0, 100]}},
             "color": {"field": "split", "type": "nominal", "title": None,
                       "scale": {"domain": splits, "range": [SPLIT_COLOURS[s] for s in SPLITS]},
-                      "legend": {"orient": "bottom", "direction": "horizontal"}},
+                      # inside, bottom right: accuracy is high there once training starts,
+                      # and a legend beside or below does not fit a narrow column
+                      "legend": {"orient": "bottom-right", "direction": "vertical",
+                                 "fillColor": "rgba(255,255,255,0.85)", "padding": 4}},
             "tooltip": [{"field": "split"}, {"field": "epoch"},
                         {"field": "accuracy", "format": ".1f", "title": "accuracy (%)"}]},
     })
@@ -280,8 +284,7 @@ def unit_rows(sizes: Sequence[int]) -> pd.DataFrame:
                          "y": np.concatenate(ys).astype(np.float32)})
 
 
-def live_network(weights: Sequence, title: str = "the network (line width = |weight|)",
-                 height: int = 340) -> dict:
+def live_network(weights: Sequence, title: str = "the network", height: int = 340) -> dict:
     """Every connection of a small MLP as a line (module docstring); datasets ``edges``
     (``edge_rows``) and ``units``."""
     sizes = layer_sizes([np.asarray(w.detach().cpu() if hasattr(w, "detach") else w)
@@ -289,10 +292,13 @@ def live_network(weights: Sequence, title: str = "the network (line width = |wei
     labels = ["input"] + [f"hidden {i}" for i in range(1, len(sizes) - 1)] + ["output"]
     label_expr = f"{json.dumps(labels)}[datum.value]"
     spec = _base(title, height, {"edges": edge_rows(weights), "units": unit_rows(sizes)})
+    spec["title"] = {"text": title, "subtitle": "line width = |weight|"}
+    # layer names a little smaller and never hidden for overlapping (a narrow projector column)
     xs = {"type": "quantitative", "title": None,
           "scale": {"domain": [-0.3, len(sizes) - 0.7], "nice": False},
           "axis": {"values": list(range(len(sizes))), "labelExpr": label_expr, "grid": False,
-                   "domain": False, "ticks": False}}
+                   "domain": False, "ticks": False, "labelOverlap": False, "labelLimit": 0,
+                   "labelFontSize": round(0.85 * _sizes()[0])}}
     ys = {"type": "quantitative", "scale": {"domain": [-1.12, 1.12]}, "axis": None}
     spec["layer"] = [
         {"data": {"name": "edges"}, "mark": {"type": "rule"},
