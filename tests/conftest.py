@@ -30,3 +30,19 @@ def _one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(old)
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """``make test`` runs two pytest-xdist workers (``-n 2 --dist loadscope``); this
+    scheduler puts every browser test in one unit of work (one worker runs them one after
+    the other: they share one server and would fight over two cores) and every other test
+    file in one of its own (its module-scoped trainings run once). So the browser tests run
+    beside the unit, page and load tests instead of after them."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class BrowserTestsTogether(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            return "tests/browser" if path.startswith("tests/browser/") else path
+
+    return BrowserTestsTogether(config, log)

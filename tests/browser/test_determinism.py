@@ -46,8 +46,10 @@ def second_server():
 
 
 @pytest.mark.timeout(420)
-def test_same_seed_same_numbers_across_sessions_and_a_restart(new_session, base_url, server,
-                                                              second_server):
+def test_same_seed_same_numbers_across_sessions_and_a_restart(second_server, new_session,
+                                                              base_url, server):
+    # (second_server first: it stops after the browser sessions closed, not 10 s into a
+    # shutdown with sessions still connected)
     first = experiment_as_seen(new_session()[1], base_url)
     second = experiment_as_seen(new_session()[1], base_url)
     restarted = experiment_as_seen(new_session()[1], second_server.url)
