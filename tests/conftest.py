@@ -32,6 +32,7 @@ def _one_torch_thread():
     torch.set_num_threads(old)
 
 
+@pytest.hookimpl(optionalhook=True)   # a run without pytest-xdist ignores it
 def pytest_xdist_make_scheduler(config, log):
     """``make test`` runs two pytest-xdist workers (``-n 2 --dist loadscope``); this
     scheduler puts every browser test in one unit of work (one worker runs them one after
