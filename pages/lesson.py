@@ -224,8 +224,15 @@ def step_repeat() -> None:
     default = round(100 * repeat_target(now), 1)
     c1, c2 = st.columns([2, 1], vertical_alignment="bottom")
     lo = min(100 * now + 0.5, 99.5)
-    target = c1.slider("Prune again to (% of the original weights)", lo, 99.5,
-                       min(max(default, lo), 99.5), 0.5, key="lesson_again", format="%.1f %%",
+    # The target lives in the session state (a link may set it): the suggested one whenever
+    # the model to prune again changed, and never below what is pruned already.
+    s = st.session_state
+    if s.get("lesson_again") is None or s.get("_lesson_again_at", now) != now \
+            or not lo <= s["lesson_again"] <= 99.5:
+        s["lesson_again"] = min(max(default, lo), 99.5)
+    s["_lesson_again_at"] = now
+    target = c1.slider("Prune again to (% of the original weights)", lo, 99.5, step=0.5,
+                       key="lesson_again", format="%.1f %%",
                        help=f"{pct(now)} are pruned already and stay pruned.")
     if c2.button(f"Prune to {target:.1f} % and fine-tune", key="lesson_repeat", type="primary",
                  width="stretch",

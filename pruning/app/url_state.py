@@ -149,6 +149,7 @@ class AppSettings:
     # Guided lesson: its prune and fine-tune steps. What shrank?: fine-tune the one-click model.
     ls_sparsity: float = 90.0
     ls_ft_epochs: int = 10
+    ls_again: float | None = None   # the repeat step's target (None: the suggested one)
     sh_finetune: bool = True
 
 
@@ -574,6 +575,8 @@ PROPS: tuple[Prop, ...] = (
     _knob("ls_sparsity", _among(LESSON_SPARSITIES, str), _number_text,
           Binding("lesson_sparsity", to_widget=float)),
     _knob("ls_ft_epochs", _whole(1, 50), _int_text, Binding("lesson_ft_epochs", to_widget=int)),
+    Prop("ls_again", _among(tuple(x / 2 for x in range(1, 200)), str), _number_text,
+         widgets=(Binding("lesson_again", to_widget=float),)),
     _knob("sh_finetune", _flag, _flag_text,
           Binding("shrank_default_finetune", to_widget=bool, to_text=_flag_text)),
 )
@@ -587,7 +590,7 @@ _PARSERS = {p.name: p.parse for p in PROPS}
 KEPT_WIDGETS = ("ft_epochs", "ft_lr", "ft_optimizer", "ft_momentum", "ft_batch",
                 "it_epochs", "it_rewind", "it_rewind_epochs", "it_oneshot", "it_baseline",
                 "prune_include_output", "prune_start", "lesson_sparsity", "lesson_ft_epochs",
-                "shrank_default_finetune")
+                "lesson_again", "shrank_default_finetune")
 
 #: {setting: the widgets that show it}, for the UI's URL sync (``settings_from_widgets`` & co.).
 WIDGET_BINDINGS: dict[str, list[Binding]] = {p.name: list(p.widgets) for p in PROPS if p.widgets}

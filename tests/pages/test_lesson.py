@@ -76,3 +76,18 @@ def test_the_last_stop_and_the_lesson_have_no_next_step():
     assert not any(e.proto.label.startswith("Next step") for e in at.get("page_link"))
     at = goto(new_app(), LESSON)
     assert not any(e.proto.label.startswith("Next step") for e in at.get("page_link"))
+
+
+def test_a_link_carries_the_lessons_targets():
+    """The teacher's prune and repeat targets and fine-tuning epochs come with the link: the
+    student's lesson prunes and fine-tunes exactly as the teacher's did."""
+    at = new_app({"step": "7", "ls_sparsity": "85", "ls_ft_epochs": "2", "ls_again": "97.5"},
+                 page=LESSON)
+    click(at, "lesson_catch_up")
+    assert at.slider(key="lesson_again").value == 97.5
+    click(at, "lesson_repeat")
+    ws = at.session_state["workspace"]
+    cuts = [s for s in ws.timeline if s.kind == "prune"]
+    assert [round(100 * s.sparsity, 1) for s in cuts][-1] == 97.5
+    assert at.session_state["lesson_sparsity"] == 85.0
+    assert at.session_state["lesson_ft_epochs"] == 2

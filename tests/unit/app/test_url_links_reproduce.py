@@ -43,6 +43,7 @@ CUSTOM = {
     "gl_seeds": (2, 5), "gl_rewind": (True, False), "gl_epochs": (50, 1000), "gl_ft": (0, 1000),
     "gl_patience": (3, 1000), "gl_controls": (("random",), ()),
     "ls_sparsity": (95.5, 50.0), "ls_ft_epochs": (3, 50), "sh_finetune": (False, False),
+    "ls_again": (98.0, 99.5),
 }
 
 

@@ -37,10 +37,7 @@ VIEW_ONLY = {
 }
 
 #: Controls that do change numbers and are not carried yet, with the reason (a known gap).
-NOT_CARRIED = {
-    "lesson_again": "Guided lesson's 'prune again' target: its range starts at the sparsity "
-                    "the session's fine-tuned model has reached",
-}
+NOT_CARRIED: dict[str, str] = {}
 
 #: Keys a page computes in a variable: (file, variable) -> an example of the key it holds.
 COMPUTED_KEYS = {("pages/prune.py", "key"): "prune_threshold_magnitude_True"}
