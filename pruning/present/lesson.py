@@ -212,8 +212,9 @@ def file_sizes_sentence(s) -> str:
             f"{_kb(dense)}: a zero takes as much room as any other number. Compressed, the "
             f"pruned file is **{_kb(gz)}**")
     if removed:
-        text += (f"; with its {removed} dead {s.unit_name}{'s' if removed != 1 else ''} "
-                 f"removed, **{_kb(compact)}**.")
+        text += (f". Removing its {removed} dead {s.unit_name}{'s' if removed != 1 else ''} "
+                 f"instead leaves smaller dense matrices, saved without compression: "
+                 f"**{_kb(compact)}**.")
     else:
         text += f"; no {s.unit_name} died, so none could be removed."
     return text

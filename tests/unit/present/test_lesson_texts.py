@@ -88,4 +88,4 @@ def test_the_file_sizes_come_from_the_measured_shrinkage():
     assert list(fig.data[0].y) == [200.0, 200.0, 20.0, 80.0]
     assert list(fig.data[0].text) == ["200 KB", "200 KB", "20 KB", "80 KB"]
     text = file_sizes_sentence(S())
-    assert "**200 KB**" in text and "**20 KB**" in text and "40 dead neurons removed, **80 KB**" in text
+    assert "**200 KB**" in text and "**20 KB**" in text and "Removing its 40 dead neurons instead" in text and "**80 KB**" in text
