@@ -3,6 +3,7 @@ upload counters, and the ASGI middleware itself driven with plain ASGI messages.
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import parse_qsl, urlsplit
 
 from pruning.app.guard import Guard, UploadLimits, redirect_for
@@ -81,7 +82,10 @@ def _drive(guard, scope, body=b""):
     async def send(message):
         sent.append(message)
 
-    asyncio.run(guard(scope, receive, send))
+    # A loop of its own in a thread of its own: the browser tests' Playwright (sync API) keeps
+    # an event loop running in this worker's main thread when they share a pytest worker.
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, guard(scope, receive, send)).result()
     return sent
 
 
