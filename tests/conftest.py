@@ -32,18 +32,38 @@ def _one_torch_thread():
     torch.set_num_threads(old)
 
 
+#: The browser test files the first browser worker runs; the rest run on the second. Two
+#: halves of about equal length (from the per-file times of a full run, ``--durations``), each
+#: with its own server and Chromium. Load-sensitive checks compare against their own server only
+#: (memory of its process, its CPU after Stop), so the two halves may run side by side.
+BROWSER_HALF_ONE = frozenset({
+    "test_classroom.py", "test_concurrent_seeds.py", "test_hostile_inputs.py",
+    "test_jobs_in_browser.py", "test_lesson_in_browser.py", "test_journey.py",
+    "test_isolation.py", "test_determinism.py", "test_home.py", "test_deep_link.py",
+    "test_fragments.py",
+})
+
+
+def browser_half(path: str) -> str:
+    """The unit of work of a browser test file: ``tests/browser[1]`` or ``tests/browser[2]``."""
+    return "tests/browser[1]" if path.rsplit("/", 1)[-1] in BROWSER_HALF_ONE \
+        else "tests/browser[2]"
+
+
 @pytest.hookimpl(optionalhook=True)   # a run without pytest-xdist ignores it
 def pytest_xdist_make_scheduler(config, log):
-    """``make test`` runs two pytest-xdist workers (``-n 2 --dist loadscope``); this
-    scheduler puts every browser test in one unit of work (one worker runs them one after
-    the other: they share one server and would fight over two cores) and every other test
-    file in one of its own (its module-scoped trainings run once). So the browser tests run
-    beside the unit, page and load tests instead of after them."""
+    """``make test`` runs two pytest-xdist workers (``-n 2 --dist loadscope``). This scheduler
+    makes the browser tests two units of work (``browser_half``), handed out first, one to
+    each worker: within a half the tests run one after the other and share one server (a
+    session fixture is per worker). Every other test file is a unit of its own (its
+    module-scoped trainings run once) and goes to whichever worker is free. The browser tests
+    mostly wait (for a page to draw, a server to start, a job to finish), so two halves side by
+    side take about half as long on two cores; the unit tests fill the gaps."""
     from xdist.scheduler import LoadScopeScheduling
 
-    class BrowserTestsTogether(LoadScopeScheduling):
+    class BrowserTestsInTwoHalves(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
             path = nodeid.split("::", 1)[0]
-            return "tests/browser" if path.startswith("tests/browser/") else path
+            return browser_half(path) if path.startswith("tests/browser/") else path
 
-    return BrowserTestsTogether(config, log)
+    return BrowserTestsInTwoHalves(config, log)
