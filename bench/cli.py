@@ -24,6 +24,7 @@ ITEMS: dict[str, tuple[str, str]] = {
     "move": ("protocol_items", "slider_move"),
     "move_bytes": ("protocol_items", "move_bytes"),
     "first_page": ("protocol_items", "first_page"),
+    "bystander": ("bystander_items", "bystander"),
 }
 
 
