@@ -116,7 +116,9 @@ def _measure(repeats: int) -> dict:
     query, epochs = heaviest_link()
     server = start_server("bench-bystander")
     try:
-        StudentSession(server.url).open("").close()   # a new server's first visit opens Home
+        home = StudentSession(server.url)   # a new server's first visit opens Home
+        home.open("")
+        home.close()
         a = StudentSession(server.url)
         a.open("prune")
         a.click("Use a trained default model")
