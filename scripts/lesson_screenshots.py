@@ -90,8 +90,9 @@ def wide_pages(browser, base_url: str) -> None:
     top = page.evaluate("""() => Array.from(document.querySelectorAll('h2'))
                                .find(h => h.innerText.startsWith('Training'))
                                .getBoundingClientRect().top""")
-    bottom = max(charts.nth(i).bounding_box()["y"] + charts.nth(i).bounding_box()["height"]
-                 for i in range(3))
+    boxes = [charts.nth(i).bounding_box() for i in range(charts.count())]
+    boxes = [b for b in boxes if b]          # a chart being redrawn has no box for a moment
+    bottom = max((b["y"] + b["height"] for b in boxes), default=1080)
     page.screenshot(path=str(DOCS / "train-live-moons.png"),
                     clip={"x": 0, "y": max(top - 16, 0), "width": 1920,
                           "height": min(bottom + 24, 1080) - max(top - 16, 0)})
