@@ -110,7 +110,7 @@ def score_histogram(scores, threshold: float | None = None, title: str = "scores
     every slider move of the Prune page). ``fig.data[0].y`` are the counts, ``.x`` the bin
     centres, ``.customdata`` each bin's [low, high) edges.
     """
-    s, x, xlabel, floor = _histogram_values(scores, log_x)
+    s, x, xlabel, floor = histogram_values(scores, log_x)
     counts, edges = histogram_bins(x, nbins)
     spec = dict(xaxis=dict(title=dict(text=xlabel), automargin=False),
                   yaxis=dict(title=dict(text="number of weights"), automargin=False),
@@ -124,7 +124,7 @@ def score_histogram(scores, threshold: float | None = None, title: str = "scores
                    spec, title, height)
 
 
-def _histogram_values(scores, log_x: bool) -> tuple[np.ndarray, np.ndarray, str, float]:
+def histogram_values(scores, log_x: bool) -> tuple[np.ndarray, np.ndarray, str, float]:
     """``(scores as float32, the values binned, the x label, the log floor)`` of
     ``score_histogram``: with ``log_x`` the values are log10(max(score, floor)), ``floor`` the
     smallest positive score (at least 1e-12)."""

@@ -26,11 +26,11 @@ import plotly.graph_objects as go
 import torch
 
 from pruning.present.charts import (
-    _histogram_values,
     as_matrix,
     grid_canvases,
     grid_limit,
     histogram_bins,
+    histogram_values,
     images_grid,
     pruned_count_text,
     threshold_marks,
@@ -68,7 +68,7 @@ class SliderHistogram:
                  title: str = "scores", height: int = 380, nbins: int = 60):
         self.names = list(scores)
         self.log_x = log_x
-        self.scores, x, _, self.floor = _histogram_values(dict(scores), log_x)
+        self.scores, x, _, self.floor = histogram_values(dict(scores), log_x)
         _, self.edges = histogram_bins(x, nbins)
         self.n_bins = len(self.edges) - 1
         #: (min, median, max) of the scores, for ``histogram_note(…, summary=…)``
