@@ -147,8 +147,9 @@ def open_workspace() -> Workspace:
                     with _lock:
                         _stamps[key] = loaded.saved_at
                     if loaded.job and key not in _running:
-                        _notice("warning", f"⏹️ Your **{loaded.job}** job was stopped (the server "
-                                           f"restarted or you were moved to another server) "
+                        _notice("warning", f"⏹️ Your **{loaded.job}** job was stopped (the page was "
+                                           f"reloaded or closed, the server restarted, or you "
+                                           f"were moved to another server) "
                                            f"before it finished. Everything you had kept before "
                                            f"it is back; press its button again to rerun it.")
                         store.clear_job(key)
