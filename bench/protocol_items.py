@@ -60,6 +60,7 @@ def _measure(repeats: int) -> dict[str, list[float]]:
         warm.set_slider(SLIDER, 80.0)
         warm.close()
         moves, sizes, wire, firsts, refs, move_cpu, first_cpu = [], [], [], [], [], [], []
+        shared, shared_cpu, offers, offer_cpu = [], [], [], []
         positions = _positions(MOVES_PER_REPEAT * repeats)
         for r in range(repeats):
             s = StudentSession(server.url, compression=True)   # as a browser: deflate offered
@@ -67,7 +68,9 @@ def _measure(repeats: int) -> dict[str, list[float]]:
             first = s.open("prune")
             first_cpu.append(_cpu_seconds(server.pid) - cpu)
             firsts.append(first.seconds)
-            s.click("Use a trained default model")
+            cpu = _cpu_seconds(server.pid)
+            offers.append(s.click("Use a trained default model").seconds)
+            offer_cpu.append(_cpu_seconds(server.pid) - cpu)
             cpu = _cpu_seconds(server.pid)
             for v in positions[r * MOVES_PER_REPEAT:(r + 1) * MOVES_PER_REPEAT]:
                 step = s.set_slider(SLIDER, v)
@@ -80,6 +83,18 @@ def _measure(repeats: int) -> dict[str, list[float]]:
                 refs.append(step.references)
             move_cpu.append((_cpu_seconds(server.pid) - cpu) / MOVES_PER_REPEAT)
             s.close()
+            # A classmate moves to the positions this student computed (a class shares them).
+            mate = StudentSession(server.url, compression=True)
+            mate.open("prune")
+            mate.click("Use a trained default model")
+            cpu = _cpu_seconds(server.pid)
+            for v in positions[r * MOVES_PER_REPEAT:(r + 1) * MOVES_PER_REPEAT]:
+                step = mate.set_slider(SLIDER, v)
+                if step.exceptions or not step.fragment:
+                    raise RuntimeError(f"shared move to {v}: exceptions {step.exceptions}")
+                shared.append(step.seconds)
+            shared_cpu.append((_cpu_seconds(server.pid) - cpu) / MOVES_PER_REPEAT)
+            mate.close()
         teacher.close()   # no session left: Streamlit clears its compiled scripts
         alone = []
         for _ in range(repeats):
@@ -88,7 +103,9 @@ def _measure(repeats: int) -> dict[str, list[float]]:
             alone.append(s.open("prune").seconds)
             s.close()
         return {"moves": moves, "bytes": sizes, "wire": wire, "first": firsts, "refs": refs,
-                "move_cpu": move_cpu, "first_cpu": first_cpu, "first_alone": alone}
+                "move_cpu": move_cpu, "first_cpu": first_cpu, "first_alone": alone,
+                "shared": shared, "shared_cpu": shared_cpu, "offer": offers,
+                "offer_cpu": offer_cpu}
     finally:
         server.stop()
 
@@ -110,8 +127,14 @@ def slider_move(repeats: int) -> Result:
                  headline_unit="ms", headline_digits=1)
     res.detail("server CPU time per move (all threads; mean over each repeat's moves)",
                Stats.of(n["move_cpu"]), 1e3, "ms", 1)
-    res.notes.append(f"{len(n['moves'])} moves ({MOVES_PER_REPEAT} per repeat, each to a new "
-                     "value), one student, fragment runs; send → final message on loopback.")
+    res.detail("a classmate's move to a position another student computed already (the "
+               "outcome is shared, the page still drawn): server time", Stats.of(n["shared"]),
+               1e3, "ms", 1)
+    res.detail("— server CPU time of such a move", Stats.of(n["shared_cpu"]), 1e3, "ms", 1)
+    res.notes.append(f"{len(n['moves'])} moves ({MOVES_PER_REPEAT} per repeat, each to a value "
+                     "no student has computed), one student at a time, fragment runs; send → "
+                     "final message on loopback. Then a second student moves to the same "
+                     "values (computed once per server for every session showing the model).")
     return res
 
 
@@ -126,7 +149,7 @@ def move_bytes(repeats: int) -> Result:
                1, "", 0)
     res.notes.append("bytes read from the client's socket; the client offers permessage-deflate "
                      "as Chromium does, so this is compressed only when the server has "
-                     "server.enableWebsocketCompression on (.streamlit/config.toml: off).")
+                     "server.enableWebsocketCompression on (on in .streamlit/config.toml).")
     return res
 
 
@@ -139,6 +162,9 @@ def first_page(repeats: int) -> Result:
                Stats.of(n["first_cpu"]), 1e3, "ms", 0)
     res.detail("the same with no other session connected (scripts compiled again)",
                Stats.of(n["first_alone"]), 1e3, "ms", 1)
+    res.detail("then \"Use a trained default model\" (model in the server's cache) → the "
+               "full Prune page", Stats.of(n["offer"]), 1e3, "ms", 1)
+    res.detail("— server CPU time of that click", Stats.of(n["offer_cpu"]), 1e3, "ms", 0)
     res.notes.append("HTTP GET of the page + websocket + first full run, on a warm server "
                      "with the teacher's session connected.")
     return res

@@ -44,7 +44,7 @@ from pruning.present.prune import (
     unit_images_note,
 )
 from pruning.present.scorer_compare import method_note
-from pruning.present.slider_figures import SliderHeatmap, SliderHistogram, SliderImages
+from pruning.present.prune_views import views_for
 from pruning.present.style import font_scale
 from pruning.scoring import SCORERS
 from ui.charts import show_chart
@@ -82,47 +82,13 @@ if start is not None:
                    f"{pct(start.metrics['test_acc'])}). Choose a larger target to cut more. "
                    "The changes below are against the dense model.")
 
-class ModelViews:
-    """What this session's Prune page draws of one model, kept between slider moves: the
-    weights it prunes, a scratch copy to measure the pruned weights in, and the figures, built
-    once (``pruning.present.slider_figures``) and updated per move. The figures are updated
-    in place, so they are this session's own (in ``st.session_state``, never in a shared cache)."""
-
-    def __init__(self, trained, start, data):
-        self.trained, self.start = weakref.ref(trained), None if start is None else weakref.ref(start)
-        self.scale = font_scale()
-        model = trained.build(data, None if start is None else start.state)
-        self.params = {n: p.detach() for n, p in model.named_parameters()}
-        self.scratch = trained.build(data)   # a pruned state is loaded into it per move
-        self.heatmaps: dict[str, SliderHeatmap] = {}
-        self.histograms: dict[tuple, SliderHistogram] = {}
-        self.pictures: tuple | None = None
-
-    def fits(self, trained, start) -> bool:
-        return (self.trained() is trained and self.scale == font_scale()
-                and (self.start is None if start is None else
-                     self.start is not None and self.start() is start))
-
-    def heatmap(self, name: str) -> SliderHeatmap:
-        if name not in self.heatmaps:
-            w = self.params[name]
-            title = f"{name.removesuffix('.weight')} ({' × '.join(map(str, w.shape))})"
-            self.heatmaps[name] = SliderHeatmap(w, title, float(w.abs().max()) or 1.0)
-        return self.heatmaps[name]
-
-    def histogram(self, key: tuple, scores, log_x: bool, title: str) -> SliderHistogram:
-        if (key, log_x) not in self.histograms:
-            self.histograms[key, log_x] = SliderHistogram(scores, log_x=log_x, title=title)
-        return self.histograms[key, log_x]
-
-
-def model_views(trained, start, data) -> ModelViews:
-    """This session's ``ModelViews`` of ``trained`` (pruned from ``start``), new when the
-    model, the start or the classroom font size changed."""
-    views = st.session_state.get("_prune_views")
-    if views is None or not views.fits(trained, start):
-        views = st.session_state["_prune_views"] = ModelViews(trained, start, data)
-    return views
+def session_scratch(trained, data):
+    """This session's module to load a pruned state into and measure it (one per model; the
+    figures and outcomes are shared, ``pruning.present.prune_views``, this is not)."""
+    held = st.session_state.get("_prune_scratch")
+    if held is None or held[0]() is not trained:
+        held = st.session_state["_prune_scratch"] = (weakref.ref(trained), trained.build(data))
+    return held[1]
 
 
 @live_region
@@ -193,40 +159,49 @@ def prune_results(scorer: str, mode: str, scope: str, include_output: bool) -> N
                                      format="%.6g", key="prune_threshold_exact",
                                      help="Any number ≥ 0; weights with a smaller score are pruned.")
 
-    views = model_views(trained, start, data)
-    try:
+    views = views_for(trained, start, data, font_scale())
+    pruned_model = session_scratch(trained, data)   # made to hold the pruned weights below
+    computed = []
+
+    def prune_at():
         sel = select(scores, mode, value, scope, previous=None if start is None else start.masks)
         cfg = prune_config_for(scorer, mode, value, scope, include_output, seed)
-        pruned = prune_trained(trained, data, cfg, sel.masks, start=start, into=views.scratch)
+        pruned = prune_trained(trained, data, cfg, sel.masks, start=start, into=pruned_model)
+        computed.append(True)
+        return sel, cfg, pruned, sparsity_table(pruned_model, sel, scope, mode)
+
+    try:   # the same setting of the same model is computed once for every session
+        sel, cfg, pruned, table = views.outcome(
+            (scorer, include_output, seed, mode, scope, float(value)), prune_at)
     except PruningError as exc:
         show_error(exc)
         return
-
-    pruned_model = views.scratch   # holds the pruned weights now
-    table = sparsity_table(pruned_model, sel, scope, mode)
+    if not computed:
+        pruned_model.load_state_dict(pruned.state)
     dense_m, pruned_m = trained.metrics, pruned.metrics
     empty_layers = [n.removesuffix(".weight") for n, s in sel.per_layer.items() if s >= 1.0]
 
     # ----------------------------------------------------------------------------- numbers
+    # One row of four columns, two metrics in each (counts above, accuracies below): the same
+    # grid as two rows of columns, with 5 fewer layout blocks to send on every move.
     m = st.columns(4)
     m[0].metric("Weights pruned", pct(sel.reached),
                 help="Share of the prunable weights set to zero (measured from the masks).")
+    m[0].metric("Dense test accuracy", pct(dense_m["test_acc"]), help="Before any pruning.")
     m[1].metric("Pruned", f"{sel.n_pruned:,}", help=f"Out of {count_total(sel.masks):,} prunable weights.")
+    m[1].metric("Test accuracy after pruning", pct(pruned_m["test_acc"]),
+                delta=f"{100 * (pruned_m['test_acc'] - dense_m['test_acc']):+.1f} points",
+                delta_color=delta_colour(pruned_m["test_acc"] - dense_m["test_acc"]),
+                help="Test examples were never used for training or scoring. The change is against "
+                     "the dense model.")
     m[2].metric("Kept", f"{sel.n_kept:,}", help="Weights that keep their trained value.")
+    m[2].metric("Dense train accuracy", pct(dense_m["train_acc"]), help="Before any pruning.")
     m[3].metric("Ties at the cut-off", f"{sel.n_tied:,}",
                 help="How many not-yet-pruned scores are exactly equal to the cut-off (the threshold, "
                      "or the largest pruned score). With a target sparsity, 1 is the cut-off weight "
                      "itself; more than 1 means a tie that was broken by position (earlier weights "
                      "pruned first). With a threshold, these weights stay.")
-    a = st.columns(4)
-    a[0].metric("Dense test accuracy", pct(dense_m["test_acc"]), help="Before any pruning.")
-    a[1].metric("Test accuracy after pruning", pct(pruned_m["test_acc"]),
-                delta=f"{100 * (pruned_m['test_acc'] - dense_m['test_acc']):+.1f} points",
-                delta_color=delta_colour(pruned_m["test_acc"] - dense_m["test_acc"]),
-                help="Test examples were never used for training or scoring. The change is against "
-                     "the dense model.")
-    a[2].metric("Dense train accuracy", pct(dense_m["train_acc"]), help="Before any pruning.")
-    a[3].metric("Train accuracy after pruning", pct(pruned_m["train_acc"]),
+    m[3].metric("Train accuracy after pruning", pct(pruned_m["train_acc"]),
                 delta=f"{100 * (pruned_m['train_acc'] - dense_m['train_acc']):+.1f} points",
                 delta_color=delta_colour(pruned_m["train_acc"] - dense_m["train_acc"]),
                 help="The change is against the dense model.")
@@ -259,11 +234,10 @@ def prune_results(scorer: str, mode: str, scope: str, include_output: bool) -> N
                 + unevenness_note(sel.per_layer, scope, mode) + " " + dead_units_note(table))
     params = views.params
     names = list(sel.masks)
-    for i in range(0, len(names), 2):
-        cols = st.columns(2)
-        for col, name in zip(cols, names[i:i + 2]):
-            show_chart(views.heatmap(name).at(sel.masks[name]), key=f"prune_heatmap_{name}",
-                       where=col)
+    cols = st.columns(2)   # layers 1, 3, … on the left, 2, 4, … on the right
+    for i, name in enumerate(names):
+        show_chart(views.heatmap(name).at(sel.masks[name]), key=f"prune_heatmap_{name}",
+                   where=cols[i % 2])
 
     # ----------------------------------------------------------------------------- histogram + table
     st.subheader("Scores and the line")
@@ -305,11 +279,7 @@ def prune_results(scorer: str, mode: str, scope: str, include_output: bool) -> N
     if data.is_image:
         st.subheader("What the first layer looks at")
         imgs, kept, titles = first_layer_units(first_w, sel.masks.get(first_name), data.image_shape)
-        if views.pictures is None:
-            views.pictures = (images_grid(imgs, titles, cols=len(imgs), symmetric=True,
-                                          title="before pruning", height=260),
-                              SliderImages(imgs, titles, "after pruning (amber = pruned)"))
-        before_grid, after_grid = views.pictures
+        before_grid, after_grid = views.pictures(imgs, titles)
         # One row each (full width): bigger pictures, and titles never overlap a row above.
         show_chart(before_grid, key="prune_units_before")
         show_chart(images_grid(imgs, titles, cols=len(imgs), symmetric=True,

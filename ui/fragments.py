@@ -53,7 +53,7 @@ def live_region(fn: Callable[..., None]) -> Callable[..., None]:
                 fn(*args, **kwargs)
         finally:
             _IN_REGION.reset(inside)
-            remember_url_widgets()
+            remember_url_widgets(full_run=False)
             save_if_changed()
 
     return region

@@ -42,24 +42,28 @@ def sync_url_settings() -> AppSettings:
     follows classroom mode.
     """
     s = st.session_state
+    # One read of the whole state: every access of st.session_state takes Streamlit's lock and
+    # the binding table reads a few hundred keys (a tenth of a slider move's time otherwise).
+    state = s.to_dict()
     pending: set[str] = set()
-    if "_url_settings" not in s:
+    if "_url_settings" not in state:
         params = _query_params()
         settings, notices = parse_query_params(params)
         s["_url_notices"] = notices
         touched = given_settings(params)
     else:
         settings, changed, pending = settings_from_widgets(
-            s, s.get("_url_seen", {}), s["_url_settings"], WIDGET_BINDINGS)
-        touched = s.get("_url_touched", set()) | changed
-        for key, value in propagated_values(settings, changed, WIDGET_BINDINGS, s).items():
-            s[key] = value   # the same setting's widgets on other pages follow
-    for key, value in widget_values(settings, touched, WIDGET_BINDINGS, s).items():
-        s[key] = value
+            state, state.get("_url_seen", {}), state["_url_settings"], WIDGET_BINDINGS)
+        touched = state.get("_url_touched", set()) | changed
+        for key, value in propagated_values(settings, changed, WIDGET_BINDINGS, state).items():
+            s[key] = state[key] = value   # the same setting's widgets on other pages follow
+    for key, value in widget_values(settings, touched, WIDGET_BINDINGS, state).items():
+        s[key] = state[key] = value
     for key in KEPT_WIDGETS:   # re-assigned: kept while their page is not drawn
-        if key in s:
-            s[key] = s[key]
-    s.setdefault("set_classroom", False)
+        if key in state:
+            s[key] = state[key]
+    if "set_classroom" not in state:
+        s["set_classroom"] = False
     s["_url_settings"], s["_url_touched"], s["_url_pending"] = settings, touched, pending
     _write_query_params(settings)
     style.set_font_scale(style.CLASSROOM_FONT_SCALE if settings.classroom else 1.0)
@@ -72,22 +76,25 @@ def _write_query_params(settings: AppSettings, always: bool = False) -> None:
         st.query_params.from_dict(params)
 
 
-def remember_url_widgets() -> None:
+def remember_url_widgets(full_run: bool = True) -> None:
     """End of a run (call it in a ``finally`` around the page): settle settings whose widget
     only appeared during this run, and record the bound widgets' values so the next run can
-    tell which one the user moved."""
+    tell which one the user moved. ``full_run=False`` for a fragment's own rerun."""
     s = st.session_state
-    pending = s.get("_url_pending")
-    if pending and "_url_settings" in s:
-        settings, changed = resolve_pending(s, s["_url_settings"], pending, WIDGET_BINDINGS)
-        s["_url_settings"], s["_url_pending"] = settings, set()
-        s["_url_touched"] = s.get("_url_touched", set()) | changed
-    if "_url_settings" in s:
-        # Written again at the end of every run: when a session starts on a page other than
-        # Home, the browser applies the page's own address after the first write and drops
-        # the query (measured with Chromium); a later write wins.
-        _write_query_params(s["_url_settings"], always=True)
-    s["_url_seen"] = bound_values(s, WIDGET_BINDINGS)
+    state = s.to_dict()   # one read (see sync_url_settings)
+    pending = state.get("_url_pending")
+    if pending and "_url_settings" in state:
+        settings, changed = resolve_pending(state, state["_url_settings"], pending, WIDGET_BINDINGS)
+        s["_url_settings"] = state["_url_settings"] = settings
+        s["_url_pending"] = set()
+        s["_url_touched"] = state.get("_url_touched", set()) | changed
+    if "_url_settings" in state:
+        # Written again at the end of every full run: when a session starts on a page other
+        # than Home, the browser applies the page's own address after the first write and
+        # drops the query (measured with Chromium); a later write wins. A fragment's rerun
+        # comes after that and writes only a change.
+        _write_query_params(state["_url_settings"], always=full_run)
+    s["_url_seen"] = bound_values(state, WIDGET_BINDINGS)
 
 
 def show_url_notices() -> None:

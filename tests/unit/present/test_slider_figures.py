@@ -5,6 +5,7 @@ traces all bring their own colours."""
 import json
 
 import numpy as np
+import plotly.graph_objects as go
 import plotly.io
 import plotly.tools
 import pytest
@@ -20,11 +21,15 @@ from pruning.present.prune import (
     layer_heatmap,
     score_summary,
 )
+from pruning.present.figure_json import FigureJSON, PreparedFigure, typed_array
 from pruning.present.slider_figures import SliderHeatmap, SliderHistogram, SliderImages
 
 
 def _json(fig) -> str:
-    """What ``st.plotly_chart`` sends, keys sorted."""
+    """What ``st.plotly_chart`` sends, keys sorted (a ``FigureJSON`` drawn as
+    ``ui.charts.show_chart`` draws it: through a ``PreparedFigure``)."""
+    if isinstance(fig, FigureJSON):
+        fig = PreparedFigure().show(fig)
     sent = plotly.tools.return_figure_from_figure_or_data(fig, validate_figure=True)
     return json.dumps(json.loads(plotly.io.to_json(sent, validate=False)), sort_keys=True)
 
@@ -106,3 +111,28 @@ def test_template_without_colour_scales_only_where_every_trace_brings_its_own():
     grey = style.figure([dict(type="heatmap", z=np.zeros((2, 2)))], {}, "t")
     kept = json.loads(_json(grey))["layout"]["template"]
     assert "colorscale" in kept["layout"] and "colorscale" in kept["data"]["heatmap"][0]
+
+
+@pytest.mark.parametrize("a", [np.arange(-5, 7, dtype=np.int8).reshape(3, 4),
+                               np.linspace(-1, 1, 10, dtype=np.float32),
+                               np.array([[np.nan, 1.5], [2.0, -3.0]], np.float32),
+                               np.arange(6, dtype=np.int64).reshape(2, 3) * 100,
+                               np.arange(4.0)])
+def test_typed_arrays_are_what_plotly_writes(a):
+    """``typed_array`` is Plotly's own typed-array spec for the same array (dtype, base64
+    bytes, shape), so a prepared figure's JSON is the figure's."""
+    plotly_made = go.Figure(go.Heatmap(z=a)).to_dict()["data"][0]["z"]
+    assert typed_array(a) == plotly_made
+
+
+def test_a_drawn_figure_json_is_sent_as_it_is_and_never_changed():
+    """``st.plotly_chart`` takes a ``PreparedFigure``'s dict without validating or copying
+    it again, and the dict is the same after it was drawn (shared between sessions)."""
+    fig = layer_heatmap(torch.randn(4, 5), None, title="t", zmax=1.0, compact=True)
+    spec = FigureJSON(fig.to_dict())
+    before = json.dumps(spec.spec, sort_keys=True)
+    sent = plotly.tools.return_figure_from_figure_or_data(PreparedFigure().show(spec),
+                                                          validate_figure=True)
+    assert sent is spec.spec
+    assert plotly.io.to_json(sent, validate=False) and json.dumps(spec.spec, sort_keys=True) == before
+    assert _json(spec) == _json(fig)
