@@ -43,8 +43,8 @@ from pruning.present.prune import (
     unevenness_note,
     unit_images_note,
 )
-from pruning.present.scorer_compare import method_note
 from pruning.present.prune_views import views_for
+from pruning.present.scorer_compare import method_note
 from pruning.present.style import font_scale
 from pruning.scoring import SCORERS
 from ui.charts import show_chart
