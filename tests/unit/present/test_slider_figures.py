@@ -15,13 +15,13 @@ from pruning.core.selection import select_by_sparsity, select_by_threshold
 from pruning.labs.prune_step import first_layer_units
 from pruning.present import style
 from pruning.present.charts import images_grid
+from pruning.present.figure_json import FigureJSON, PreparedFigure, typed_array
 from pruning.present.prune import (
     cutoff_histogram,
     histogram_note,
     layer_heatmap,
     score_summary,
 )
-from pruning.present.figure_json import FigureJSON, PreparedFigure, typed_array
 from pruning.present.slider_figures import SliderHeatmap, SliderHistogram, SliderImages
 
 
