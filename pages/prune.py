@@ -23,7 +23,7 @@ from pruning.labs.prune_step import (
 )
 from pruning.present.boundary import boundary_figure, boundary_grid, changed_fraction
 from pruning.present.charts import images_grid
-from pruning.present.columns import readable_csv
+from pruning.present.columns import readable_csv, readable_with_formats
 from pruning.present.format import pct
 from pruning.present.network_diagram import (
     MAX_DIAGRAM_WEIGHTS,
@@ -163,15 +163,27 @@ def prune_results(scorer: str, mode: str, scope: str, include_output: bool) -> N
     pruned_model = session_scratch(trained, data)   # made to hold the pruned weights below
     computed = []
 
-    def prune_at():
+    params = views.params
+    first_name, first_w = next((n, p) for n, p in params.items() if p.ndim in (2, 4))
+
+    def prune_at() -> tuple:
+        """Everything a slider position shows that does not depend on the session."""
         sel = select(scores, mode, value, scope, previous=None if start is None else start.masks)
         cfg = prune_config_for(scorer, mode, value, scope, include_output, seed)
         pruned = prune_trained(trained, data, cfg, sel.masks, start=start, into=pruned_model)
         computed.append(True)
-        return sel, cfg, pruned, sparsity_table(pruned_model, sel, scope, mode)
+        table = sparsity_table(pruned_model, sel, scope, mode)
+        heatmaps = {n: views.heatmap(n).at(m) for n, m in sel.masks.items()}
+        pictures = None
+        if data.is_image:
+            imgs, kept, titles = first_layer_units(first_w, sel.masks.get(first_name),
+                                                   data.image_shape)
+            pictures = (kept, None if kept is None else views.pictures(imgs, titles)[1].at(kept))
+        return (sel, cfg, pruned, table, readable_with_formats(table.dropna(axis=1, how="all")),
+                heatmaps, pictures)
 
     try:   # the same setting of the same model is computed once for every session
-        sel, cfg, pruned, table = views.outcome(
+        sel, cfg, pruned, table, shown_table, heatmaps, pictures = views.outcome(
             (scorer, include_output, seed, mode, scope, float(value)), prune_at)
     except PruningError as exc:
         show_error(exc)
@@ -232,12 +244,10 @@ def prune_results(scorer: str, mode: str, scope: str, include_output: bool) -> N
     st.subheader("Weights (amber = pruned)")
     st.markdown("Rows are a layer's units, columns their inputs; blue is negative, red positive. "
                 + unevenness_note(sel.per_layer, scope, mode) + " " + dead_units_note(table))
-    params = views.params
     names = list(sel.masks)
     cols = st.columns(2)   # layers 1, 3, … on the left, 2, 4, … on the right
     for i, name in enumerate(names):
-        show_chart(views.heatmap(name).at(sel.masks[name]), key=f"prune_heatmap_{name}",
-                   where=cols[i % 2])
+        show_chart(heatmaps[name], key=f"prune_heatmap_{name}", where=cols[i % 2])
 
     # ----------------------------------------------------------------------------- histogram + table
     st.subheader("Scores and the line")
@@ -268,23 +278,23 @@ def prune_results(scorer: str, mode: str, scope: str, include_output: bool) -> N
         h2.markdown(NOTICE + histogram_note(flat, line, mode, n_pruned_here, histogram.summary))
 
     st.markdown("**Per layer**")
-    show_table(table.dropna(axis=1, how="all"))  # the CSV keeps every column
+    show_table(view=shown_table)  # without empty columns; the CSV keeps every column
     # The CSV is made when the button is pressed (a callable), not on every slider move.
     st.download_button("Download the table (CSV)", lambda: readable_csv(table), "pruned_layers.csv",
                        "text/csv", key="prune_table_csv",
                        help="One row per layer: shape, weights, non-zeros, target and reached sparsity.")
 
     # ----------------------------------------------------------------------------- pictures
-    first_name, first_w = next((n, p) for n, p in params.items() if p.ndim in (2, 4))
     if data.is_image:
         st.subheader("What the first layer looks at")
-        imgs, kept, titles = first_layer_units(first_w, sel.masks.get(first_name), data.image_shape)
-        before_grid, after_grid = views.pictures(imgs, titles)
+        imgs, _, titles = first_layer_units(first_w, None, data.image_shape)
+        before_grid, _ = views.pictures(imgs, titles)
+        kept, after_grid = pictures
         # One row each (full width): bigger pictures, and titles never overlap a row above.
         show_chart(before_grid, key="prune_units_before")
         show_chart(images_grid(imgs, titles, cols=len(imgs), symmetric=True,
                                title="after pruning (amber = pruned)", height=260)
-                   if kept is None else after_grid.at(kept), key="prune_units_after")
+                   if kept is None else after_grid, key="prune_units_after")
         share = 0.0 if kept is None else 1 - float(np.mean(kept))
         st.markdown(NOTICE + unit_images_note(first_w.ndim == 4, len(titles), share))
 

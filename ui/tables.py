@@ -5,14 +5,17 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from pruning.present.columns import number_formats, readable
+from pruning.present.columns import readable_with_formats
 
 
-def show_table(table: pd.DataFrame, names: dict[str, str] | None = None, **kwargs) -> None:
-    """``st.dataframe`` of ``readable(table, names)``; ``kwargs`` go to ``st.dataframe``."""
+def show_table(table: pd.DataFrame | None = None, names: dict[str, str] | None = None, *,
+               view: tuple[pd.DataFrame, dict[str, str]] | None = None, **kwargs) -> None:
+    """``st.dataframe`` of ``readable(table, names)`` (or of ``view``, what
+    ``readable_with_formats`` made already); ``kwargs`` go to ``st.dataframe``."""
+    shown, formats = view if view is not None else readable_with_formats(table, names)
     config = {name: st.column_config.NumberColumn(name, format=fmt)
-              for name, fmt in number_formats(table, names).items()}
+              for name, fmt in formats.items()}
     config.update(kwargs.pop("column_config", {}) or {})
-    st.dataframe(readable(table, names), **{"hide_index": True, "width": "stretch", **kwargs},
+    st.dataframe(shown, **{"hide_index": True, "width": "stretch", **kwargs},
                  column_config=config)
 

@@ -151,6 +151,13 @@ def number_formats(table: pd.DataFrame, names: Mapping[str, str] | None = None) 
     return out
 
 
+def readable_with_formats(table: pd.DataFrame, names: Mapping[str, str] | None = None
+                          ) -> tuple[pd.DataFrame, dict[str, str]]:
+    """``(readable(table, names), number_formats(table, names))``: what a page shows, made
+    once (the Prune page keeps it per slider position)."""
+    return readable(table, names), number_formats(table, names)
+
+
 def readable_csv(table: pd.DataFrame, names: Mapping[str, str] | None = None) -> str:
     """The table as a download: the same names and order as on screen, full precision."""
     return readable(table, names).to_csv(index=False)

@@ -7,7 +7,7 @@ server) and moves the same slider. Two things of a move are the same for all of 
   built once per model, start and font size instead of once per student (~25 ms each, at the
   moment 40 students arrive at once);
 * the outcome of a slider position (the masks, the pruned copy and its accuracies, the
-  per-layer table): a function of (model, start, scorer, output layer, seed, mode, scope,
+  per-layer table, the heatmaps and pictures after pruning): a function of (model, start, scorer, output layer, seed, mode, scope,
   value), computed once and then looked up (``PruneViews.outcome``). The slider moves in
   0.5 % steps, so a class soon has most positions computed.
 
@@ -54,9 +54,10 @@ class PruneViews:
         model = trained.build(data, None if start is None else start.state)
         #: the dense (or fine-tuned) weights the page prunes; never modified
         self.params = {n: p.detach() for n, p in model.named_parameters()}
-        #: about the bytes of one outcome: the pruned weights, two copies of the masks, a table
-        self.outcome_bytes = sum(p.numel() * (p.element_size() + 2)
-                                 for p in self.params.values()) + 16_384
+        #: about the bytes of one outcome: the pruned weights, two copies of the masks, the
+        #: heatmaps' base64 levels (4/3 byte a weight), a table and the first layer's pictures
+        self.outcome_bytes = sum(p.numel() * (p.element_size() + 4)
+                                 for p in self.params.values()) + 65_536
         self._lock = threading.Lock()
         self._heatmaps: dict[str, SliderHeatmap] = {}
         self._histograms: dict[tuple, SliderHistogram] = {}
