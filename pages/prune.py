@@ -188,7 +188,9 @@ def prune_results(scorer: str, mode: str, scope: str, include_output: bool) -> N
     except PruningError as exc:
         show_error(exc)
         return
-    if not computed:
+    if not computed and data.n_features == 2:
+        # A kept outcome: only the decision boundary below measures the pruned copy itself
+        # (the network diagram reads its layer names and shapes only).
         pruned_model.load_state_dict(pruned.state)
     dense_m, pruned_m = trained.metrics, pruned.metrics
     empty_layers = [n.removesuffix(".weight") for n, s in sel.per_layer.items() if s >= 1.0]
