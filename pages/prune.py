@@ -6,6 +6,7 @@ nothing is retrained here.
 import weakref
 
 import numpy as np
+import pyarrow as pa
 import streamlit as st
 import torch
 
@@ -179,8 +180,10 @@ def prune_results(scorer: str, mode: str, scope: str, include_output: bool) -> N
             imgs, kept, titles = first_layer_units(first_w, sel.masks.get(first_name),
                                                    data.image_shape)
             pictures = (kept, None if kept is None else views.pictures(imgs, titles)[1].at(kept))
-        return (sel, cfg, pruned, table, readable_with_formats(table.dropna(axis=1, how="all")),
-                heatmaps, pictures)
+        shown, formats = readable_with_formats(table.dropna(axis=1, how="all"))
+        # As an Arrow table: st.dataframe then skips converting the pandas frame on every move.
+        return (sel, cfg, pruned, table, (pa.Table.from_pandas(shown, preserve_index=False),
+                                          formats), heatmaps, pictures)
 
     try:   # the same setting of the same model is computed once for every session
         sel, cfg, pruned, table, shown_table, heatmaps, pictures = views.outcome(

@@ -86,6 +86,16 @@ def default_model_bytes(d: DataConfig, m: ModelConfig) -> int | None:
     return 2 * 4 * mlp_parameter_count(data.n_features, tuple(m.hidden), data.n_classes)
 
 
+def cached_default_model(d: DataConfig, m: ModelConfig, t: TrainConfig) -> TrainedModel | None:
+    """The shared default model for these settings if this server holds it already (no
+    training, no job: a class arriving after the teacher gets it without a job marker being
+    written and cleared in the store for every student), else None."""
+    try:
+        return _default_models(repr((d, m, t)))
+    except _NotCached:
+        return None
+
+
 def default_trained_model(d: DataConfig, m: ModelConfig, t: TrainConfig) -> TrainedModel:
     """Trained once per server for these settings and shared read-only between sessions.
 

@@ -26,7 +26,7 @@ from pruning.errors import PruningError
 from pruning.labs.prune_step import prune_config_for, select
 from pruning.present.format import pct
 from pruning.present.training import unfinished_note
-from ui.cache import default_trained_model, trained_data
+from ui.cache import cached_default_model, default_trained_model, trained_data
 from ui.jobs import progress_callback, run_job
 from ui.next_step import next_step_link
 from ui.page_stop import stop_page
@@ -51,8 +51,11 @@ def require_trained_model() -> TrainedModel | None:
                       "(a few seconds) and gives you your own copy."):
         try:
             d, m, t = current_configs()
-            with job("Default model"):   # a job: estimate, Stop, limits (ui.jobs)
-                ws.set_trained(default_trained_model(d, m, t))
+            model = cached_default_model(d, m, t)
+            if model is None:
+                with job("Default model"):   # a job: estimate, Stop, limits (ui.jobs)
+                    model = default_trained_model(d, m, t)
+            ws.set_trained(model)
         except PruningError as exc:
             st.error(str(exc))
             return None
