@@ -28,7 +28,9 @@ What it guarantees:
 Limits are the server owner's: environment variables read by ``Limits.from_env`` (README,
 "Security and limits")::
 
-    PRUNING_MAX_JOBS          heavy jobs running at once (default: the number of CPU cores)
+    PRUNING_MAX_JOBS          heavy jobs running at once (default: one less than the number of
+                              CPU cores, at least 1: a core is left for the students who
+                              move sliders while others train)
     PRUNING_JOB_MAX_SECONDS   refuse a job estimated above this (default 600); a running job
                               is stopped at twice this
     PRUNING_JOB_MAX_MB        refuse a job estimated to need more memory (default: the job's
@@ -117,7 +119,7 @@ class Limits:
     """What the server's owner allows (module docstring for the environment variables).
     ``max_bytes=None`` means the job's share of the memory budget (``job_memory_share``)."""
 
-    max_jobs: int = max(1, os.cpu_count() or 1)
+    max_jobs: int = max(1, (os.cpu_count() or 1) - 1)
     max_seconds: float = 600.0
     max_bytes: int | None = None
     max_queue: int = 64

@@ -37,8 +37,10 @@ def shared_default_models(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def server():
-    """The app under ``streamlit run``, headless on a free loopback port."""
-    srv = kit.start_server()
+    """The app under ``streamlit run``, headless on a free loopback port, with two job slots:
+    test_concurrent_seeds presses Train in two sessions at once and needs both to train at
+    the same time (the app's default on the 2-core machine is one: ``pruning.app.jobs``)."""
+    srv = kit.start_server(env={"PRUNING_MAX_JOBS": "2"})
     yield srv
     srv.stop()
 

@@ -124,16 +124,18 @@ def _proc_status_kib(pid: int, key: str) -> int:
 
 
 def spawn_server(log_name: str = "streamlit-server",
-                 extra_args: tuple[str, ...] = (), port: int | None = None) -> StreamlitServer:
+                 extra_args: tuple[str, ...] = (), port: int | None = None,
+                 env: dict[str, str] | None = None) -> StreamlitServer:
     """Start the app headless on a free loopback port (or ``port``: a restart on the same
     address) without waiting for it (``started`` is the ``perf_counter`` at spawn;
     ``wait_healthy`` waits). The file watcher is off: other people editing files must not
-    rerun a test's session."""
+    rerun a test's session. ``env``: extra environment variables for the server."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     port = port or free_port()
     log_path = ARTIFACTS / f"{log_name}-{port}.log"
     log_file = open(log_path, "w")
-    env = dict(os.environ, PYTHONUNBUFFERED="1", STREAMLIT_BROWSER_GATHER_USAGE_STATS="false")
+    env = dict(os.environ, PYTHONUNBUFFERED="1", STREAMLIT_BROWSER_GATHER_USAGE_STATS="false",
+               **(env or {}))
     cmd = [sys.executable, "-m", "streamlit", "run", "serve.py",
            "--server.headless", "true", "--server.port", str(port),
            "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
@@ -144,10 +146,11 @@ def spawn_server(log_name: str = "streamlit-server",
 
 
 def start_server(log_name: str = "streamlit-server", timeout: float = 60.0,
-                 extra_args: tuple[str, ...] = (), port: int | None = None) -> StreamlitServer:
+                 extra_args: tuple[str, ...] = (), port: int | None = None,
+                 env: dict[str, str] | None = None) -> StreamlitServer:
     """``spawn_server`` and wait for ``/_stcore/health``. Raises RuntimeError (with the
     server's log) when the server does not answer in time."""
-    server = spawn_server(log_name, extra_args, port)
+    server = spawn_server(log_name, extra_args, port, env)
     server.wait_healthy(timeout)
     return server
 
