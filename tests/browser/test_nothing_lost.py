@@ -11,6 +11,8 @@ import hashlib
 import signal
 import sqlite3
 
+import pytest
+
 from tests.browser import kit
 
 KEPT_LINK = "dataset=digits&model=mlp&hidden=32&seed=1"
@@ -33,9 +35,21 @@ def keep_pruned_model(page, base_url: str) -> str:
     return next(t for t in kit.alert_texts(page) if "Kept (this setting)" in t)
 
 
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    """The module's store file, and the restarted server the first test leaves running: the
+    second test starts from it (a server that restarted once) instead of starting one more
+    (each start costs seconds of imports and a first page run)."""
+    box = {"path": tmp_path_factory.mktemp("nothing-lost") / "workspaces.sqlite3",
+           "server": None}
+    yield box
+    if box["server"] is not None:
+        box["server"].stop()
+
+
 def test_restart_mid_training_keeps_every_kept_model_and_reports_the_stopped_job(
-        browser, tmp_path, monkeypatch):
-    monkeypatch.setenv("PRUNING_STORE_PATH", str(tmp_path / "workspaces.sqlite3"))
+        browser, store, monkeypatch):
+    monkeypatch.setenv("PRUNING_STORE_PATH", str(store["path"]))
     server = kit.start_server("nothing-lost-a")
     port = server.port
     restarted = None
@@ -75,6 +89,7 @@ def test_restart_mid_training_keeps_every_kept_model_and_reports_the_stopped_job
         kit.goto(a, a.url)
         assert a.get_by_role("button", name="Use a trained default model").count() == 0
         assert any(kept == t for t in kit.alert_texts(a)), kit.alert_texts(a)
+        store["server"], restarted = restarted, None    # the next test goes on with it
     except Exception:
         kit.screenshot(a, "nothing-lost-restart-a")
         kit.screenshot(b, "nothing-lost-restart-b")
@@ -92,11 +107,15 @@ def _key_hash(context) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def test_a_damaged_record_is_refused_alone_and_a_student_can_delete_theirs(browser, tmp_path,
+def test_a_damaged_record_is_refused_alone_and_a_student_can_delete_theirs(browser, store,
                                                                           monkeypatch):
-    path = tmp_path / "workspaces.sqlite3"
+    path = store["path"]
     monkeypatch.setenv("PRUNING_STORE_PATH", str(path))
-    server = kit.start_server("nothing-lost-c")
+    # the server the restart test left running on this store (it holds other browsers'
+    # records too: only this test's two keys are touched), else a new one
+    server, store["server"] = store["server"], None
+    if server is None or server.process.poll() is not None:
+        server = kit.start_server("nothing-lost-c")
     restarted = None
     ctx_a, a = kit.new_session(browser)
     ctx_b, b = kit.new_session(browser)
