@@ -51,6 +51,38 @@ def base_url(server) -> str:
 
 
 @pytest.fixture(scope="session")
+def _spare():
+    """One more app process beside ``server``, started when a test first asks for it
+    (``second_server`` or ``unvisited_server``) and shared by the tests after that."""
+    spare = {"server": None}
+    yield spare
+    if spare["server"] is not None:
+        spare["server"].stop()
+
+
+@pytest.fixture
+def second_server(_spare, server):
+    """A second app process (what a restart or another process of a class gives): not
+    ``server``'s, maybe opened by an earlier test already."""
+    if _spare["server"] is None:
+        _spare["server"] = kit.start_server("streamlit-second")
+    return _spare["server"]
+
+
+@pytest.fixture
+def unvisited_server(_spare):
+    """A server no browser has opened yet: the shared spare one if no test has asked for it
+    before (the first test that does gets it fresh), else one started for this test."""
+    if _spare["server"] is None:
+        _spare["server"] = srv = kit.start_server("streamlit-second")
+        yield srv
+    else:
+        srv = kit.start_server("streamlit-fresh")
+        yield srv
+        srv.stop()
+
+
+@pytest.fixture(scope="session")
 def playwright_driver():
     from playwright.sync_api import sync_playwright
 

@@ -3,7 +3,8 @@
 Streamlit treats a ``pages/`` folder next to app.py as its legacy multipage layout until some
 session runs ``st.navigation``; a deep link as the first request then ran the page alone,
 without app.py (no settings sidebar, no link settings, helper modules listed as pages). This
-needs a server nobody has visited yet, so the test starts its own.
+needs a server nobody has visited yet (``unvisited_server``: the spare server of the browser
+tests before anyone else opened it, else one of its own).
 """
 from __future__ import annotations
 
@@ -12,16 +13,9 @@ import pytest
 from tests.browser import kit
 
 
-@pytest.fixture
-def fresh_server():
-    srv = kit.start_server("streamlit-fresh")
-    yield srv
-    srv.stop()
-
-
 @pytest.mark.timeout(120)
-def test_deep_link_as_first_request_runs_through_app(fresh_server, page):
-    kit.open_app(page, fresh_server.url, "prune", "seed=3&sparsity=0.5")
+def test_deep_link_as_first_request_runs_through_app(unvisited_server, page):
+    kit.open_app(page, unvisited_server.url, "prune", "seed=3&sparsity=0.5")
     kit.assert_no_exception(page, "deep link to Prune")
     titles = [title.split("\n")[-1] for title, _ in kit.nav_links(page)]
     assert titles[:4] == ["Home", "Guided lesson", "Threshold basics", "Train"], titles

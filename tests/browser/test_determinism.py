@@ -38,18 +38,11 @@ def experiment_as_seen(page, base_url) -> dict:
     return seen
 
 
-@pytest.fixture
-def second_server():
-    srv = kit.start_server("streamlit-restarted")
-    yield srv
-    srv.stop()
-
-
 @pytest.mark.timeout(420)
 def test_same_seed_same_numbers_across_sessions_and_a_restart(second_server, new_session,
                                                               base_url, server):
-    # (second_server first: it stops after the browser sessions closed, not 10 s into a
-    # shutdown with sessions still connected)
+    # second_server: another process of the app (tests/browser/conftest.py; shared with the
+    # deep-link test, which opened it first; it stops at the end of the browser tests)
     first = experiment_as_seen(new_session()[1], base_url)
     second = experiment_as_seen(new_session()[1], base_url)
     restarted = experiment_as_seen(new_session()[1], second_server.url)
