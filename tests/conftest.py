@@ -66,8 +66,8 @@ def pytest_xdist_make_scheduler(config, log):
     mostly wait (for a page to draw, a server to start, a job to finish): one browser file
     run alone kept about 0.4 of a core busy (server, Chromium and test together), so a third
     part fits beside two on two cores. Measured on the shared machine: the browser parts
-    ended after 12-13 min with three workers, 13-14.5 min with two (the CPU-heavy tests then
-    slow each other down: per test, a three-worker run is slower); the unit, page and load
+    ended after 11.7-12.6 min with three workers, 13.2-14.4 min with two (the CPU-heavy tests
+    then slow each other down: per test, a three-worker run is slower); the unit, page and load
     tests, which keep a core busy each, follow as the parts end."""
     from xdist.scheduler import LoadScopeScheduling
 
