@@ -269,8 +269,6 @@ def job(label: str):
                                f"page was rerun, or the connection dropped and came back), so "
                                f"its result was not kept. Press its button again to rerun it.",
                     key)
-            if store is not None:   # said now: the saved work must not say it a second time
-                _forget_job_marker(store, key)
         raise
     finally:
         with _lock:
