@@ -48,31 +48,19 @@ def require_trained_model() -> TrainedModel | None:
             "or start from the default model for the current settings.")
     if st.button("Use a trained default model", type="primary", key="use_default_model",
                  help="Trains the model for the sidebar settings once on this server "
-                      "(a few seconds) and gives you your own copy.",
-                 on_click=_take_held_default_model):
-        # Here only when the server did not hold the model yet (the click's callback takes
-        # one it holds before the run, and the page then draws with it in this same run).
+                      "(a few seconds) and gives you your own copy."):
         try:
             d, m, t = current_configs()
-            with job("Default model"):   # a job: estimate, Stop, limits (ui.jobs)
-                ws.set_trained(default_trained_model(d, m, t))
+            model = cached_default_model(d, m, t)
+            if model is None:
+                with job("Default model"):   # a job: estimate, Stop, limits (ui.jobs)
+                    model = default_trained_model(d, m, t)
+            ws.set_trained(model)
         except PruningError as exc:
             st.error(str(exc))
             return None
         st.rerun()
     return None
-
-
-def _take_held_default_model() -> None:
-    """The click's callback: the shared default model if this server holds it already. It
-    runs before the script, so the click costs one run of the page, not two (a class
-    arriving after the teacher: every student's click)."""
-    try:
-        model = cached_default_model(*current_configs())
-    except PruningError:
-        return   # the run shows the problem (bad sidebar text)
-    if model is not None:
-        workspace().set_trained(model)
 
 
 def model_caption(trained: TrainedModel) -> None:
