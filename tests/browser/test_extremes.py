@@ -57,6 +57,8 @@ def model_test_accuracy(page) -> str:
 def test_extreme_settings_give_messages_not_tracebacks(page, base_url):
     kit.open_app(page, base_url, "prune")
     kit.click(page, page.get_by_role("button", name="Use a trained default model"), timeout=180)
+    kit.wait_until(page, lambda: "Dense test accuracy" in kit.metrics(page), timeout=60,
+                   what="the Prune page's numbers after the default model")
     dense = kit.metric_value(page, "Dense test accuracy")
     chance = 10.0  # digits: 10 balanced classes
 
