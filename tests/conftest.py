@@ -63,12 +63,10 @@ def pytest_xdist_make_scheduler(config, log):
     first, one to each worker: within a part the tests run one after the other and share one
     server (a session fixture is per worker). Every other test file is a unit of its own (its
     module-scoped trainings run once) and goes to whichever worker is free. The browser tests
-    mostly wait (for a page to draw, a server to start, a job to finish): one browser file
-    run alone kept about 0.4 of a core busy (server, Chromium and test together), so a third
-    part fits beside two on two cores. Measured on the shared machine: the browser parts
-    ended after 11.7-12.6 min with three workers, 13.2-14.4 min with two (the CPU-heavy tests
-    then slow each other down: per test, a three-worker run is slower); the unit, page and load
-    tests, which keep a core busy each, follow as the parts end."""
+    mostly wait (for a page to draw, a server to start, a job to finish): one browser worker
+    kept about 0.4-0.6 of a core busy (server, Chromium and test together), so three parts
+    side by side on two cores take about a third as long as one after the other; the unit
+    tests, which use a whole core each, follow as the parts end."""
     from xdist.scheduler import LoadScopeScheduling
 
     class BrowserTestsInThreeParts(LoadScopeScheduling):
