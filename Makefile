@@ -17,13 +17,12 @@ $(STAMP): requirements.txt requirements-test.txt
 run: $(STAMP)
 	$(PY) -m streamlit run serve.py
 
-# Three workers (pytest-xdist): the browser tests in three parts, one per worker, each part
-# one after the other on its own server and Chromium; the unit, page and load tests follow as
-# the parts end (tests/conftest.py schedules them; the browser tests come first in collection
-# order, so they start at once).
+# Two workers (pytest-xdist): the browser tests, one after the other on one worker, run beside
+# the unit, page and load tests on the other (tests/conftest.py schedules them; the browser
+# tests come first in collection order, so they start at once).
 test: $(STAMP)
 	bash scripts/ensure_chromium.sh
-	$(PY) -m pytest -q -n 3 --dist loadscope --no-loadscope-reorder tests
+	$(PY) -m pytest -q -n 2 --dist loadscope --no-loadscope-reorder tests
 
 bench: $(STAMP)
 	$(PY) -m bench
